@@ -1,0 +1,1 @@
+"""Adapters: local and AWS implementations of the ports in ``alex.ports``."""

@@ -1,0 +1,373 @@
+"""The local vector store: one SQLite file with sqlite-vec (vectors) and FTS5 (BM25).
+
+A document, its chunks, their vectors and their full-text rows are written in one
+transaction, in WAL mode with full sync: a crash loses nothing committed and never
+leaves half a document. ``sqlean`` is used instead of the standard ``sqlite3`` because
+some Python builds cannot load extensions; it ships SQLite with FTS5 on every OS.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import sqlean
+import sqlite_vec
+
+from alex.domain.errors import StoreUnavailableError
+from alex.domain.models import (
+    ChunkHit,
+    Document,
+    DocumentSummary,
+    Filters,
+    Metadata,
+    StoredChunk,
+)
+from alex.domain.validation import canonical_json
+from alex.ports import Vectors
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    source_id TEXT,
+    text TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start_char INTEGER NOT NULL,
+    end_char INTEGER NOT NULL,
+    UNIQUE (document_id, ordinal)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
+    text, content='chunks', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vec USING vec0(
+    embedding float[{dimension}] distance_metric=cosine
+);
+CREATE TRIGGER IF NOT EXISTS chunks_after_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunk_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_after_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunk_fts(chunk_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    DELETE FROM chunk_vec WHERE rowid = old.id;
+END;
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _filter_sql(filters: Filters, alias: str = "d") -> tuple[str, list[Any]]:
+    """SQL for metadata equality filters; a list value matches when it contains the value."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for key, value in filters.items():
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM json_each({alias}.metadata, ?) AS m "
+            "WHERE m.type NOT IN ('array', 'object') AND m.value = ?"
+            + (" AND m.type IN ('true', 'false'))" if isinstance(value, bool) else ")")
+        )
+        params.extend([f'$."{key}"', int(value) if isinstance(value, bool) else value])
+    return (" AND ".join(clauses) or "1"), params
+
+
+def fts_query(text: str) -> str:
+    """Each word of the query as a quoted FTS5 phrase, OR-ed: no syntax errors; BM25 ranks."""
+    terms = [word.replace('"', '""') for word in text.split()]
+    return " OR ".join(f'"{term}"' for term in terms if term.strip('"'))
+
+
+class SqliteStore:
+    def __init__(self, path: Path, dimension: int, model_name: str) -> None:
+        self.path = path
+        self.dimension = dimension
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlean.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.enable_load_extension(True)
+            sqlite_vec.load(self._db)
+            self._db.enable_load_extension(False)
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            with self._transaction() as db:
+                db.executescript(_SCHEMA.replace("{dimension}", str(dimension)))
+                self._check_meta(db, model_name)
+        except (OSError, sqlean.Error) as error:
+            raise StoreUnavailableError(
+                f"Cannot open the store at {path}: {error}. Check that ALEX_DATA_DIR "
+                "points to a writable folder with free space."
+            ) from error
+
+    def _check_meta(self, db: Any, model_name: str) -> None:
+        rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        wanted = {
+            "schema_version": SCHEMA_VERSION,
+            "model": model_name,
+            "dimension": str(self.dimension),
+        }
+        if not rows:
+            db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", wanted.items())
+            return
+        for key, value in wanted.items():
+            if rows.get(key) != value:
+                raise StoreUnavailableError(
+                    f"The store at {self.path} was built with {key}={rows.get(key)!r}, "
+                    f"not {value!r}: use another ALEX_DATA_DIR or re-ingest into a new store."
+                )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """BEGIN IMMEDIATE ... COMMIT under the lock; ROLLBACK on any error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        try:
+            with self._transaction() as db:
+                yield db
+        except sqlean.Error as error:
+            raise StoreUnavailableError(
+                f"Could not write to the store at {self.path}: {error}. "
+                "Nothing from this request was stored."
+            ) from error
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return list(self._db.execute(sql, params).fetchall())
+            except sqlean.OperationalError as error:
+                raise StoreUnavailableError(
+                    f"Could not read the store at {self.path}: {error}"
+                ) from error
+
+    # Writes -------------------------------------------------------------------------
+    def get_fingerprint(self, document_id: str) -> tuple[str, str] | None:
+        """(text sha256, canonical metadata JSON) of a stored document."""
+        rows = self._read(
+            "SELECT text_sha256, metadata FROM documents WHERE id = ?", (document_id,)
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def upsert(self, document: Document, chunks: Sequence[StoredChunk], vectors: Vectors) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk is required")
+        blobs = [np.ascontiguousarray(vector, dtype=np.float32).tobytes() for vector in vectors]
+        now = _now()
+        with self._writing() as db:
+            created = db.execute(
+                "SELECT created_at FROM documents WHERE id = ?", (document.id,)
+            ).fetchone()
+            self._delete_chunks(db, document.id)
+            db.execute(
+                "INSERT OR REPLACE INTO documents(id, source_id, text, text_sha256, metadata,"
+                " chunk_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    document.id,
+                    document.source_id,
+                    document.text,
+                    document.text_sha256,
+                    canonical_json(document.metadata),
+                    len(chunks),
+                    created[0] if created else now,
+                    now,
+                ),
+            )
+            for chunk, blob in zip(chunks, blobs, strict=True):
+                cursor = db.execute(
+                    "INSERT INTO chunks(document_id, ordinal, text, start_char, end_char)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (document.id, chunk.ordinal, chunk.text, chunk.start, chunk.end),
+                )
+                db.execute(
+                    "INSERT INTO chunk_vec(rowid, embedding) VALUES (?, ?)",
+                    (cursor.lastrowid, blob),
+                )
+
+    def update_metadata(self, document_id: str, metadata: Metadata) -> None:
+        with self._writing() as db:
+            db.execute(
+                "UPDATE documents SET metadata = ?, updated_at = ? WHERE id = ?",
+                (canonical_json(metadata), _now(), document_id),
+            )
+
+    @staticmethod
+    def _delete_chunks(db: Any, document_id: str) -> None:
+        db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+
+    def delete(self, document_id: str) -> bool:
+        with self._writing() as db:
+            self._delete_chunks(db, document_id)
+            return bool(db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount)
+
+    # Searches -----------------------------------------------------------------------
+    def _hits(self, scored: list[tuple[int, float]]) -> list[ChunkHit]:
+        if not scored:
+            return []
+        ids = [chunk_id for chunk_id, _ in scored]
+        rows = self._read(
+            "SELECT c.id, c.document_id, c.ordinal, c.text, d.metadata FROM chunks c"
+            f" JOIN documents d ON d.id = c.document_id WHERE c.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        by_id = {row[0]: row for row in rows}
+        return [
+            ChunkHit(
+                document_id=by_id[chunk_id][1],
+                chunk_ordinal=by_id[chunk_id][2],
+                text=by_id[chunk_id][3],
+                score=score,
+                metadata=json.loads(by_id[chunk_id][4]),
+            )
+            for chunk_id, score in scored
+            if chunk_id in by_id
+        ]
+
+    def semantic(self, vector: Vectors, k: int, filters: Filters) -> list[ChunkHit]:
+        blob = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1).tobytes()
+        if filters:
+            where, params = _filter_sql(filters)
+            rows = self._read(
+                "SELECT v.rowid, vec_distance_cosine(v.embedding, ?) AS distance FROM chunk_vec v"
+                " JOIN chunks c ON c.id = v.rowid JOIN documents d ON d.id = c.document_id"
+                f" WHERE {where} ORDER BY distance LIMIT ?",
+                [blob, *params, k],
+            )
+        else:
+            rows = self._read(
+                "SELECT rowid, distance FROM chunk_vec WHERE embedding MATCH ? AND k = ?"
+                " ORDER BY distance",
+                (blob, k),
+            )
+        # Vectors are unit length, so cosine similarity = 1 - cosine distance.
+        return self._hits([(int(row[0]), 1.0 - float(row[1])) for row in rows])
+
+    def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
+        match = fts_query(query)
+        if not match:
+            return []
+        where, params = _filter_sql(filters)
+        rows = self._read(
+            "SELECT f.rowid, -bm25(chunk_fts) AS score FROM chunk_fts f"
+            " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id"
+            f" WHERE chunk_fts MATCH ? AND {where} ORDER BY bm25(chunk_fts) LIMIT ?",
+            [match, *params, k],
+        )
+        return self._hits([(int(row[0]), float(row[1])) for row in rows])
+
+    # Reads --------------------------------------------------------------------------
+    def get(self, document_id: str) -> Document | None:
+        rows = self._read(
+            "SELECT id, text, metadata, text_sha256, source_id, chunk_count, created_at, updated_at"
+            " FROM documents WHERE id = ?",
+            (document_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return Document(
+            id=row[0],
+            text=row[1],
+            metadata=json.loads(row[2]),
+            text_sha256=row[3],
+            source_id=row[4],
+            chunk_count=row[5],
+            created_at=row[6],
+            updated_at=row[7],
+        )
+
+    def list_documents(self, limit: int, offset: int, filters: Filters) -> list[DocumentSummary]:
+        where, params = _filter_sql(filters)
+        rows = self._read(
+            "SELECT d.id, d.metadata, d.chunk_count, length(d.text), substr(d.text, 1, 160),"
+            f" d.created_at, d.updated_at FROM documents d WHERE {where}"
+            " ORDER BY d.updated_at DESC, d.id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [
+            DocumentSummary(
+                id=row[0],
+                metadata=json.loads(row[1]),
+                chunk_count=row[2],
+                chars=row[3],
+                preview=" ".join(row[4].split()),
+                created_at=row[5],
+                updated_at=row[6],
+            )
+            for row in rows
+        ]
+
+    def count(self, filters: Filters) -> tuple[int, int]:
+        where, params = _filter_sql(filters)
+        row = self._read(
+            f"SELECT count(*), coalesce(sum(d.chunk_count), 0) FROM documents d WHERE {where}",
+            params,
+        )[0]
+        return int(row[0]), int(row[1])
+
+    def check_integrity(self) -> list[str]:
+        """Problems found, or an empty list: SQLite's own check, FTS, and whole documents."""
+        problems: list[str] = []
+        result = self._read("PRAGMA integrity_check")
+        if [row[0] for row in result] != ["ok"]:
+            problems.extend(str(row[0]) for row in result)
+        try:
+            with self._lock:
+                self._db.execute("INSERT INTO chunk_fts(chunk_fts) VALUES ('integrity-check')")
+        except sqlean.Error as error:
+            problems.append(f"full-text index: {error}")
+        checks = {
+            "documents whose chunk count disagrees with their chunks": (
+                "SELECT count(*) FROM documents d WHERE d.chunk_count !="
+                " (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)"
+            ),
+            "chunks without a document": (
+                "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
+                " (SELECT 1 FROM documents d WHERE d.id = c.document_id)"
+            ),
+            "chunks without a vector": (
+                "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
+                " (SELECT 1 FROM chunk_vec v WHERE v.rowid = c.id)"
+            ),
+            "vectors without a chunk": (
+                "SELECT count(*) FROM chunk_vec v WHERE NOT EXISTS"
+                " (SELECT 1 FROM chunks c WHERE c.id = v.rowid)"
+            ),
+        }
+        for label, sql in checks.items():
+            bad = cast(int, self._read(sql)[0][0])
+            if bad:
+                problems.append(f"{bad} {label}")
+        return problems
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

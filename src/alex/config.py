@@ -1,0 +1,153 @@
+"""One settings object for every door into Alex.
+
+Values come from the environment and from the project's ``.env``; where both set a
+variable the ``.env`` wins, as ``load_dotenv(override=True)`` does in the course scripts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from alex.domain.errors import ConfigError
+from alex.domain.validation import Limits
+
+# Values copied from .env.example and never replaced are refused by name.
+_PLACEHOLDER = re.compile(
+    r"^(?:<.*>|your[-_ ].*|.*[-_ ]here|change[-_ ]?me|replace[-_ ]?me|todo|tbd|x{3,}|\.{3}|\*+)$",
+    re.IGNORECASE,
+)
+
+
+def find_project_root() -> Path:
+    """The folder holding Alex's pyproject.toml (the clone), else the working directory.
+
+    ``ALEX_PROJECT_ROOT`` overrides. Finding the clone from this file rather than the
+    working directory means ``alex`` finds its ``.env`` from any subfolder.
+    """
+    override = os.environ.get("ALEX_PROJECT_ROOT")
+    if override:
+        return Path(override).expanduser().resolve()
+    for parent in Path(__file__).resolve().parents:
+        pyproject = parent / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                name = tomllib.loads(pyproject.read_text("utf-8")).get("project", {}).get("name")
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            if name == "alex":
+                return parent
+    return Path.cwd().resolve()
+
+
+def env_file_path(project_root: Path | None = None) -> Path:
+    override = os.environ.get("ALEX_ENV_FILE")
+    if override:
+        return Path(override).expanduser().resolve()
+    return (project_root or find_project_root()) / ".env"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    project_root: Path = Field(default_factory=find_project_root, alias="ALEX_PROJECT_ROOT")
+    backend: Literal["local", "aws"] = Field("local", alias="ALEX_BACKEND")
+    api_key: SecretStr | None = Field(None, alias="ALEX_API_KEY")
+    api_endpoint: str | None = Field(None, alias="ALEX_API_ENDPOINT")
+    data_dir_setting: Path | None = Field(None, alias="ALEX_DATA_DIR")
+    host: str = Field("127.0.0.1", alias="ALEX_HOST")
+    port: int = Field(8000, alias="ALEX_PORT", ge=1, le=65535)
+    max_text_chars: int = Field(1_000_000, alias="ALEX_MAX_TEXT_CHARS", ge=1)
+    max_body_bytes: int = Field(16 * 1024 * 1024, alias="ALEX_MAX_BODY_BYTES", ge=1024)
+    chunk_overlap: int = Field(32, alias="ALEX_CHUNK_OVERLAP", ge=0, le=100)
+    embed_batch_size: int = Field(32, alias="ALEX_EMBED_BATCH_SIZE", ge=1, le=512)
+    # The aws backend (its adapters arrive with the cloud services).
+    aws_region: str | None = Field(None, alias="DEFAULT_AWS_REGION")
+    sagemaker_endpoint: str | None = Field(None, alias="SAGEMAKER_ENDPOINT")
+    opensearch_endpoint: str | None = Field(None, alias="OPENSEARCH_ENDPOINT")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # .env before the environment: the .env wins.
+        return init_settings, dotenv_settings, env_settings, file_secret_settings
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(text, str) and _PLACEHOLDER.match(text.strip()):
+                raise ValueError(f"{field.alias} is still the placeholder {text!r}")
+        return self
+
+    @cached_property
+    def data_dir(self) -> Path:
+        return (self.data_dir_setting or self.project_root / "data").expanduser().resolve()
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "alex.sqlite3"
+
+    @property
+    def env_file(self) -> Path:
+        return env_file_path(self.project_root)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_text_chars=self.max_text_chars)
+
+    def require(self, *names: str) -> None:
+        """Fail with the variable's name when a setting the chosen backend needs is missing."""
+        missing = [
+            field.alias or name
+            for name, field in type(self).model_fields.items()
+            if (field.alias in names or name in names) and getattr(self, name) is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} must be set (in {self.env_file} or the environment) "
+                f"for ALEX_BACKEND={self.backend}"
+            )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's report into one line that names the variable."""
+    env_file = env_file_path()
+    try:
+        # pydantic-settings takes the .env path as an init keyword mypy does not know.
+        source: dict[str, Any] = {"_env_file": env_file, "_env_file_encoding": "utf-8"}
+        return Settings(**source, **overrides)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(part) for part in item["loc"]) or "settings"
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(message if not item["loc"] else f"{name}: {message}")
+        raise ConfigError(
+            f"Invalid configuration ({env_file} or the environment): " + "; ".join(problems)
+        ) from None

@@ -1,0 +1,1 @@
+"""The domain core: documents, chunks, ids, validation, fusion and errors. No I/O here."""

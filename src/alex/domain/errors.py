@@ -1,0 +1,35 @@
+"""Domain errors. Each door (HTTP, Lambda, CLI) maps them to its own answer in one place."""
+
+from __future__ import annotations
+
+
+class AlexError(Exception):
+    """Base class of every error Alex reports to a user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputError(AlexError):
+    """The caller sent something Alex cannot accept (HTTP 400/422)."""
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """A text, batch or body is over its size limit (HTTP 413)."""
+
+
+class NotFoundError(AlexError):
+    """The named document does not exist (HTTP 404)."""
+
+
+class ConfigError(AlexError):
+    """Configuration is missing or still a placeholder."""
+
+
+class StoreUnavailableError(AlexError):
+    """The store cannot be read or written: disk full, read-only, locked (HTTP 503)."""
+
+
+class EmbedderUnavailableError(AlexError):
+    """The embedding model cannot be loaded or called (HTTP 503)."""

@@ -1,0 +1,265 @@
+"""The FastAPI app: the same routes locally, on Lambda and in the container.
+
+Each route parses its body, calls one use case and returns its answer; errors become
+JSON in one place (``alex.http.errors``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from alex import __version__
+from alex.domain.errors import AlexError, InvalidInputError
+from alex.http.errors import error_body, status_for
+from alex.http.schemas import (
+    BatchIngestBody,
+    BatchIngestResponse,
+    BatchItem,
+    DeleteResponse,
+    DocumentBody,
+    DocumentListResponse,
+    DocumentSummaryBody,
+    ErrorResponse,
+    HealthResponse,
+    IngestBody,
+    IngestResponse,
+    SearchBody,
+    SearchHit,
+    SearchResponse,
+)
+from alex.ingest import IngestRequest
+from alex.services import Services
+
+logger = logging.getLogger("alex.http")
+
+API_KEY_HEADER = "x-api-key"
+_api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not response_started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            error_body(f"Request body is over the limit of {self.limit:,} bytes"),
+            status_code=413,
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def _check_api_key(request: Request, key: Annotated[str | None, Depends(_api_key_header)]) -> None:
+    expected: bytes = request.app.state.api_key
+    given = (key or "").encode("utf-8")
+    # compare_digest takes the same time wherever the first difference is.
+    if not secrets.compare_digest(given, expected):
+        raise _Forbidden
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, object]]]:
+    details: list[dict[str, object]] = []
+    for error in errors:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        details.append({"field": location or "body", "problem": str(error.get("msg", ""))})
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return "Malformed JSON in the request body", details
+    summary = "; ".join(f"{item['field']}: {item['problem']}" for item in details[:5])
+    return f"Invalid request: {summary}", details
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AlexError)
+    async def domain_error(_: Request, error: AlexError) -> JSONResponse:
+        return JSONResponse(error_body(error.message), status_code=status_for(error))
+
+    @app.exception_handler(_Forbidden)
+    async def forbidden(_: Request, __: _Forbidden) -> JSONResponse:
+        return JSONResponse(error_body("Forbidden"), status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        message, details = _validation_message(list(error.errors()))
+        status = 400 if message.startswith("Malformed") else 422
+        return JSONResponse(error_body(message, errors=details), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(str(error.detail)), status_code=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        logger.exception("Unhandled error", exc_info=error)
+        return JSONResponse(error_body("Internal server error"), status_code=500)
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 403, 404, 413, 422, 503)
+}
+
+
+def _parse_filters(values: list[str]) -> dict[str, str]:
+    filters: dict[str, str] = {}
+    for value in values:
+        key, sep, wanted = value.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"filter {value!r} must look like key=value")
+        filters[key] = wanted
+    return filters
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(dependencies=[Depends(_check_api_key)], responses=_ERRORS)
+
+    @router.post("/ingest", response_model=IngestResponse, tags=["ingest"])
+    def ingest(body: IngestBody, services: ServicesDep) -> IngestResponse:
+        """Store one document (the original course contract)."""
+        result = services.ingest.ingest(body.text, body.metadata, body.id)
+        message = {
+            "created": "Document indexed successfully",
+            "updated": "Document updated",
+            "unchanged": "Document already indexed",
+        }[result.status]
+        return IngestResponse(message=message, document_id=result.document_id)
+
+    @router.post("/ingest/batch", response_model=BatchIngestResponse, tags=["ingest"])
+    def ingest_batch(body: BatchIngestBody, services: ServicesDep) -> BatchIngestResponse:
+        """Store many documents; one invalid document rejects the batch, nothing stored."""
+        results = services.ingest.ingest_many(
+            [IngestRequest(item.text, item.metadata, item.id) for item in body.documents]
+        )
+        return BatchIngestResponse(
+            message=f"{len(results)} documents processed",
+            results=[
+                BatchItem(document_id=r.document_id, status=r.status, chunks=r.chunks)
+                for r in results
+            ],
+        )
+
+    @router.post("/search", response_model=SearchResponse, tags=["search"])
+    def search(body: SearchBody, services: ServicesDep) -> SearchResponse:
+        """Semantic, keyword or hybrid search over stored chunks."""
+        hits = services.search.search(body.query, body.k, body.mode, body.filters)
+        return SearchResponse(
+            query=body.query, mode=body.mode, results=[SearchHit.of(hit) for hit in hits]
+        )
+
+    @router.get("/documents", response_model=DocumentListResponse, tags=["documents"])
+    def list_documents(
+        services: ServicesDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        filter: Annotated[list[str] | None, Query(description="key=value, repeatable")] = None,
+    ) -> DocumentListResponse:
+        """Documents, newest first."""
+        summaries, total = services.documents.list_documents(
+            limit, offset, _parse_filters(filter or [])
+        )
+        return DocumentListResponse(
+            documents=[DocumentSummaryBody.of(s) for s in summaries],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    @router.get("/documents/{document_id}", response_model=DocumentBody, tags=["documents"])
+    def get_document(document_id: str, services: ServicesDep) -> DocumentBody:
+        return DocumentBody.of(services.documents.get(document_id))
+
+    @router.delete("/documents/{document_id}", response_model=DeleteResponse, tags=["documents"])
+    def delete_document(document_id: str, services: ServicesDep) -> DeleteResponse:
+        services.documents.delete(document_id)
+        return DeleteResponse(message="Document deleted", document_id=document_id)
+
+    return router
+
+
+def create_app(services: Services, api_key: str) -> FastAPI:
+    """The app, serving ``services``, answering keyed routes only to ``api_key``."""
+    if not api_key:
+        raise ValueError("an API key is required")
+    app = FastAPI(
+        title="Alex",
+        version=__version__,
+        description="Alex's knowledge base: ingest documents, search them. Every route but "
+        f"/health needs the `{API_KEY_HEADER}` header.",
+    )
+    app.state.services = services
+    app.state.api_key = api_key.encode("utf-8")
+    _install_error_handlers(app)
+
+    @app.get("/health", response_model=HealthResponse, tags=["health"])
+    def health() -> HealthResponse:
+        return HealthResponse(status="ok", version=__version__)
+
+    app.include_router(build_router())
+    app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)
+    return app

@@ -1,0 +1,153 @@
+"""Request and response bodies of the HTTP API (its OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from alex.domain.models import ChunkHit, Document, DocumentSummary, IngestStatus
+
+JsonScalar = StrictStr | StrictInt | StrictFloat | StrictBool | None
+MetadataBody = dict[str, JsonScalar | list[JsonScalar]]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestBody(_Body):
+    text: StrictStr = Field(description="The document's text.")
+    metadata: MetadataBody = Field(
+        default_factory=dict,
+        description="Scalars or lists of scalars, e.g. ticker, source, topic.",
+    )
+    id: StrictStr | None = Field(
+        None,
+        description="Your stable id for the document (a URL, a file name). Re-ingesting a "
+        "changed text under the same id replaces the old version. Without it the id "
+        "comes from the text, so the same text is stored once.",
+    )
+
+
+class IngestResponse(BaseModel):
+    """Exactly the original course contract: clients read ``document_id``."""
+
+    message: str
+    document_id: str
+
+
+class BatchIngestBody(_Body):
+    documents: list[IngestBody] = Field(min_length=1)
+
+
+class BatchItem(BaseModel):
+    document_id: str
+    status: IngestStatus
+    chunks: int
+
+
+class BatchIngestResponse(BaseModel):
+    message: str
+    results: list[BatchItem]
+
+
+class SearchBody(_Body):
+    query: StrictStr
+    k: StrictInt = Field(5, description="How many chunks to return (1-100).")
+    mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
+    filters: dict[str, StrictStr | StrictInt | StrictFloat | StrictBool] = Field(
+        default_factory=dict,
+        description="Metadata equality filters; a list-valued field matches if it contains "
+        "the value.",
+    )
+
+
+class SearchHit(BaseModel):
+    document_id: str
+    chunk: int
+    score: float
+    text: str
+    metadata: MetadataBody
+
+    @classmethod
+    def of(cls, hit: ChunkHit) -> SearchHit:
+        return cls(
+            document_id=hit.document_id,
+            chunk=hit.chunk_ordinal,
+            score=hit.score,
+            text=hit.text,
+            metadata=hit.metadata,
+        )
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: str
+    results: list[SearchHit]
+
+
+class DocumentSummaryBody(BaseModel):
+    document_id: str
+    metadata: MetadataBody
+    chunks: int
+    chars: int
+    preview: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, summary: DocumentSummary) -> DocumentSummaryBody:
+        return cls(
+            document_id=summary.id,
+            metadata=summary.metadata,
+            chunks=summary.chunk_count,
+            chars=summary.chars,
+            preview=summary.preview,
+            created_at=summary.created_at,
+            updated_at=summary.updated_at,
+        )
+
+
+class DocumentListResponse(BaseModel):
+    documents: list[DocumentSummaryBody]
+    total: int
+    limit: int
+    offset: int
+
+
+class DocumentBody(BaseModel):
+    document_id: str
+    source_id: str | None
+    text: str
+    metadata: MetadataBody
+    chunks: int
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentBody:
+        return cls(
+            document_id=document.id,
+            source_id=document.source_id,
+            text=document.text,
+            metadata=document.metadata,
+            chunks=document.chunk_count,
+            created_at=document.created_at,
+            updated_at=document.updated_at,
+        )
+
+
+class DeleteResponse(BaseModel):
+    message: str
+    document_id: str
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class ErrorResponse(BaseModel):
+    message: str
+    errors: Annotated[list[dict[str, object]] | None, Field(None)] = None

@@ -1,0 +1,148 @@
+"""The ingest use case: validate, chunk, embed in batches, store idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from alex.domain.chunking import Chunker, ChunkingPolicy
+from alex.domain.errors import InvalidInputError, PayloadTooLargeError
+from alex.domain.models import Document, IngestResult, StoredChunk
+from alex.domain.validation import (
+    Limits,
+    canonical_json,
+    document_id_for,
+    sha256_hex,
+    validate_metadata,
+    validate_source_id,
+    validate_text,
+)
+from alex.ports import Embedder, VectorStore
+
+ProgressCallback = Callable[[int, int], None]
+
+# Chunks of several documents are embedded together: small documents alone would
+# leave the model running at batch size 1.
+EMBED_POOL_CHUNKS = 128
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """What a caller asks to store: the course contract's text and metadata, plus an optional id."""
+
+    text: object
+    metadata: object = field(default_factory=dict)
+    id: object = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    position: int
+    document: Document
+    chunks: list[StoredChunk]
+    created: bool
+
+
+class IngestService:
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        limits: Limits | None = None,
+        overlap_pieces: int = 32,
+    ) -> None:
+        self._embedder = embedder
+        self._store = store
+        self.limits = limits or Limits()
+        self.chunker = Chunker(
+            embedder.tokenizer,
+            ChunkingPolicy(max_pieces=embedder.max_pieces, overlap_pieces=overlap_pieces),
+        )
+
+    def ingest(
+        self, text: object, metadata: object = None, source_id: object = None
+    ) -> IngestResult:
+        return self.ingest_many([IngestRequest(text, metadata, source_id)])[0]
+
+    def ingest_many(
+        self, requests: Sequence[IngestRequest], progress: ProgressCallback | None = None
+    ) -> list[IngestResult]:
+        """Validate every request first (one bad request rejects the batch), then store.
+
+        Each document commits on its own, so an interrupted batch keeps what was
+        committed, and retrying the batch is safe because ids are stable.
+        """
+        if not requests:
+            raise InvalidInputError("no documents to ingest")
+        if len(requests) > self.limits.max_batch_documents:
+            raise PayloadTooLargeError(
+                f"{len(requests)} documents in one batch; the limit is "
+                f"{self.limits.max_batch_documents}"
+            )
+        documents = [
+            self._validate(request, f"document {index}: " if len(requests) > 1 else "")
+            for index, request in enumerate(requests)
+        ]
+        results: list[IngestResult | None] = [None] * len(documents)
+        done = 0
+
+        def finish(position: int, result: IngestResult) -> None:
+            nonlocal done
+            results[position] = result
+            done += 1
+            if progress:
+                progress(done, len(documents))
+
+        pending: list[_Pending] = []
+        for position, document in enumerate(documents):
+            stored = self._store.get_fingerprint(document.id)
+            if stored is not None and stored[0] == document.text_sha256:
+                finish(position, self._refresh_metadata(document, stored[1]))
+                continue
+            chunks = self.chunker.split(document.text)
+            pending.append(_Pending(position, document, chunks, stored is None))
+            if sum(len(item.chunks) for item in pending) >= EMBED_POOL_CHUNKS:
+                self._embed_and_store(pending, finish)
+                pending = []
+        self._embed_and_store(pending, finish)
+        return [result for result in results if result is not None]
+
+    def _validate(self, request: IngestRequest, where: str) -> Document:
+        try:
+            text = validate_text(request.text, self.limits)
+            metadata = validate_metadata(request.metadata, self.limits)
+            source_id = validate_source_id(request.id, self.limits)
+        except InvalidInputError as error:
+            raise type(error)(where + error.message) from None
+        return Document(
+            id=document_id_for(text, source_id),
+            text=text,
+            metadata=metadata,
+            text_sha256=sha256_hex(text),
+            source_id=source_id,
+        )
+
+    def _refresh_metadata(self, document: Document, stored_metadata_json: str) -> IngestResult:
+        """Same text as stored: nothing to embed; update the metadata if it changed."""
+        stored = self._store.get(document.id)
+        chunks = stored.chunk_count if stored else 0
+        if stored_metadata_json == canonical_json(document.metadata):
+            return IngestResult(document.id, "unchanged", chunks)
+        self._store.update_metadata(document.id, document.metadata)
+        return IngestResult(document.id, "updated", chunks)
+
+    def _embed_and_store(
+        self, pending: list[_Pending], finish: Callable[[int, IngestResult], None]
+    ) -> None:
+        if not pending:
+            return
+        vectors = self._embedder.embed([chunk.text for item in pending for chunk in item.chunks])
+        offset = 0
+        for item in pending:
+            count = len(item.chunks)
+            self._store.upsert(item.document, item.chunks, vectors[offset : offset + count])
+            offset += count
+            finish(
+                item.position,
+                IngestResult(item.document.id, "created" if item.created else "updated", count),
+            )

@@ -1,0 +1,89 @@
+"""Ports: the interfaces the use cases are written against.
+
+Adapters (local and AWS) implement these; the domain never imports an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from alex.domain.models import (
+    ChunkHit,
+    Document,
+    DocumentSummary,
+    Filters,
+    Metadata,
+    StoredChunk,
+)
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Tokenizer(Protocol):
+    """Counts and locates word pieces, so chunks fit the model without truncation."""
+
+    def piece_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character span of each word piece of ``text`` (no special tokens)."""
+        ...
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised sentence vectors of one shared space."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_pieces(self) -> int:
+        """Most word pieces per text (special tokens excluded) embedded without truncation."""
+        ...
+
+    @property
+    def tokenizer(self) -> Tokenizer: ...
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """A float32 array of shape (len(texts), dimension), each row of unit length."""
+        ...
+
+
+class VectorStore(Protocol):
+    """Documents, their chunks, vectors and full text, kept consistent per document."""
+
+    def get_fingerprint(self, document_id: str) -> tuple[str, str] | None:
+        """(text sha256, canonical metadata JSON) of a stored document, or None."""
+        ...
+
+    def upsert(self, document: Document, chunks: Sequence[StoredChunk], vectors: Vectors) -> None:
+        """Store a document with its chunks and vectors, replacing any older version atomically."""
+        ...
+
+    def update_metadata(self, document_id: str, metadata: Metadata) -> None: ...
+
+    def semantic(self, vector: Vectors, k: int, filters: Filters) -> list[ChunkHit]: ...
+
+    def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]: ...
+
+    def get(self, document_id: str) -> Document | None: ...
+
+    def list_documents(
+        self, limit: int, offset: int, filters: Filters
+    ) -> list[DocumentSummary]: ...
+
+    def count(self, filters: Filters) -> tuple[int, int]:
+        """(documents, chunks) matching ``filters``."""
+        ...
+
+    def delete(self, document_id: str) -> bool: ...
+
+    def check_integrity(self) -> list[str]:
+        """Problems found in the store, or an empty list."""
+        ...
+
+    def close(self) -> None: ...

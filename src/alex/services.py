@@ -1,0 +1,57 @@
+"""The composition root: builds the adapters the settings choose and the use cases on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from alex.config import Settings
+from alex.documents import DocumentService
+from alex.domain.errors import ConfigError
+from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
+from alex.ingest import IngestService
+from alex.ports import Embedder, VectorStore
+from alex.search import SearchService
+
+
+@dataclass
+class Services:
+    """Everything a door needs; adapters are created on first use and kept."""
+
+    settings: Settings
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        if self.settings.backend == "aws":
+            self.settings.require("SAGEMAKER_ENDPOINT", "OPENSEARCH_ENDPOINT", "DEFAULT_AWS_REGION")
+            raise ConfigError(
+                "ALEX_BACKEND=aws: the SageMaker and OpenSearch adapters are not part of this "
+                "version yet; use ALEX_BACKEND=local"
+            )
+        from alex.adapters.local_embedder import LocalEmbedder
+
+        return LocalEmbedder(batch_size=self.settings.embed_batch_size)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        from alex.adapters.sqlite_store import SqliteStore
+
+        return SqliteStore(self.settings.store_path, EMBEDDING_DIMENSION, EMBEDDING_MODEL)
+
+    @cached_property
+    def ingest(self) -> IngestService:
+        return IngestService(
+            self.embedder, self.store, self.settings.limits, self.settings.chunk_overlap
+        )
+
+    @cached_property
+    def search(self) -> SearchService:
+        return SearchService(self.embedder, self.store, self.settings.limits)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        return DocumentService(self.store)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
