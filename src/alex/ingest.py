@@ -80,7 +80,7 @@ class IngestService:
                 f"{self.limits.max_batch_documents}"
             )
         documents = [
-            self._validate(request, f"document {index}: " if len(requests) > 1 else "")
+            self.validate(request, f"document {index}: " if len(requests) > 1 else "")
             for index, request in enumerate(requests)
         ]
         results: list[IngestResult | None] = [None] * len(documents)
@@ -107,7 +107,8 @@ class IngestService:
         self._embed_and_store(pending, finish)
         return [result for result in results if result is not None]
 
-    def _validate(self, request: IngestRequest, where: str) -> Document:
+    def validate(self, request: IngestRequest, where: str = "") -> Document:
+        """The document a request would store; InvalidInputError says what is wrong."""
         try:
             text = validate_text(request.text, self.limits)
             metadata = validate_metadata(request.metadata, self.limits)

@@ -111,8 +111,10 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
+            # executescript commits whatever is open, so the schema carries its own transaction.
+            schema = _SCHEMA.replace("{dimension}", str(dimension))
+            self._db.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
             with self._transaction() as db:
-                db.executescript(_SCHEMA.replace("{dimension}", str(dimension)))
                 self._check_meta(db, model_name)
         except (OSError, sqlean.Error) as error:
             raise StoreUnavailableError(

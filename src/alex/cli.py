@@ -1,0 +1,391 @@
+"""``alex``: the command line. Each command parses, calls one use case and prints."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from alex import __version__
+from alex.config import Settings, load_settings
+from alex.domain.errors import AlexError, InvalidInputError
+from alex.domain.models import EMBEDDING_MODEL, IngestResult, Metadata
+from alex.envfile import set_env_values
+from alex.ingest import IngestRequest
+from alex.loaders import expand_paths, load_file
+from alex.services import Services
+
+app = typer.Typer(
+    name="alex",
+    help="Alex, the Agentic Lifetime Equities Explainer: your financial knowledge base.\n\n"
+    "Start with [bold]alex serve[/bold]; it loads the bundled samples and prints how to query.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+docs_app = typer.Typer(help="List, show and delete stored documents.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+console = Console()
+errors = Console(stderr=True)
+
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option("--filter", "-f", help="Metadata equality filter key=value (repeatable)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _services() -> Services:
+    return Services(load_settings())
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, wanted = value.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"{what} {value!r} must look like key=value")
+        pairs[key] = wanted
+    return pairs
+
+
+def _source_id(path: Path, root: Path) -> str:
+    """A file's id: its path inside the project when it is there, else its absolute path."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(root).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def ingest_files(services: Services, paths: list[Path], extra: Metadata) -> list[IngestResult]:
+    """Load, validate and ingest files with a progress bar; bad files are reported, not fatal."""
+    requests: list[IngestRequest] = []
+    failures = 0
+    for path in expand_paths(paths):
+        try:
+            loaded = load_file(path)
+            request = IngestRequest(
+                loaded.text,
+                {**loaded.metadata, **extra},
+                _source_id(path, services.settings.project_root),
+            )
+            services.ingest.validate(request)
+        except AlexError as error:
+            errors.print(f"[yellow]skipped[/yellow] {path}: {error.message}")
+            failures += 1
+            continue
+        requests.append(request)
+    if not requests:
+        if failures:
+            raise InvalidInputError("no file could be ingested")
+        raise InvalidInputError("no supported files found (.txt, .md, .html, .pdf)")
+    with _progress() as progress:
+        task = progress.add_task("Ingesting", total=len(requests))
+        results = services.ingest.ingest_many(
+            requests, progress=lambda done, _: progress.update(task, completed=done)
+        )
+    _print_ingest_summary(results)
+    if failures:
+        raise typer.Exit(1)
+    return results
+
+
+def _print_ingest_summary(results: list[IngestResult]) -> None:
+    counts = {
+        status: sum(r.status == status for r in results)
+        for status in ("created", "updated", "unchanged")
+    }
+    chunks = sum(r.chunks for r in results)
+    console.print(
+        f"[green]{len(results)} documents[/green]: {counts['created']} new, "
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged ({chunks} chunks)"
+    )
+
+
+def ensure_api_key(settings: Settings) -> str:
+    """The key in ALEX_API_KEY, or a new one written into the project's .env."""
+    if settings.api_key is not None:
+        return settings.api_key.get_secret_value()
+    key = secrets.token_urlsafe(32)
+    set_env_values(settings.env_file, {"ALEX_API_KEY": key})
+    console.print(f"Generated a new API key into [bold]{settings.env_file}[/bold] (ALEX_API_KEY)")
+    return key
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (ALEX_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (ALEX_PORT).")] = None,
+    samples: Annotated[
+        bool,
+        typer.Option(help="Load the bundled samples/ into an empty store first."),
+    ] = True,
+) -> None:
+    """Run the local HTTP API (the same routes and x-api-key check as the cloud API)."""
+    import uvicorn
+
+    from alex.http.app import create_app
+
+    services = _services()
+    settings = services.settings
+    key = ensure_api_key(settings)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    documents, _ = services.documents.count()
+    sample_dir = settings.project_root / "samples"
+    if samples and documents == 0 and sample_dir.is_dir():
+        console.print(f"Empty store: loading the bundled samples from {sample_dir}")
+        ingest_files(services, [sample_dir], {})
+    services.embedder  # noqa: B018  load the model before the first request, not during it
+    shown_host = "localhost" if bind_host in ("127.0.0.1", "0.0.0.0") else bind_host  # noqa: S104
+    url = f"http://{shown_host}:{bind_port}"
+    console.print(
+        Panel.fit(
+            f"Alex API   [bold]{url}[/bold]   (OpenAPI docs: {url}/docs)\n"
+            f"API key    [bold]{key}[/bold]   (header x-api-key; ALEX_API_KEY in .env)\n"
+            f"Store      {settings.store_path}\n\n"
+            + _how_to_query(url, key)
+            + "\n\nStop with Ctrl+C.",
+            title="Alex is running",
+        ),
+        soft_wrap=True,
+    )
+    if bind_host not in ("127.0.0.1", "localhost", "::1"):
+        errors.print(
+            f"[yellow]Listening on {bind_host}: other machines can reach this API.[/yellow]"
+        )
+    uvicorn.run(create_app(services, key), host=bind_host, port=bind_port, log_level="info")
+
+
+def _how_to_query(url: str, key: str) -> str:
+    body = '{"query": "chip supply risk", "k": 3}'
+    return (
+        "Query it from another terminal:\n"
+        '  uv run alex search "chip supply risk"\n'
+        f"  bash/zsh:   curl -s -X POST {url}/search -H 'x-api-key: {key}' "
+        f"-H 'content-type: application/json' -d '{body}'\n"
+        f"  PowerShell: Invoke-RestMethod -Method Post -Uri {url}/search "
+        f"-Headers @{{'x-api-key'='{key}'}} -ContentType 'application/json' -Body '{body}'"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (.txt .md .html .pdf).")
+    ] = None,
+    text: Annotated[str | None, typer.Option("--text", "-t", help="Ingest this text.")] = None,
+    meta: Annotated[
+        list[str] | None, typer.Option("--meta", "-m", help="Metadata key=value (repeatable).")
+    ] = None,
+    document_id: Annotated[
+        str | None, typer.Option("--id", help="Your stable id for --text (re-ingest replaces).")
+    ] = None,
+) -> None:
+    """Add files, folders or a text to the knowledge base (re-ingesting is safe)."""
+    extra: Metadata = dict(_pairs(meta, "--meta"))
+    if not paths and text is None:
+        raise InvalidInputError("give files or folders to ingest, or --text")
+    services = _services()
+    if text is not None:
+        result = services.ingest.ingest(text, extra, document_id)
+        console.print(
+            f"{result.status}: [bold]{result.document_id}[/bold] ({result.chunks} chunks)"
+        )
+    if paths:
+        ingest_files(services, paths, extra)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many results (1-100).")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid (default), semantic or keyword.")] = "hybrid",
+    filters: FilterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the knowledge base and print the best chunks."""
+    hits = _services().search.search(query, k, mode, _pairs(filters, "--filter"))
+    if as_json:
+        _print_json(
+            [
+                {
+                    "document_id": h.document_id,
+                    "chunk": h.chunk_ordinal,
+                    "score": h.score,
+                    "text": h.text,
+                    "metadata": h.metadata,
+                }
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        console.print("No results.")
+        return
+    table = Table(title=f"{mode} search: {query}", show_lines=True)
+    for column in ("#", "score", "document", "text"):
+        table.add_column(column, overflow="fold")
+    for rank, hit in enumerate(hits, start=1):
+        snippet = " ".join(hit.text.split())
+        table.add_row(
+            str(rank),
+            f"{hit.score:.4f}",
+            f"{_label(hit.metadata)}\n[dim]{hit.document_id}[/dim]",
+            snippet[:300] + ("..." if len(snippet) > 300 else ""),
+        )
+    console.print(table)
+
+
+def _label(metadata: Metadata) -> str:
+    for key in ("title", "source"):
+        if isinstance(metadata.get(key), str):
+            return str(metadata[key])
+    return ""
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+@docs_app.command("list")
+def docs_list(
+    limit: Annotated[int, typer.Option(help="How many (1-500).")] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    filters: FilterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored documents, newest first."""
+    summaries, total = _services().documents.list_documents(
+        limit, offset, _pairs(filters, "--filter")
+    )
+    if as_json:
+        _print_json(
+            {
+                "total": total,
+                "documents": [
+                    {
+                        "document_id": s.id,
+                        "metadata": s.metadata,
+                        "chunks": s.chunk_count,
+                        "chars": s.chars,
+                        "updated_at": s.updated_at,
+                    }
+                    for s in summaries
+                ],
+            }
+        )
+        return
+    table = Table(
+        title=f"{total} documents"
+        + (f" (showing {len(summaries)})" if total > len(summaries) else "")
+    )
+    for column in ("id", "title / source", "chunks", "chars", "updated"):
+        table.add_column(column, overflow="fold")
+    for summary in summaries:
+        table.add_row(
+            summary.id,
+            _label(summary.metadata) or summary.preview[:60],
+            str(summary.chunk_count),
+            f"{summary.chars:,}",
+            summary.updated_at,
+        )
+    console.print(table)
+
+
+@docs_app.command("show")
+def docs_show(document_id: Annotated[str, typer.Argument(help="The document id.")]) -> None:
+    """Print one document: metadata and full text."""
+    document = _services().documents.get(document_id)
+    console.print(
+        Panel(
+            json.dumps(document.metadata, indent=2, ensure_ascii=False),
+            title=f"{document.id} ({document.chunk_count} chunks, updated {document.updated_at})",
+        )
+    )
+    console.print(document.text, markup=False, highlight=False)
+
+
+@docs_app.command("delete")
+def docs_delete(
+    document_ids: Annotated[list[str], typer.Argument(help="One or more document ids.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete documents (their chunks and vectors go with them)."""
+    services = _services()
+    if not yes and not typer.confirm(f"Delete {len(document_ids)} document(s)?"):
+        raise typer.Exit(1)
+    for document_id in document_ids:
+        services.documents.delete(document_id)
+        console.print(f"deleted {document_id}")
+
+
+@app.command()
+def status(
+    check: Annotated[bool, typer.Option(help="Also run the store's integrity check.")] = False,
+) -> None:
+    """Show the backend, model, store and counts."""
+    services = _services()
+    settings = services.settings
+    documents, chunks = services.documents.count()
+    size = sum(
+        path.stat().st_size
+        for path in settings.store_path.parent.glob(settings.store_path.name + "*")
+    )
+    table = Table(show_header=False, title=f"Alex {__version__}")
+    table.add_row("backend", settings.backend)
+    table.add_row("model", EMBEDDING_MODEL)
+    table.add_row("store", str(settings.store_path))
+    table.add_row("store size", f"{size / 1e6:.1f} MB")
+    table.add_row("documents", str(documents))
+    table.add_row("chunks", str(chunks))
+    table.add_row(
+        "settings file", f"{settings.env_file}" + ("" if settings.env_file.exists() else " (none)")
+    )
+    table.add_row("API key", "set" if settings.api_key else "not set (alex serve makes one)")
+    console.print(table)
+    if check:
+        problems = services.documents.check_integrity()
+        if problems:
+            for problem in problems:
+                errors.print(f"[red]integrity:[/red] {problem}")
+            raise typer.Exit(1)
+        console.print("[green]integrity check passed[/green]")
+
+
+@app.callback(invoke_without_command=True)
+def _version(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point: domain errors become one red line and exit code 1, never a traceback."""
+    try:
+        app()
+    except AlexError as error:
+        errors.print(f"[red]error:[/red] {error.message}")
+        sys.exit(1)

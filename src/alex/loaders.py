@@ -1,0 +1,170 @@
+"""Read files into text and metadata for ingest: .txt, .md (with front matter), .html, .pdf."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from alex.domain.errors import InvalidInputError
+from alex.domain.models import Metadata
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FRONT_MATTER_LINE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]{0,63})\s*:\s*(.*?)\s*$")
+_LIST_KEYS = {"tickers", "tags"}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFile:
+    path: Path
+    text: str
+    metadata: Metadata
+
+
+def split_front_matter(text: str) -> tuple[Metadata, str]:
+    """Simple ``key: value`` front matter between ``---`` lines; ``tickers``/``tags`` are lists."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    metadata: Metadata = {}
+    for line in match.group(1).splitlines():
+        parsed = _FRONT_MATTER_LINE.match(line)
+        if not parsed:
+            continue
+        key, value = parsed.group(1), parsed.group(2).strip().strip("\"'")
+        if key in _LIST_KEYS:
+            metadata[key] = [item.strip() for item in value.split(",") if item.strip()]
+        elif value:
+            metadata[key] = value
+    return metadata, text[match.end() :]
+
+
+class _TextExtractor(HTMLParser):
+    _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
+    _BLOCK = frozenset(
+        [
+            "p",
+            "div",
+            "br",
+            "li",
+            "tr",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "blockquote",
+            "pre",
+            "table",
+            "ul",
+            "ol",
+        ]
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._skipping = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skipping:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        joined = "".join(self.parts)
+        paragraphs = (" ".join(block.split()) for block in re.split(r"\n\s*\n", joined))
+        return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """Readable text and the title of an HTML page (scripts, styles and markup removed)."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return extractor.text(), " ".join(extractor.title.split())
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError) as error:
+        raise InvalidInputError(f"{path.name}: not a readable PDF ({error})") from error
+    text = "\n\n".join(page.strip() for page in pages if page.strip())
+    if not text:
+        raise InvalidInputError(
+            f"{path.name}: the PDF has no extractable text (a scanned image?); "
+            "run it through OCR first"
+        )
+    return text
+
+
+def load_file(path: Path) -> LoadedFile:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise InvalidInputError(
+            f"{path}: unsupported file type; Alex reads {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    metadata: Metadata = {"source": path.name}
+    if suffix == ".pdf":
+        return LoadedFile(path, _read_pdf(path), metadata)
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInputError(f"{path}: not UTF-8 text ({error.reason})") from error
+    if suffix in (".html", ".htm"):
+        text, title = html_to_text(raw)
+        if title:
+            metadata["title"] = title
+        return LoadedFile(path, text, metadata)
+    front, body = split_front_matter(raw) if suffix in (".md", ".markdown") else ({}, raw)
+    return LoadedFile(path, body, {**metadata, **front})
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given, and the supported files inside folders (recursively, sorted)."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                child
+                for child in path.rglob("*")
+                if child.is_file()
+                and child.suffix.lower() in SUPPORTED_SUFFIXES
+                and not child.name.startswith(".")
+                and child.name.lower() != "readme.md"
+            )
+        elif path.is_file():
+            yield path
+        else:
+            raise InvalidInputError(f"{path}: no such file or folder")
