@@ -136,7 +136,7 @@ def load_file(path: Path) -> LoadedFile:
         raise InvalidInputError(
             f"{path}: unsupported file type; Alex reads {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    metadata: Metadata = {"source": path.name}
+    metadata: Metadata = {"source": path.name, "file": path.name}
     if suffix == ".pdf":
         return LoadedFile(path, _read_pdf(path), metadata)
     try:

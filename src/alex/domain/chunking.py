@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from alex.domain.models import StoredChunk
 from alex.ports import Tokenizer
 
-# A sentence ends at . ! ? (or their CJK forms) followed by space; a paragraph at a blank line.
-_BOUNDARY = re.compile(
-    r"\n\s*\n|(?<=[.!?;:])\s+|(?<=[\u3002\uff01\uff1f])|\n(?=\s*(?:[-*#>]|\d+[.)])\s)"
-)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*#>]|\d+[.)])[ \t])")
+# A sentence ends at . ! ? followed by space (not inside "4.82"), or at a CJK full stop.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,23 +38,21 @@ class _Unit:
     pieces: int
 
 
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
+def _spans(text: str, pattern: re.Pattern[str], start: int, end: int) -> list[tuple[int, int]]:
+    """The stretches of ``text[start:end]`` between matches, trimmed of whitespace."""
     spans: list[tuple[int, int]] = []
-    position = 0
-    for match in _BOUNDARY.finditer(text):
-        if match.start() > position:
-            spans.append((position, match.start()))
+    position = start
+    for match in pattern.finditer(text, start, end):
+        spans.append((position, match.start()))
         position = max(position, match.end())
-    if position < len(text):
-        spans.append((position, len(text)))
-    # Trim whitespace so spans start and end on content.
+    spans.append((position, end))
     trimmed = []
-    for start, end in spans:
-        segment = text[start:end]
-        left = len(segment) - len(segment.lstrip())
-        right = len(segment.rstrip())
-        if right > left:
-            trimmed.append((start + left, start + right))
+    for left, right in spans:
+        segment = text[left:right]
+        stripped = segment.strip()
+        if stripped:
+            offset = left + len(segment) - len(segment.lstrip())
+            trimmed.append((offset, offset + len(stripped)))
     return trimmed
 
 
@@ -75,10 +72,14 @@ class Chunker:
         if len(offsets) <= self.policy.max_pieces:
             return [StoredChunk(0, text[first:last], first, last)]
         starts = [start for start, _ in offsets]
-        units: list[_Unit] = []
-        for start, end in _sentence_spans(text):
-            units.extend(self._fit_unit(start, end, offsets, starts))
-        return self._pack(text, units)
+        paragraphs = []
+        for paragraph_start, paragraph_end in _spans(text, _PARAGRAPH_BREAK, 0, len(text)):
+            units: list[_Unit] = []
+            for start, end in _spans(text, _SENTENCE_BREAK, paragraph_start, paragraph_end):
+                units.extend(self._fit_unit(start, end, offsets, starts))
+            if units:
+                paragraphs.append(units)
+        return self._pack(text, paragraphs)
 
     def _pieces_between(self, starts: list[int], start: int, end: int) -> int:
         return bisect.bisect_left(starts, end) - bisect.bisect_left(starts, start)
@@ -109,30 +110,42 @@ class Chunker:
             first = cut
         return units
 
-    def _pack(self, text: str, units: list[_Unit]) -> list[StoredChunk]:
-        limit, overlap = self.policy.max_pieces, self.policy.overlap_pieces
+    def _pack(self, text: str, paragraphs: list[list[_Unit]]) -> list[StoredChunk]:
+        """Fill chunks with whole paragraphs; break inside one only when a chunk would stay
+        under half full; start each chunk with the previous one's last sentences (overlap)."""
+        limit = self.policy.max_pieces
         chunks: list[StoredChunk] = []
         current: list[_Unit] = []
-        total = 0
-        for unit in units:
-            if current and total + unit.pieces > limit:
-                chunks.append(self._emit(text, current, len(chunks)))
-                # Carry trailing sentences into the next chunk, up to the overlap budget.
-                carried: list[_Unit] = []
-                carried_total = 0
-                for previous in reversed(current):
-                    if carried_total + previous.pieces > overlap:
-                        break
-                    carried.insert(0, previous)
-                    carried_total += previous.pieces
-                if carried_total + unit.pieces > limit:
-                    carried, carried_total = [], 0
-                current, total = carried, carried_total
-            current.append(unit)
-            total += unit.pieces
+
+        def close() -> list[_Unit]:
+            chunks.append(self._emit(text, current, len(chunks)))
+            return self._overlap(current)
+
+        for paragraph in paragraphs:
+            size = sum(unit.pieces for unit in paragraph)
+            total = sum(unit.pieces for unit in current)
+            if current and total + size > limit and total >= limit // 2:
+                current = close()
+            for unit in paragraph:
+                if current and sum(u.pieces for u in current) + unit.pieces > limit:
+                    current = close()
+                    if sum(u.pieces for u in current) + unit.pieces > limit:
+                        current = []
+                current.append(unit)
         if current:
             chunks.append(self._emit(text, current, len(chunks)))
         return self._verified(text, chunks)
+
+    def _overlap(self, units: list[_Unit]) -> list[_Unit]:
+        """The trailing sentences of a closed chunk that fit the overlap budget."""
+        carried: list[_Unit] = []
+        budget = self.policy.overlap_pieces
+        for unit in reversed(units):
+            if unit.pieces > budget:
+                break
+            carried.insert(0, unit)
+            budget -= unit.pieces
+        return carried if len(carried) < len(units) else []
 
     @staticmethod
     def _emit(text: str, units: list[_Unit], ordinal: int) -> StoredChunk:

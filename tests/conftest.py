@@ -1,0 +1,47 @@
+"""Shared fixtures: every test gets its own data folder and .env, never the user's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alex.config import Settings, load_settings
+from alex.services import Services
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point Alex at a temporary .env and data folder; clear variables a developer may have set."""
+    for name in ("ALEX_API_KEY", "ALEX_API_ENDPOINT", "ALEX_BACKEND", "ALEX_DATA_DIR", "ALEX_HOST",
+                 "ALEX_PORT", "ALEX_MAX_TEXT_CHARS", "ALEX_MAX_BODY_BYTES", "ALEX_PROJECT_ROOT",
+                 "SAGEMAKER_ENDPOINT", "OPENSEARCH_ENDPOINT", "DEFAULT_AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    monkeypatch.setenv("ALEX_ENV_FILE", str(env_file))
+    monkeypatch.setenv("ALEX_DATA_DIR", str(tmp_path / "data"))
+    return env_file
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    """The real local model, loaded once for the whole run."""
+    from alex.adapters.local_embedder import LocalEmbedder
+
+    return LocalEmbedder()
+
+
+@pytest.fixture
+def settings(isolated_settings: Path) -> Settings:
+    return load_settings()
+
+
+@pytest.fixture
+def services(settings: Settings, embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+    built = Services(settings)
+    built.__dict__["embedder"] = embedder  # share the session's model instead of loading again
+    yield built
+    built.close()

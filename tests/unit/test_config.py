@@ -1,0 +1,66 @@
+"""Settings: the .env wins over the environment; placeholders and bad values are refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alex.config import load_settings
+from alex.domain.errors import ConfigError
+from alex.services import Services
+
+
+def test_defaults_are_local_and_need_nothing(isolated_settings: Path) -> None:
+    settings = load_settings()
+    assert settings.backend == "local"
+    assert settings.api_key is None
+    assert settings.store_path.name == "alex.sqlite3"
+
+
+def test_env_file_wins_over_environment(isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALEX_API_KEY", "from-the-environment-1234")
+    monkeypatch.setenv("ALEX_PORT", "9001")
+    isolated_settings.write_text("ALEX_API_KEY=from-the-dotenv-5678\n# a comment\n")
+    settings = load_settings()
+    assert settings.api_key is not None
+    assert settings.api_key.get_secret_value() == "from-the-dotenv-5678"
+    assert settings.port == 9001  # not in .env: the environment still counts
+
+
+@pytest.mark.parametrize(
+    "value", ["your-api-key-here", "<your key>", "changeme", "REPLACE_ME", "xxxx", "..."]
+)
+def test_placeholder_secret_is_refused_naming_the_variable(
+    isolated_settings: Path, value: str
+) -> None:
+    isolated_settings.write_text(f"ALEX_API_KEY={value}\n")
+    with pytest.raises(ConfigError, match="ALEX_API_KEY") as raised:
+        load_settings()
+    assert "placeholder" in raised.value.message
+
+
+def test_bad_value_names_the_variable(isolated_settings: Path) -> None:
+    isolated_settings.write_text("ALEX_PORT=eighty\n")
+    with pytest.raises(ConfigError, match="ALEX_PORT"):
+        load_settings()
+
+
+def test_unknown_backend_is_refused(isolated_settings: Path) -> None:
+    isolated_settings.write_text("ALEX_BACKEND=azure\n")
+    with pytest.raises(ConfigError, match="ALEX_BACKEND"):
+        load_settings()
+
+
+def test_aws_backend_names_the_missing_variables(isolated_settings: Path) -> None:
+    isolated_settings.write_text("ALEX_BACKEND=aws\nSAGEMAKER_ENDPOINT=alex-embeddings\n")
+    with pytest.raises(ConfigError) as raised:
+        _ = Services(load_settings()).embedder
+    assert "OPENSEARCH_ENDPOINT" in raised.value.message
+    assert "DEFAULT_AWS_REGION" in raised.value.message
+    assert "SAGEMAKER_ENDPOINT" not in raised.value.message
+
+
+def test_empty_value_counts_as_unset(isolated_settings: Path) -> None:
+    isolated_settings.write_text("ALEX_API_KEY=\n")
+    assert load_settings().api_key is None

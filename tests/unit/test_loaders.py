@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pypdf import PdfWriter
+
+from alex.domain.errors import InvalidInputError
+from alex.loaders import expand_paths, html_to_text, load_file, split_front_matter
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def test_front_matter_becomes_metadata() -> None:
+    metadata, body = split_front_matter(
+        "---\ntitle: Northwind\nticker: NWSC\ntickers: NWSC, ABC\n---\n# Body\ntext"
+    )
+    assert metadata == {"title": "Northwind", "ticker": "NWSC", "tickers": ["NWSC", "ABC"]}
+    assert body == "# Body\ntext"
+
+
+def test_text_without_front_matter_is_untouched() -> None:
+    assert split_front_matter("no --- here\n---\n") == ({}, "no --- here\n---\n")
+
+
+def test_html_keeps_readable_text_only() -> None:
+    text, title = html_to_text(
+        "<html><head><title>Q3 &amp; outlook</title><style>p{}</style></head><body>"
+        "<script>alert('x')</script><h1>Results</h1><p>Revenue rose&nbsp;5%.</p>"
+        "<ul><li>one</li><li>two</li></ul></body></html>"
+    )
+    assert title == "Q3 & outlook"
+    assert text == "Results\n\nRevenue rose 5%.\n\none\n\ntwo"
+    assert "alert" not in text
+
+
+def test_bundled_samples_load_with_their_metadata() -> None:
+    files = list(expand_paths([SAMPLES]))
+    assert len(files) >= 10
+    assert all(f.name.lower() != "readme.md" for f in files)
+    loaded = [load_file(f) for f in files]
+    assert all(item.text.strip() and "---" not in item.text[:3] for item in loaded)
+    assert all(item.metadata["file"] == item.path.name for item in loaded)
+    assert any("ticker" in item.metadata for item in loaded)
+
+
+def test_a_pdf_without_text_is_a_clear_error(tmp_path: Path) -> None:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    path = tmp_path / "scan.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(InvalidInputError, match="no extractable text"):
+        load_file(path)
+
+
+def test_unsupported_and_binary_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.docx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(InvalidInputError, match="unsupported"):
+        load_file(tmp_path / "a.docx")
+    (tmp_path / "b.txt").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(InvalidInputError, match="UTF-8"):
+        load_file(tmp_path / "b.txt")
+    with pytest.raises(InvalidInputError, match="no such file"):
+        list(expand_paths([tmp_path / "missing.md"]))
