@@ -1,0 +1,5 @@
+"""``python -m alex`` runs the command line."""
+
+from alex.cli import main
+
+main()
