@@ -16,9 +16,20 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point Alex at a temporary .env and data folder; clear variables a developer may have set."""
-    for name in ("ALEX_API_KEY", "ALEX_API_ENDPOINT", "ALEX_BACKEND", "ALEX_DATA_DIR", "ALEX_HOST",
-                 "ALEX_PORT", "ALEX_MAX_TEXT_CHARS", "ALEX_MAX_BODY_BYTES", "ALEX_PROJECT_ROOT",
-                 "SAGEMAKER_ENDPOINT", "OPENSEARCH_ENDPOINT", "DEFAULT_AWS_REGION"):
+    for name in (
+        "ALEX_API_KEY",
+        "ALEX_API_ENDPOINT",
+        "ALEX_BACKEND",
+        "ALEX_DATA_DIR",
+        "ALEX_HOST",
+        "ALEX_PORT",
+        "ALEX_MAX_TEXT_CHARS",
+        "ALEX_MAX_BODY_BYTES",
+        "ALEX_PROJECT_ROOT",
+        "SAGEMAKER_ENDPOINT",
+        "OPENSEARCH_ENDPOINT",
+        "DEFAULT_AWS_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     env_file = tmp_path / ".env"
     monkeypatch.setenv("ALEX_ENV_FILE", str(env_file))

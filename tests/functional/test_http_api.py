@@ -34,7 +34,10 @@ def _count(client: TestClient) -> int:
 def test_course_contract_ingest(client: TestClient) -> None:
     response = client.post(
         "/ingest",
-        json={"text": "Northwind reported record sales.", "metadata": {"source": "test", "ticker": "NWND"}},
+        json={
+            "text": "Northwind reported record sales.",
+            "metadata": {"source": "test", "ticker": "NWND"},
+        },
     )
     assert response.status_code == 200
     body = response.json()
@@ -50,10 +53,19 @@ def test_keyed_routes_refuse_missing_and_wrong_keys_with_json_403(
 ) -> None:
     # Every operation the OpenAPI document lists, so a new route cannot slip through unkeyed.
     paths = app.openapi()["paths"]
-    keyed = [(method.upper(), path) for path, ops in paths.items() if path not in OPEN_ROUTES
-             for method in ops]
-    assert {path for _, path in keyed} >= {"/ingest", "/ingest/batch", "/search", "/documents",
-                                           "/documents/{document_id}"}
+    keyed = [
+        (method.upper(), path)
+        for path, ops in paths.items()
+        if path not in OPEN_ROUTES
+        for method in ops
+    ]
+    assert {path for _, path in keyed} >= {
+        "/ingest",
+        "/ingest/batch",
+        "/search",
+        "/documents",
+        "/documents/{document_id}",
+    }
     for method, template in keyed:
         path = template.replace("{document_id}", "abc")
         for headers in ({"x-api-key": ""}, {"x-api-key": "wrong"}, {"x-api-key": KEY + "x"}):
@@ -80,7 +92,7 @@ def test_keyed_routes_refuse_missing_and_wrong_keys_with_json_403(
         (b'{"text": "ok", "metadata": {"a": {"nested": 1}}}', 422, "metadata"),
         (b'{"metadata": {}}', 422, "text"),
         (b'{"text": "ok", "unexpected": 1}', 422, "unexpected"),
-        (b'[]', 422, "body"),
+        (b"[]", 422, "body"),
     ],
 )
 def test_bad_ingest_bodies_are_clear_4xx_and_store_nothing(
@@ -99,13 +111,17 @@ def test_oversize_body_is_413_and_stores_nothing(client: TestClient, services: S
     response = client.post("/ingest", json={"text": "x" * (limit + 10)})
     assert response.status_code == 413
     assert "limit" in response.json()["message"]
+
     # Streaming without a Content-Length is cut off too.
     def chunks() -> Iterator[bytes]:
         yield b'{"text": "'
         for _ in range(limit // 65536 + 2):
             yield b"y" * 65536
         yield b'"}'
-    streamed = client.post("/ingest", content=chunks(), headers={"content-type": "application/json"})
+
+    streamed = client.post(
+        "/ingest", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert streamed.status_code == 413
     assert _count(client) == 0
 
@@ -123,7 +139,8 @@ def test_batch_is_all_or_nothing_on_validation(client: TestClient) -> None:
     assert "document 1" in response.json()["message"]
     assert _count(client) == 0
     response = client.post(
-        "/ingest/batch", json={"documents": [{"text": "one", "id": "a"}, {"text": "two", "id": "b"}]}
+        "/ingest/batch",
+        json={"documents": [{"text": "one", "id": "a"}, {"text": "two", "id": "b"}]},
     )
     assert response.status_code == 200
     assert [r["status"] for r in response.json()["results"]] == ["created", "created"]
@@ -131,12 +148,24 @@ def test_batch_is_all_or_nothing_on_validation(client: TestClient) -> None:
 
 
 def test_search_list_get_delete_round_trip(client: TestClient) -> None:
-    ingest = client.post("/ingest", json={"text": "Solar farms sell power under long contracts.",
-                                          "metadata": {"ticker": "SUNY"}})
+    ingest = client.post(
+        "/ingest",
+        json={
+            "text": "Solar farms sell power under long contracts.",
+            "metadata": {"ticker": "SUNY"},
+        },
+    )
     document_id = ingest.json()["document_id"]
     for mode in ("hybrid", "semantic", "keyword"):
-        hits = client.post("/search", json={"query": "solar power contracts", "k": 3, "mode": mode,
-                                            "filters": {"ticker": "SUNY"}}).json()["results"]
+        hits = client.post(
+            "/search",
+            json={
+                "query": "solar power contracts",
+                "k": 3,
+                "mode": mode,
+                "filters": {"ticker": "SUNY"},
+            },
+        ).json()["results"]
         assert hits[0]["document_id"] == document_id, mode
         assert hits[0]["metadata"] == {"ticker": "SUNY"}
     listed = client.get("/documents", params={"filter": "ticker=SUNY"}).json()
@@ -150,8 +179,14 @@ def test_search_list_get_delete_round_trip(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"query": ""}, {"query": "x", "k": 0}, {"query": "x", "k": 1000}, {"query": "x", "mode": "fuzzy"},
-     {"query": "x", "filters": {"ticker": ["A"]}}, {"query": "x", "k": "5"}],
+    [
+        {"query": ""},
+        {"query": "x", "k": 0},
+        {"query": "x", "k": 1000},
+        {"query": "x", "mode": "fuzzy"},
+        {"query": "x", "filters": {"ticker": ["A"]}},
+        {"query": "x", "k": "5"},
+    ],
 )
 def test_bad_searches_are_422(client: TestClient, body: dict[str, object]) -> None:
     response = client.post("/search", json=body)

@@ -99,7 +99,9 @@ def test_hybrid_finds_the_number_semantic_misses(services: Services, hybrid_corp
         assert _ranked(services, case["query"], "hybrid")[0] == expected
 
 
-def test_hybrid_finds_the_paraphrase_keyword_misses(services: Services, hybrid_corpus: dict) -> None:  # type: ignore[type-arg]
+def test_hybrid_finds_the_paraphrase_keyword_misses(
+    services: Services, hybrid_corpus: dict
+) -> None:  # type: ignore[type-arg]
     for case in hybrid_corpus["keyword_misses"]:
         expected = document_id_for("", case["expected"])
         assert expected not in _ranked(services, case["query"], "keyword"), case
@@ -109,4 +111,6 @@ def test_hybrid_finds_the_paraphrase_keyword_misses(services: Services, hybrid_c
 
 def test_hybrid_puts_exact_identifiers_first(services: Services, hybrid_corpus: dict) -> None:  # type: ignore[type-arg]
     for case in hybrid_corpus["identifiers"]:
-        assert _ranked(services, case["query"], "hybrid")[0] == document_id_for("", case["expected"])
+        assert _ranked(services, case["query"], "hybrid")[0] == document_id_for(
+            "", case["expected"]
+        )

@@ -1,4 +1,4 @@
-"""``alex serve`` as a real process: first-run key, samples, the course client, restarts, kill -9."""
+"""``alex serve`` as a real process: first-run key, samples, course client, restart, kill -9."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def call(url: str, key: str | None = None, body: object = None, method: str = "GET") -> tuple[int, dict]:  # type: ignore[type-arg]
+def call(
+    url: str, key: str | None = None, body: object = None, method: str = "GET"
+) -> tuple[int, dict]:  # type: ignore[type-arg]
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("content-type", "application/json")
@@ -49,7 +50,9 @@ class Server:
         self.log = Path(env["ALEX_DATA_DIR"]).parent / f"serve-{self.port}.log"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "alex", "serve", "--port", str(self.port), *args],
-            env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -89,16 +92,26 @@ def test_first_run_makes_a_key_loads_samples_and_serves_the_course_client(
     try:
         key = read_key(isolated_settings)
         assert "OPENAI_API_KEY=sk-keep-me" in isolated_settings.read_text()
-        assert key in server.output() and server.url.replace("127.0.0.1", "localhost") in server.output()
+        assert (
+            key in server.output()
+            and server.url.replace("127.0.0.1", "localhost") in server.output()
+        )
         status, body = call(f"{server.url}/search", key, {"query": "Kestrel K9", "k": 3}, "POST")
         assert status == 200 and body["results"], "bundled samples are searchable"
-        assert "Halvorsen" in body["results"][0]["text"] or body["results"][0]["metadata"]["ticker"] == "HVMD"
+        assert (
+            "Halvorsen" in body["results"][0]["text"]
+            or body["results"][0]["metadata"]["ticker"] == "HVMD"
+        )
         # The course client, as it was written: endpoint and key from its environment.
         client_env = {**env, "ALEX_API_ENDPOINT": server.url, "ALEX_API_KEY": key}
         client_env.pop("ALEX_ENV_FILE")
         result = subprocess.run(
-            [sys.executable, str(FIXTURES / "course_client.py")], env=client_env,
-            capture_output=True, text=True, timeout=120, cwd=isolated_settings.parent,
+            [sys.executable, str(FIXTURES / "course_client.py")],
+            env=client_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=isolated_settings.parent,
         )
         assert result.returncode == 0, result.stderr
         document_id = result.stdout.strip()
@@ -125,7 +138,7 @@ import sys
 from alex.config import load_settings
 from alex.services import Services
 services = Services(load_settings())
-text = " ".join(f"Sentence {{i}} of the report on revenue, margins and guidance." for i in range(120))
+text = " ".join(f"Sentence {{i}} on revenue, margins and guidance." for i in range(120))
 for n in range(10_000):
     result = services.ingest.ingest(f"Document {{n}}. " + text, {{"n": n}}, f"doc-{{n}}")
     print(result.document_id, flush=True)
@@ -149,13 +162,15 @@ def test_kill_9_mid_ingest_leaves_a_consistent_store(
     child.kill()
     child.wait()
     acknowledged += [line.strip() for line in child.stdout.read().splitlines() if line.strip()]
-    store = SqliteStore(Path(env["ALEX_DATA_DIR"]) / "alex.sqlite3", EMBEDDING_DIMENSION, EMBEDDING_MODEL)
+    store = SqliteStore(
+        Path(env["ALEX_DATA_DIR"]) / "alex.sqlite3", EMBEDDING_DIMENSION, EMBEDDING_MODEL
+    )
     try:
         assert store.check_integrity() == []
         for document_id in acknowledged:
             document = store.get(document_id)
             assert document is not None, "an acknowledged document was lost"
-        documents, chunks = store.count({})
+        documents, _chunks = store.count({})
         assert documents >= len(acknowledged)
         for summary in store.list_documents(500, 0, {}):
             assert summary.chunk_count > 1  # whole documents only: every one has all its chunks
@@ -188,7 +203,9 @@ def test_kill_9_during_store_writes_never_leaves_half_a_document(
     path = tmp_path / "kill.sqlite3"
     child = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path), str(int(delay * 100))],
-        env=env, stdout=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert child.stdout is not None
     assert child.stdout.readline(), "the writer died early"

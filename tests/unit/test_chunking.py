@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -12,8 +13,10 @@ from alex.adapters.local_embedder import MiniLMTokenizer
 from alex.domain.chunking import Chunker, ChunkingPolicy
 
 TOKENIZER = MiniLMTokenizer()
-WORDS = ("revenue margin guidance ticker NWSC dividend yield inflation Übernahme "
-         "supercalifragilistic 4.82% $1.2bn 株式 emoji🙂 rate-cut").split()
+WORDS = [
+    *("revenue", "margin", "guidance", "ticker", "NWSC", "dividend", "yield", "inflation"),
+    *("Übernahme", "supercalifragilistic", "4.82%", "$1.2bn", "株式", "emoji🙂", "rate-cut"),
+]
 
 
 def sentence(index: int) -> str:
@@ -50,7 +53,7 @@ def test_consecutive_chunks_overlap_by_at_most_the_budget() -> None:
     text = " ".join(sentence(i) for i in range(120))
     chunker = Chunker(TOKENIZER, ChunkingPolicy(max_pieces=128, overlap_pieces=40))
     chunks = chunker.split(text)
-    for previous, current in zip(chunks, chunks[1:], strict=False):
+    for previous, current in itertools.pairwise(chunks):
         assert current.start < previous.end, "chunks must overlap"
         overlap = text[current.start : previous.end]
         assert 0 < chunker.count_pieces(overlap) <= 40

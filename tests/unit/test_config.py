@@ -18,7 +18,9 @@ def test_defaults_are_local_and_need_nothing(isolated_settings: Path) -> None:
     assert settings.store_path.name == "alex.sqlite3"
 
 
-def test_env_file_wins_over_environment(isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_file_wins_over_environment(
+    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ALEX_API_KEY", "from-the-environment-1234")
     monkeypatch.setenv("ALEX_PORT", "9001")
     isolated_settings.write_text("ALEX_API_KEY=from-the-dotenv-5678\n# a comment\n")

@@ -35,7 +35,9 @@ def store(tmp_path: Path) -> SqliteStore:
     return SqliteStore(tmp_path / "s.sqlite3", DIM, "test-model")
 
 
-def put(store: SqliteStore, doc_id: str, texts: list[str], seed: int = 0, **metadata: object) -> None:
+def put(
+    store: SqliteStore, doc_id: str, texts: list[str], seed: int = 0, **metadata: object
+) -> None:
     document, chunks = doc(doc_id, texts, **metadata)
     store.upsert(document, chunks, np.stack([unit(seed + i) for i in range(len(chunks))]))
 
@@ -70,8 +72,16 @@ def test_semantic_returns_nearest_first_with_cosine_scores(store: SqliteStore) -
 
 
 def test_filters_match_scalars_and_list_members(store: SqliteStore) -> None:
-    put(store, "d1", ["apple results"], seed=1, ticker="AAPL", tickers=["AAPL", "MSFT"], year=2026,
-        reviewed=True)
+    put(
+        store,
+        "d1",
+        ["apple results"],
+        seed=1,
+        ticker="AAPL",
+        tickers=["AAPL", "MSFT"],
+        year=2026,
+        reviewed=True,
+    )
     put(store, "d2", ["microsoft results"], seed=2, ticker="MSFT", year=2025, reviewed=False)
     assert [h.document_id for h in store.semantic(unit(2), 5, {"ticker": "AAPL"})] == ["d1"]
     assert [h.document_id for h in store.keyword("results", 5, {"tickers": "MSFT"})] == ["d1"]
@@ -82,8 +92,18 @@ def test_filters_match_scalars_and_list_members(store: SqliteStore) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ['"unbalanced', "AND OR NOT", "col:umn", "a* (b", "NEAR(x y)", "'; DROP TABLE chunks;--",
-              "^caret", "-minus", "   "]
+    "query",
+    [
+        '"unbalanced',
+        "AND OR NOT",
+        "col:umn",
+        "a* (b",
+        "NEAR(x y)",
+        "'; DROP TABLE chunks;--",
+        "^caret",
+        "-minus",
+        "   ",
+    ],
 )
 def test_keyword_queries_with_fts_syntax_never_error(store: SqliteStore, query: str) -> None:
     put(store, "d1", ["the AND operator and a column: name"])

@@ -30,8 +30,15 @@ def test_text_over_the_limit_is_too_large() -> None:
 
 @pytest.mark.parametrize(
     "metadata",
-    [[1, 2], "ticker", {"nested": {"a": 1}}, {"list": [{"a": 1}]}, {"bad key!": 1},
-     {"nan": float("nan")}, {"k" * 65: 1}],
+    [
+        [1, 2],
+        "ticker",
+        {"nested": {"a": 1}},
+        {"list": [{"a": 1}]},
+        {"bad key!": 1},
+        {"nan": float("nan")},
+        {"k" * 65: 1},
+    ],
 )
 def test_metadata_must_be_an_object_of_scalars_or_lists(metadata: object) -> None:
     with pytest.raises(InvalidInputError):
@@ -39,8 +46,14 @@ def test_metadata_must_be_an_object_of_scalars_or_lists(metadata: object) -> Non
 
 
 def test_good_metadata_passes_unchanged() -> None:
-    metadata = {"ticker": "AAPL", "tickers": ["AAPL", "MSFT"], "year": 2026, "ok": True,
-                "ratio": 1.5, "none": None}
+    metadata = {
+        "ticker": "AAPL",
+        "tickers": ["AAPL", "MSFT"],
+        "year": 2026,
+        "ok": True,
+        "ratio": 1.5,
+        "none": None,
+    }
     assert validate_metadata(metadata, LIMITS) == metadata
     assert validate_metadata(None, LIMITS) == {}
 
@@ -55,8 +68,14 @@ def test_filters_are_scalar_equality() -> None:
 
 @pytest.mark.parametrize(
     ("query", "k", "mode"),
-    [("", 5, "hybrid"), ("q", 0, "hybrid"), ("q", 101, "hybrid"), ("q", True, "hybrid"),
-     ("q", 5, "fuzzy"), (5, 5, "hybrid")],
+    [
+        ("", 5, "hybrid"),
+        ("q", 0, "hybrid"),
+        ("q", 101, "hybrid"),
+        ("q", True, "hybrid"),
+        ("q", 5, "fuzzy"),
+        (5, 5, "hybrid"),
+    ],
 )
 def test_bad_queries_are_refused(query: object, k: object, mode: object) -> None:
     with pytest.raises(InvalidInputError):
