@@ -189,7 +189,10 @@ def _how_to_query(url: str, key: str) -> str:
     )
 
 
-@app.command()
+@app.command(
+    epilog="Examples:  alex ingest samples/   |   alex ingest report.pdf notes.md -m topic=q3   "
+    "|   alex ingest --text 'NWSC beat estimates' -m ticker=NWSC --id nwsc-q3-note"
+)
 def ingest(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders (.txt .md .html .pdf).")
@@ -216,7 +219,10 @@ def ingest(
         ingest_files(services, paths, extra)
 
 
-@app.command()
+@app.command(
+    epilog="Examples:  alex search 'chip supply risk'   |   alex search 3.27% --mode keyword   "
+    "|   alex search dividends -f ticker=BWPC -k 10 --json"
+)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("--k", "-k", help="How many results (1-100).")] = 5,
