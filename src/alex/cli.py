@@ -163,13 +163,13 @@ def serve(
         Panel.fit(
             f"Alex API   [bold]{url}[/bold]   (OpenAPI docs: {url}/docs)\n"
             f"API key    [bold]{key}[/bold]   (header x-api-key; ALEX_API_KEY in .env)\n"
-            f"Store      {settings.store_path}\n\n"
-            + _how_to_query(url, key)
-            + "\n\nStop with Ctrl+C.",
+            f"Store      {settings.store_path}\n"
+            "Stop with Ctrl+C.",
             title="Alex is running",
-        ),
-        soft_wrap=True,
+        )
     )
+    # Outside the panel, so long commands wrap instead of being cut: they are for pasting.
+    console.print(_how_to_query(url, key), soft_wrap=True, markup=False, highlight=False)
     if bind_host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
             f"[yellow]Listening on {bind_host}: other machines can reach this API.[/yellow]"

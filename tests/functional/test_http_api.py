@@ -78,6 +78,7 @@ def test_keyed_routes_refuse_missing_and_wrong_keys_with_json_403(
     bare = TestClient(app)
     assert bare.get("/health").json()["status"] == "ok"
     assert bare.get("/openapi.json").status_code == 200
+    assert "swagger" in bare.get("/docs").text.lower()
     assert _count(client) == 0
 
 
