@@ -18,7 +18,9 @@ from alex import __version__
 from alex.config import Settings, load_settings
 from alex.domain.errors import AlexError, InvalidInputError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult, Metadata
+from alex.domain.validation import parse_key_values
 from alex.envfile import set_env_values
+from alex.http.schemas import DocumentSummaryBody, SearchHit
 from alex.ingest import IngestRequest
 from alex.loaders import expand_paths, load_file
 from alex.services import Services
@@ -46,16 +48,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def _services() -> Services:
     return Services(load_settings())
-
-
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values or []:
-        key, sep, wanted = value.partition("=")
-        if not sep or not key:
-            raise InvalidInputError(f"{what} {value!r} must look like key=value")
-        pairs[key] = wanted
-    return pairs
 
 
 def _source_id(path: Path, root: Path) -> str:
@@ -206,7 +198,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Add files, folders or a text to the knowledge base (re-ingesting is safe)."""
-    extra: Metadata = dict(_pairs(meta, "--meta"))
+    extra: Metadata = dict(parse_key_values(meta or [], "--meta"))
     if not paths and text is None:
         raise InvalidInputError("give files or folders to ingest, or --text")
     services = _services()
@@ -231,20 +223,9 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search the knowledge base and print the best chunks."""
-    hits = _services().search.search(query, k, mode, _pairs(filters, "--filter"))
+    hits = _services().search.search(query, k, mode, parse_key_values(filters or [], "--filter"))
     if as_json:
-        _print_json(
-            [
-                {
-                    "document_id": h.document_id,
-                    "chunk": h.chunk_ordinal,
-                    "score": h.score,
-                    "text": h.text,
-                    "metadata": h.metadata,
-                }
-                for h in hits
-            ]
-        )
+        _print_json([SearchHit.of(hit).model_dump() for hit in hits])
         return
     if not hits:
         console.print("No results.")
@@ -283,24 +264,11 @@ def docs_list(
 ) -> None:
     """List stored documents, newest first."""
     summaries, total = _services().documents.list_documents(
-        limit, offset, _pairs(filters, "--filter")
+        limit, offset, parse_key_values(filters or [], "--filter")
     )
     if as_json:
-        _print_json(
-            {
-                "total": total,
-                "documents": [
-                    {
-                        "document_id": s.id,
-                        "metadata": s.metadata,
-                        "chunks": s.chunk_count,
-                        "chars": s.chars,
-                        "updated_at": s.updated_at,
-                    }
-                    for s in summaries
-                ],
-            }
-        )
+        documents = [DocumentSummaryBody.of(summary).model_dump() for summary in summaries]
+        _print_json({"total": total, "documents": documents})
         return
     table = Table(
         title=f"{total} documents"

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -134,6 +134,17 @@ def validate_query(
     if mode not in SEARCH_MODES:
         raise InvalidInputError(f"'mode' must be one of {', '.join(SEARCH_MODES)}")
     return query, k, mode
+
+
+def parse_key_values(values: Iterable[str], what: str) -> dict[str, str]:
+    """``["ticker=AAPL", ...]`` (CLI options, query parameters) as a dict of strings."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, wanted = value.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"{what} {value!r} must look like key=value")
+        pairs[key] = wanted
+    return pairs
 
 
 def canonical_json(value: Any) -> str:

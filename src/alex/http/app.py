@@ -18,7 +18,8 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alex import __version__
-from alex.domain.errors import AlexError, InvalidInputError
+from alex.domain.errors import AlexError
+from alex.domain.validation import parse_key_values
 from alex.http.errors import error_body, status_for
 from alex.http.schemas import (
     BatchIngestBody,
@@ -162,16 +163,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _parse_filters(values: list[str]) -> dict[str, str]:
-    filters: dict[str, str] = {}
-    for value in values:
-        key, sep, wanted = value.partition("=")
-        if not sep or not key:
-            raise InvalidInputError(f"filter {value!r} must look like key=value")
-        filters[key] = wanted
-    return filters
-
-
 def build_router() -> APIRouter:
     router = APIRouter(dependencies=[Depends(_check_api_key)], responses=_ERRORS)
 
@@ -217,7 +208,7 @@ def build_router() -> APIRouter:
     ) -> DocumentListResponse:
         """Documents, newest first."""
         summaries, total = services.documents.list_documents(
-            limit, offset, _parse_filters(filter or [])
+            limit, offset, parse_key_values(filter or [], "filter")
         )
         return DocumentListResponse(
             documents=[DocumentSummaryBody.of(s) for s in summaries],
