@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from alex.domain.chunking import Chunker, ChunkingPolicy
 from alex.domain.errors import InvalidInputError, PayloadTooLargeError
-from alex.domain.models import Document, IngestResult, StoredChunk
+from alex.domain.models import Document, Fingerprint, IngestResult, IngestStatus, StoredChunk
 from alex.domain.validation import (
     Limits,
     canonical_json,
@@ -83,28 +83,34 @@ class IngestService:
             self.validate(request, f"document {index}: " if len(requests) > 1 else "")
             for index, request in enumerate(requests)
         ]
+        # Plan every document before storing any, so a bad one still stores nothing.
         results: list[IngestResult | None] = [None] * len(documents)
-        done = 0
-
-        def finish(position: int, result: IngestResult) -> None:
-            nonlocal done
-            results[position] = result
-            done += 1
-            if progress:
-                progress(done, len(documents))
-
         pending: list[_Pending] = []
         for position, document in enumerate(documents):
             stored = self._store.get_fingerprint(document.id)
-            if stored is not None and stored[0] == document.text_sha256:
-                finish(position, self._refresh_metadata(document, stored[1]))
+            if stored is not None and stored.text_sha256 == document.text_sha256:
+                results[position] = self._refresh_metadata(document, stored)
                 continue
             chunks = self.chunker.split(document.text)
+            if not chunks:
+                where = f"document {position}: " if len(documents) > 1 else ""
+                raise InvalidInputError(f"{where}'text' has no words the model can read")
             pending.append(_Pending(position, document, chunks, stored is None))
-            if sum(len(item.chunks) for item in pending) >= EMBED_POOL_CHUNKS:
-                self._embed_and_store(pending, finish)
-                pending = []
-        self._embed_and_store(pending, finish)
+        done = len(documents) - len(pending)
+
+        def report() -> None:
+            if progress and done:
+                progress(done, len(documents))
+
+        report()
+        batch: list[_Pending] = []
+        for index, item in enumerate(pending):
+            batch.append(item)
+            full = sum(len(queued.chunks) for queued in batch) >= EMBED_POOL_CHUNKS
+            if full or index == len(pending) - 1:
+                done += self._embed_and_store(batch, results)
+                batch = []
+                report()
         return [result for result in results if result is not None]
 
     def validate(self, request: IngestRequest, where: str = "") -> Document:
@@ -123,27 +129,21 @@ class IngestService:
             source_id=source_id,
         )
 
-    def _refresh_metadata(self, document: Document, stored_metadata_json: str) -> IngestResult:
+    def _refresh_metadata(self, document: Document, stored: Fingerprint) -> IngestResult:
         """Same text as stored: nothing to embed; update the metadata if it changed."""
-        stored = self._store.get(document.id)
-        chunks = stored.chunk_count if stored else 0
-        if stored_metadata_json == canonical_json(document.metadata):
-            return IngestResult(document.id, "unchanged", chunks)
+        if stored.metadata_json == canonical_json(document.metadata):
+            return IngestResult(document.id, "unchanged", stored.chunk_count)
         self._store.update_metadata(document.id, document.metadata)
-        return IngestResult(document.id, "updated", chunks)
+        return IngestResult(document.id, "updated", stored.chunk_count)
 
-    def _embed_and_store(
-        self, pending: list[_Pending], finish: Callable[[int, IngestResult], None]
-    ) -> None:
-        if not pending:
-            return
-        vectors = self._embedder.embed([chunk.text for item in pending for chunk in item.chunks])
+    def _embed_and_store(self, batch: list[_Pending], results: list[IngestResult | None]) -> int:
+        """Embed the chunks of several documents in one call, then commit each document."""
+        vectors = self._embedder.embed([chunk.text for item in batch for chunk in item.chunks])
         offset = 0
-        for item in pending:
+        for item in batch:
             count = len(item.chunks)
             self._store.upsert(item.document, item.chunks, vectors[offset : offset + count])
             offset += count
-            finish(
-                item.position,
-                IngestResult(item.document.id, "created" if item.created else "updated", count),
-            )
+            status: IngestStatus = "created" if item.created else "updated"
+            results[item.position] = IngestResult(item.document.id, status, count)
+        return len(batch)

@@ -16,6 +16,7 @@ from alex.domain.models import (
     Document,
     DocumentSummary,
     Filters,
+    Fingerprint,
     Metadata,
     StoredChunk,
 )
@@ -56,8 +57,8 @@ class Embedder(Protocol):
 class VectorStore(Protocol):
     """Documents, their chunks, vectors and full text, kept consistent per document."""
 
-    def get_fingerprint(self, document_id: str) -> tuple[str, str] | None:
-        """(text sha256, canonical metadata JSON) of a stored document, or None."""
+    def get_fingerprint(self, document_id: str) -> Fingerprint | None:
+        """Text hash, canonical metadata JSON and chunk count of a stored document."""
         ...
 
     def upsert(self, document: Document, chunks: Sequence[StoredChunk], vectors: Vectors) -> None:

@@ -53,6 +53,27 @@ def test_batch_validates_everything_before_storing_anything(services: Services) 
     assert [r.status for r in results] == ["created", "created"]
 
 
+def test_text_the_model_cannot_read_is_refused_before_anything_is_stored(
+    services: Services,
+) -> None:
+    invisible = "\u200b\u200b\u200b"  # zero-width spaces: not whitespace, but no word pieces
+    with pytest.raises(InvalidInputError, match="document 1: 'text' has no words"):
+        services.ingest.ingest_many([IngestRequest("Fine text."), IngestRequest(invisible)])
+    assert services.documents.count() == (0, 0)
+
+
+def test_progress_reaches_the_total(services: Services) -> None:
+    seen: list[tuple[int, int]] = []
+    services.ingest.ingest("Already here.")
+    requests = [IngestRequest("Already here.")] + [
+        IngestRequest(" ".join(f"Doc {n} sentence {i} about rates." for i in range(60)))
+        for n in range(6)
+    ]
+    services.ingest.ingest_many(requests, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (1, 7) and seen[-1] == (7, 7)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
 def test_limits_are_enforced(services: Services) -> None:
     with pytest.raises(PayloadTooLargeError):
         services.ingest.ingest("x" * (services.ingest.limits.max_text_chars + 1))

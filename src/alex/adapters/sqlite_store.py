@@ -26,6 +26,7 @@ from alex.domain.models import (
     Document,
     DocumentSummary,
     Filters,
+    Fingerprint,
     Metadata,
     StoredChunk,
 )
@@ -172,12 +173,12 @@ class SqliteStore:
                 ) from error
 
     # Writes -------------------------------------------------------------------------
-    def get_fingerprint(self, document_id: str) -> tuple[str, str] | None:
-        """(text sha256, canonical metadata JSON) of a stored document."""
+    def get_fingerprint(self, document_id: str) -> Fingerprint | None:
         rows = self._read(
-            "SELECT text_sha256, metadata FROM documents WHERE id = ?", (document_id,)
+            "SELECT text_sha256, metadata, chunk_count FROM documents WHERE id = ?",
+            (document_id,),
         )
-        return (rows[0][0], rows[0][1]) if rows else None
+        return Fingerprint(rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     def upsert(self, document: Document, chunks: Sequence[StoredChunk], vectors: Vectors) -> None:
         if len(chunks) != len(vectors):

@@ -29,6 +29,15 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the store knows of a document without reading its text."""
+
+    text_sha256: str
+    metadata_json: str
+    chunk_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoredChunk:
     """A piece of a document small enough for the model, with its place in the text."""
 
