@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -105,8 +106,11 @@ def test_first_run_makes_a_key_loads_samples_and_serves_the_course_client(
         # The course client, as it was written: endpoint and key from its environment.
         client_env = {**env, "ALEX_API_ENDPOINT": server.url, "ALEX_API_KEY": key}
         client_env.pop("ALEX_ENV_FILE")
+        # Run it from the test's folder: its load_dotenv() looks for a .env next to the script
+        # and must not find the developer's own .env in the clone.
+        client = shutil.copy(FIXTURES / "course_client.py", isolated_settings.parent)
         result = subprocess.run(
-            [sys.executable, str(FIXTURES / "course_client.py")],
+            [sys.executable, str(client)],
             env=client_env,
             capture_output=True,
             text=True,
