@@ -70,7 +70,11 @@ class Server:
         return self.log.read_text()
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
+        # Ctrl+C on macOS and Linux; Windows has no SIGINT for other processes.
+        if os.name == "nt":
+            self.process.terminate()
+        else:
+            self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=30)
 
 
