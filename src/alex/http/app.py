@@ -110,6 +110,10 @@ def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
+class _Forbidden(Exception):
+    """A missing or wrong API key: answered 403 as API Gateway does."""
+
+
 def _check_api_key(request: Request, key: Annotated[str | None, Depends(_api_key_header)]) -> None:
     expected: bytes = request.app.state.api_key
     given = (key or "").encode("utf-8")
@@ -118,19 +122,18 @@ def _check_api_key(request: Request, key: Annotated[str | None, Depends(_api_key
         raise _Forbidden
 
 
-class _Forbidden(Exception):
-    pass
-
-
-def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, object]]]:
+def _validation_answer(errors: list[dict[str, Any]]) -> JSONResponse:
+    """400 for a body that is not JSON, 422 naming each invalid field otherwise."""
     details: list[dict[str, object]] = []
     for error in errors:
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         details.append({"field": location or "body", "problem": str(error.get("msg", ""))})
     if any(error.get("type") == "json_invalid" for error in errors):
-        return "Malformed JSON in the request body", details
+        return JSONResponse(
+            error_body("Malformed JSON in the request body", errors=details), status_code=400
+        )
     summary = "; ".join(f"{item['field']}: {item['problem']}" for item in details[:5])
-    return f"Invalid request: {summary}", details
+    return JSONResponse(error_body(f"Invalid request: {summary}", errors=details), status_code=422)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -144,9 +147,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        message, details = _validation_message(list(error.errors()))
-        status = 400 if message.startswith("Malformed") else 422
-        return JSONResponse(error_body(message, errors=details), status_code=status)
+        return _validation_answer(list(error.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
