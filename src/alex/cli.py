@@ -148,7 +148,7 @@ def serve(
     if samples and documents == 0 and sample_dir.is_dir():
         console.print(f"Empty store: loading the bundled samples from {sample_dir}")
         ingest_files(services, [sample_dir], {})
-    services.embedder  # noqa: B018  load the model before the first request, not during it
+    services.warm_up()
     shown_host = "localhost" if bind_host in ("127.0.0.1", "0.0.0.0") else bind_host  # noqa: S104
     url = f"http://{shown_host}:{bind_port}"
     console.print(

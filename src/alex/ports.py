@@ -83,6 +83,10 @@ class VectorStore(Protocol):
 
     def delete(self, document_id: str) -> bool: ...
 
+    def warm_up(self) -> None:
+        """Do the slow part of the first search now (a server calls this at start)."""
+        ...
+
     def check_integrity(self) -> list[str]:
         """Problems found in the store, or an empty list."""
         ...

@@ -52,6 +52,11 @@ class Services:
     def documents(self) -> DocumentService:
         return DocumentService(self.store)
 
+    def warm_up(self) -> None:
+        """Load the model and the vectors before the first request, not during it."""
+        _ = self.embedder
+        self.store.warm_up()
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()

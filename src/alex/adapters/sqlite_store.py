@@ -20,6 +20,7 @@ import numpy as np
 import sqlean
 import sqlite_vec
 
+from alex.adapters.vector_matrix import VectorMatrix
 from alex.domain.errors import StoreUnavailableError
 from alex.domain.models import (
     ChunkHit,
@@ -102,6 +103,8 @@ class SqliteStore:
         self.path = path
         self.dimension = dimension
         self._lock = threading.RLock()
+        self._matrix: VectorMatrix | None = None
+        self._data_version: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlean.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -183,13 +186,14 @@ class SqliteStore:
     def upsert(self, document: Document, chunks: Sequence[StoredChunk], vectors: Vectors) -> None:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
-        blobs = [np.ascontiguousarray(vector, dtype=np.float32).tobytes() for vector in vectors]
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
         now = _now()
+        new_ids: list[int] = []
         with self._writing() as db:
             created = db.execute(
                 "SELECT created_at FROM documents WHERE id = ?", (document.id,)
             ).fetchone()
-            self._delete_chunks(db, document.id)
+            old_ids = self._delete_chunks(db, document.id)
             db.execute(
                 "INSERT OR REPLACE INTO documents(id, source_id, text, text_sha256, metadata,"
                 " chunk_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -204,16 +208,19 @@ class SqliteStore:
                     now,
                 ),
             )
-            for chunk, blob in zip(chunks, blobs, strict=True):
+            for chunk, vector in zip(chunks, matrix, strict=True):
                 cursor = db.execute(
                     "INSERT INTO chunks(document_id, ordinal, text, start_char, end_char)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (document.id, chunk.ordinal, chunk.text, chunk.start, chunk.end),
                 )
+                new_ids.append(int(cursor.lastrowid))
                 db.execute(
                     "INSERT INTO chunk_vec(rowid, embedding) VALUES (?, ?)",
-                    (cursor.lastrowid, blob),
+                    (cursor.lastrowid, vector.tobytes()),
                 )
+            # Committed when this block ends; the matrix follows only what was committed.
+        self._after_commit(old_ids, new_ids, matrix)
 
     def update_metadata(self, document_id: str, metadata: Metadata) -> None:
         with self._writing() as db:
@@ -223,13 +230,52 @@ class SqliteStore:
             )
 
     @staticmethod
-    def _delete_chunks(db: Any, document_id: str) -> None:
+    def _delete_chunks(db: Any, document_id: str) -> list[int]:
+        old_ids = [
+            int(row[0])
+            for row in db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
+        ]
         db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        return old_ids
 
     def delete(self, document_id: str) -> bool:
         with self._writing() as db:
-            self._delete_chunks(db, document_id)
-            return bool(db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount)
+            old_ids = self._delete_chunks(db, document_id)
+            deleted = bool(
+                db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount
+            )
+        self._after_commit(old_ids, [], None)
+        return deleted
+
+    # The in-memory matrix ---------------------------------------------------------
+    def _after_commit(self, old_ids: list[int], new_ids: list[int], vectors: Any) -> None:
+        with self._lock:
+            if self._matrix is None:
+                return
+            self._matrix.remove(old_ids)
+            if new_ids:
+                self._matrix.add(new_ids, vectors)
+
+    def warm_up(self) -> None:
+        """Load every vector into memory now, not at the first search."""
+        with self._lock:
+            self._current_matrix()
+
+    def _current_matrix(self) -> VectorMatrix:
+        """The matrix, (re)loaded if absent or if another process has committed since."""
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if self._matrix is None or version != self._data_version:
+            rows = self._db.execute("SELECT rowid, embedding FROM chunk_vec").fetchall()
+            matrix = VectorMatrix(self.dimension)
+            ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+            matrix.replace_all(ids, vectors.reshape(len(rows), self.dimension))
+            self._matrix, self._data_version = matrix, version
+        return self._matrix
+
+    @property
+    def matrix_bytes(self) -> int:
+        return self._matrix.nbytes if self._matrix is not None else 0
 
     # Searches -----------------------------------------------------------------------
     def _hits(self, scored: list[tuple[int, float]]) -> list[ChunkHit]:
@@ -255,23 +301,25 @@ class SqliteStore:
         ]
 
     def semantic(self, vector: Vectors, k: int, filters: Filters) -> list[ChunkHit]:
-        blob = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1).tobytes()
+        """Exact cosine scan over the in-memory matrix (vectors are unit length)."""
+        allowed: list[int] | None = None
         if filters:
             where, params = _filter_sql(filters)
-            rows = self._read(
-                "SELECT v.rowid, vec_distance_cosine(v.embedding, ?) AS distance FROM chunk_vec v"
-                " JOIN chunks c ON c.id = v.rowid JOIN documents d ON d.id = c.document_id"
-                f" WHERE {where} ORDER BY distance LIMIT ?",
-                [blob, *params, k],
-            )
-        else:
-            rows = self._read(
-                "SELECT rowid, distance FROM chunk_vec WHERE embedding MATCH ? AND k = ?"
-                " ORDER BY distance",
-                (blob, k),
-            )
-        # Vectors are unit length, so cosine similarity = 1 - cosine distance.
-        return self._hits([(int(row[0]), 1.0 - float(row[1])) for row in rows])
+            allowed = [
+                int(row[0])
+                for row in self._read(
+                    "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
+                    f" WHERE {where}",
+                    params,
+                )
+            ]
+        with self._lock:
+            try:
+                scored = self._current_matrix().top_k(vector, k, allowed)
+            except sqlean.OperationalError as error:
+                message = f"Could not read the store at {self.path}: {error}"
+                raise StoreUnavailableError(message) from error
+        return self._hits(scored)
 
     def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
         match = fts_query(query)
