@@ -69,8 +69,9 @@ class IngestService:
     ) -> list[IngestResult]:
         """Validate every request first (one bad request rejects the batch), then store.
 
-        Each document commits on its own, so an interrupted batch keeps what was
-        committed, and retrying the batch is safe because ids are stable.
+        Documents commit in groups of whole documents (one embedding pool each), so an
+        interrupted batch keeps the groups already committed, and retrying the batch is
+        safe because ids are stable.
         """
         if not requests:
             raise InvalidInputError("no documents to ingest")
@@ -137,13 +138,16 @@ class IngestService:
         return IngestResult(document.id, "updated", stored.chunk_count)
 
     def _embed_and_store(self, batch: list[_Pending], results: list[IngestResult | None]) -> int:
-        """Embed the chunks of several documents in one call, then commit each document."""
+        """Embed the chunks of several documents in one call and commit them in one write."""
         vectors = self._embedder.embed([chunk.text for item in batch for chunk in item.chunks])
+        writes = []
         offset = 0
         for item in batch:
             count = len(item.chunks)
-            self._store.upsert(item.document, item.chunks, vectors[offset : offset + count])
+            writes.append((item.document, item.chunks, vectors[offset : offset + count]))
             offset += count
+        self._store.upsert_many(writes)
+        for item in batch:
             status: IngestStatus = "created" if item.created else "updated"
-            results[item.position] = IngestResult(item.document.id, status, count)
+            results[item.position] = IngestResult(item.document.id, status, len(item.chunks))
         return len(batch)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import sqlean
 import sqlite_vec
 
@@ -184,43 +185,64 @@ class SqliteStore:
         return Fingerprint(rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     def upsert(self, document: Document, chunks: Sequence[StoredChunk], vectors: Vectors) -> None:
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk is required")
-        matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
+        self.upsert_many([(document, chunks, vectors)])
+
+    def upsert_many(self, items: Sequence[tuple[Document, Sequence[StoredChunk], Vectors]]) -> None:
+        """Store documents with their chunks and vectors in one transaction (one fsync)."""
         now = _now()
-        new_ids: list[int] = []
+        removed: list[int] = []
+        added: list[int] = []
+        added_vectors: list[npt.NDArray[np.float32]] = []
         with self._writing() as db:
-            created = db.execute(
-                "SELECT created_at FROM documents WHERE id = ?", (document.id,)
-            ).fetchone()
-            old_ids = self._delete_chunks(db, document.id)
-            db.execute(
-                "INSERT OR REPLACE INTO documents(id, source_id, text, text_sha256, metadata,"
-                " chunk_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    document.id,
-                    document.source_id,
-                    document.text,
-                    document.text_sha256,
-                    canonical_json(document.metadata),
-                    len(chunks),
-                    created[0] if created else now,
-                    now,
-                ),
-            )
-            for chunk, vector in zip(chunks, matrix, strict=True):
-                cursor = db.execute(
-                    "INSERT INTO chunks(document_id, ordinal, text, start_char, end_char)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (document.id, chunk.ordinal, chunk.text, chunk.start, chunk.end),
-                )
-                new_ids.append(int(cursor.lastrowid))
-                db.execute(
-                    "INSERT INTO chunk_vec(rowid, embedding) VALUES (?, ?)",
-                    (cursor.lastrowid, vector.tobytes()),
-                )
+            for document, chunks, vectors in items:
+                if len(chunks) != len(vectors):
+                    raise ValueError("one vector per chunk is required")
+                matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
+                removed += self._replace_document(db, document, chunks, matrix, now, added)
+                added_vectors.append(matrix)
             # Committed when this block ends; the matrix follows only what was committed.
-        self._after_commit(old_ids, new_ids, matrix)
+        self._after_commit(removed, added, np.concatenate(added_vectors) if added else None)
+
+    def _replace_document(
+        self,
+        db: Any,
+        document: Document,
+        chunks: Sequence[StoredChunk],
+        vectors: npt.NDArray[np.float32],
+        now: str,
+        added: list[int],
+    ) -> list[int]:
+        """Write one document in the open transaction; returns the chunk ids it replaced."""
+        created = db.execute(
+            "SELECT created_at FROM documents WHERE id = ?", (document.id,)
+        ).fetchone()
+        old_ids = self._delete_chunks(db, document.id)
+        db.execute(
+            "INSERT OR REPLACE INTO documents(id, source_id, text, text_sha256, metadata,"
+            " chunk_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                document.id,
+                document.source_id,
+                document.text,
+                document.text_sha256,
+                canonical_json(document.metadata),
+                len(chunks),
+                created[0] if created else now,
+                now,
+            ),
+        )
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            cursor = db.execute(
+                "INSERT INTO chunks(document_id, ordinal, text, start_char, end_char)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (document.id, chunk.ordinal, chunk.text, chunk.start, chunk.end),
+            )
+            added.append(int(cursor.lastrowid))
+            db.execute(
+                "INSERT INTO chunk_vec(rowid, embedding) VALUES (?, ?)",
+                (cursor.lastrowid, vector.tobytes()),
+            )
+        return old_ids
 
     def update_metadata(self, document_id: str, metadata: Metadata) -> None:
         with self._writing() as db:
