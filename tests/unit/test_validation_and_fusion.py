@@ -105,3 +105,11 @@ def test_rrf_rewards_agreement_and_keeps_singletons() -> None:
 def test_rrf_distinguishes_chunks_of_one_document() -> None:
     fused = reciprocal_rank_fusion([[_hit("a", 0), _hit("a", 1)]], k=5)
     assert [(h.document_id, h.chunk_ordinal) for h in fused] == [("a", 0), ("a", 1)]
+
+
+def test_keyword_terms_drop_function_words_but_never_everything() -> None:
+    from alex.domain.keywords import keyword_terms
+
+    assert keyword_terms("What is the revenue of NWSC in 2024?") == ["revenue", "NWSC", "2024?"]
+    assert keyword_terms("what is it") == ["what", "is", "it"]
+    assert keyword_terms("  ?? ") == []

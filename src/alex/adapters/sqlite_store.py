@@ -23,6 +23,7 @@ import sqlite_vec
 
 from alex.adapters.vector_matrix import VectorMatrix
 from alex.domain.errors import StoreUnavailableError
+from alex.domain.keywords import keyword_terms
 from alex.domain.models import (
     ChunkHit,
     Document,
@@ -94,9 +95,9 @@ def _filter_sql(filters: Filters, alias: str = "d") -> tuple[str, list[Any]]:
 
 
 def fts_query(text: str) -> str:
-    """Each word of the query as a quoted FTS5 phrase, OR-ed: no syntax errors; BM25 ranks."""
-    terms = [word.replace('"', '""') for word in text.split()]
-    return " OR ".join(f'"{term}"' for term in terms if term.strip('"'))
+    """Each term of the query as a quoted FTS5 phrase, OR-ed: no syntax errors; BM25 ranks."""
+    terms = [term.replace('"', '""') for term in keyword_terms(text)]
+    return " OR ".join(f'"{term}"' for term in terms)
 
 
 class SqliteStore:

@@ -1,0 +1,295 @@
+"""Speed: model throughput, ingest end to end (use case and HTTP), search latency and recall
+at 10k/100k chunks, memory, cold start and import times. Each function returns a flat dict."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.corpus import cached_corpus, paragraph
+
+QUERY_TEMPLATES = [
+    "which company cut its outlook because of {reason}",
+    "{product} orders and capital spending",
+    "dividend and buyback announcements",
+    "bond ratings and yields of {rating} issuers",
+    "who reported revenue down from a year earlier",
+    "plant closures and job cuts to save money",
+    "regulators in {region} reviewing a {product}",
+    "new chief financial officer from a rival in {region}",
+    "gross margin guidance next quarter",
+    "net debt to EBITDA and free cash flow",
+    "inventories rising because of {reason}",
+    "shares fell after the company {event}",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def queries(count: int, seed: int = 5) -> list[str]:
+    from bench.corpus import _EVENTS, _PRODUCTS, _REASONS, _REGIONS
+
+    rng = random.Random(seed)
+    return [
+        rng.choice(QUERY_TEMPLATES).format(
+            reason=rng.choice(_REASONS),
+            product=rng.choice(_PRODUCTS),
+            rating=rng.choice(["BBB-", "BB", "A"]),
+            region=rng.choice(_REGIONS),
+            event=rng.choice(_EVENTS),
+        )
+        for _ in range(count)
+    ]
+
+
+@contextmanager
+def isolated_env(data_dir: Path | None = None) -> Any:
+    """Point Alex at a throwaway data folder and settings file for the duration."""
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="alex-bench-"))
+    saved = {name: os.environ.get(name) for name in ("ALEX_DATA_DIR", "ALEX_ENV_FILE")}
+    os.environ["ALEX_DATA_DIR"] = str(folder)
+    os.environ["ALEX_ENV_FILE"] = str(folder / ".env")
+    try:
+        yield folder
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def model_throughput(
+    embedder: Any, words: int, texts: int = 256, batch: int = 32
+) -> dict[str, float]:
+    rng = random.Random(words)
+    sample = [paragraph(rng, words) for _ in range(texts)]
+    embedder.embed(sample[:batch])  # warm up
+    started = time.perf_counter()
+    for start in range(0, texts, batch):
+        embedder.embed(sample[start : start + batch])
+    rate = texts / (time.perf_counter() - started)
+    single = []
+    for text in sample[:40]:
+        t0 = time.perf_counter()
+        embedder.embed([text])
+        single.append((time.perf_counter() - t0) * 1000)
+    return {
+        f"model_{words}w_texts_per_s": rate,
+        f"model_{words}w_single_ms_p50": statistics.median(single),
+    }
+
+
+def ingest_use_case(docs: int, words: int) -> dict[str, float]:
+    from alex.config import load_settings
+    from alex.ingest import IngestRequest
+    from alex.services import Services
+
+    rng = random.Random(3)
+    texts = [paragraph(rng, words) for _ in range(docs)]
+    with isolated_env():
+        services = Services(load_settings())
+        services.warm_up()
+        started = time.perf_counter()
+        services.ingest.ingest_many([IngestRequest(text, {"n": n}) for n, text in enumerate(texts)])
+        rate = docs / (time.perf_counter() - started)
+        chunks = services.documents.count()[1]
+        services.close()
+    return {f"ingest_{words}w_use_case_docs_per_s": rate, f"ingest_{words}w_chunks": chunks}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post(url: str, key: str, body: object, timeout: float = 300) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("content-type", "application/json")
+    request.add_header("x-api-key", key)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, json.loads(response.read())
+
+
+class ServeProcess:
+    """``alex serve`` in a child process on a free loopback port."""
+
+    def __init__(self, data_dir: Path, key: str = "bench-key-0123456789") -> None:
+        self.key = key
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "ALEX_DATA_DIR": str(data_dir),
+            "ALEX_ENV_FILE": str(data_dir / ".env"),
+            "ALEX_API_KEY": key,
+        }
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "alex", "serve", "--no-samples", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def first_answer_s(self, deadline_s: float = 120) -> float:
+        """Seconds from process start to the first answered search."""
+        while time.perf_counter() - self.started < deadline_s:
+            if self.process.poll() is not None:
+                raise RuntimeError("alex serve exited")
+            try:
+                post(f"{self.url}/search", self.key, {"query": "revenue", "k": 1}, timeout=5)
+                return time.perf_counter() - self.started
+            except OSError:
+                time.sleep(0.02)
+        raise TimeoutError("alex serve did not answer")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def ingest_http(docs: int, words: int, batch: int = 64) -> dict[str, float]:
+    rng = random.Random(3)
+    texts = [paragraph(rng, words) for _ in range(docs)]
+    server = ServeProcess(Path(tempfile.mkdtemp(prefix="alex-bench-http-")))
+    try:
+        server.first_answer_s()
+        started = time.perf_counter()
+        for start in range(0, docs, batch):
+            body = {
+                "documents": [
+                    {"text": t, "metadata": {"n": start + i}}
+                    for i, t in enumerate(texts[start : start + batch])
+                ]
+            }
+            status, _ = post(f"{server.url}/ingest/batch", server.key, body)
+            assert status == 200
+        rate = docs / (time.perf_counter() - started)
+    finally:
+        server.stop()
+    return {f"ingest_{words}w_http_docs_per_s": rate}
+
+
+def build_store(path: Path, texts: list[str], vectors: np.ndarray) -> None:
+    """A store holding one single-chunk document per cached text, written in big transactions."""
+    from alex.adapters.sqlite_store import SqliteStore
+    from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL, Document, StoredChunk
+    from alex.domain.validation import document_id_for, sha256_hex
+
+    store = SqliteStore(path, EMBEDDING_DIMENSION, EMBEDDING_MODEL)
+    for start in range(0, len(texts), 1000):
+        items = []
+        for n in range(start, min(start + 1000, len(texts))):
+            document = Document(
+                document_id_for("", f"c{n}"), texts[n], {"n": n}, sha256_hex(texts[n]), f"c{n}"
+            )
+            items.append(
+                (document, [StoredChunk(0, texts[n], 0, len(texts[n]))], vectors[n : n + 1])
+            )
+        store.upsert_many(items)
+    store.close()
+
+
+def search_at_scale(chunks: int, query_count: int = 200) -> dict[str, float]:
+    """Latency p50/p99 per mode, recall@10 of semantic vs float64 brute force, memory."""
+    import psutil
+
+    from alex.config import load_settings
+    from alex.domain.validation import document_id_for
+    from alex.services import Services
+
+    texts, vectors = cached_corpus(chunks)
+    results: dict[str, float] = {}
+    with isolated_env() as folder:
+        started = time.perf_counter()
+        build_store(folder / "alex.sqlite3", texts, vectors)
+        results[f"store_{chunks // 1000}k_build_s"] = time.perf_counter() - started
+        services = Services(load_settings())
+        _ = services.embedder
+        rss_before = psutil.Process().memory_info().rss
+        started = time.perf_counter()
+        services.store.warm_up()
+        results[f"store_{chunks // 1000}k_matrix_load_s"] = time.perf_counter() - started
+        results[f"store_{chunks // 1000}k_matrix_mb"] = services.store.matrix_bytes / 1e6  # type: ignore[attr-defined]
+        results[f"store_{chunks // 1000}k_rss_growth_mb"] = (
+            psutil.Process().memory_info().rss - rss_before
+        ) / 1e6
+        results[f"store_{chunks // 1000}k_file_mb"] = (
+            sum(p.stat().st_size for p in folder.glob("alex.sqlite3*")) / 1e6
+        )
+        qs = queries(query_count)
+        for mode in ("semantic", "keyword", "hybrid"):
+            services.search.search(qs[0], 10, mode)
+            latencies = []
+            for query in qs:
+                t0 = time.perf_counter()
+                services.search.search(query, 10, mode)
+                latencies.append((time.perf_counter() - t0) * 1000)
+            results[f"search_{chunks // 1000}k_{mode}_ms_p50"] = statistics.median(latencies)
+            results[f"search_{chunks // 1000}k_{mode}_ms_p99"] = percentile(latencies, 99)
+        # Recall@10 of the store's semantic search against exact float64 brute force.
+        query_vectors = services.embedder.embed(qs)
+        exact = vectors.astype(np.float64) @ query_vectors.astype(np.float64).T
+        ids = [document_id_for("", f"c{n}") for n in range(chunks)]
+        recalls = []
+        scan = []
+        for column, query_vector in enumerate(query_vectors):
+            t0 = time.perf_counter()
+            hits = services.store.semantic(query_vector, 10, {})
+            scan.append((time.perf_counter() - t0) * 1000)
+            truth = {ids[i] for i in np.argsort(-exact[:, column])[:10]}
+            recalls.append(len(truth & {h.document_id for h in hits}) / 10)
+        results[f"search_{chunks // 1000}k_semantic_scan_only_ms_p50"] = statistics.median(scan)
+        results[f"search_{chunks // 1000}k_semantic_recall_at_10"] = statistics.mean(recalls)
+        services.close()
+    return results
+
+
+def cold_start() -> dict[str, float]:
+    """Process start to first answered search for `alex serve`, and import times."""
+    results: dict[str, float] = {}
+    with isolated_env() as folder:
+        from alex.cli import ingest_files
+        from alex.config import load_settings
+        from alex.services import Services
+
+        services = Services(load_settings())
+        ingest_files(services, [Path(__file__).resolve().parents[1] / "samples"], {})
+        services.close()
+        server = ServeProcess(folder)
+        try:
+            results["serve_first_answer_s"] = server.first_answer_s()
+        finally:
+            server.stop()
+    for module in ("alex.http.app", "alex.cli", "alex.services"):
+        code = (
+            f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        )
+        timings = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, text=True, check=True
+                ).stdout
+            )
+            for _ in range(3)
+        ]
+        results[f"import_{module}_ms"] = min(timings) * 1000
+    return results
