@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from alex.domain.errors import InvalidInputError
-from alex.domain.fusion import reciprocal_rank_fusion
+from alex.domain.fusion import RRF_K, reciprocal_rank_fusion
 from alex.domain.models import ChunkHit, Filters
 from alex.domain.validation import Limits, validate_filters, validate_query
 from alex.ports import Embedder, VectorStore
 
-# Each mode of a hybrid search contributes this many times k candidates to the fusion.
-HYBRID_CANDIDATES_FACTOR = 4
-HYBRID_MIN_CANDIDATES = 20
+
+@dataclass(frozen=True, slots=True)
+class HybridPolicy:
+    """How hybrid search fuses the two rankings (tuned on bench/eval; docs/performance.md)."""
+
+    rrf_k: int = RRF_K
+    semantic_weight: float = 1.0
+    keyword_weight: float = 1.0
+    # Each mode contributes max(candidates_factor * k, min_candidates) hits to the fusion.
+    candidates_factor: int = 4
+    min_candidates: int = 20
 
 
 class SearchService:
     def __init__(
-        self, embedder: Embedder, store: VectorStore, limits: Limits | None = None
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        limits: Limits | None = None,
+        hybrid: HybridPolicy | None = None,
     ) -> None:
         self._embedder = embedder
         self._store = store
         self.limits = limits or Limits()
+        self.hybrid = hybrid or HybridPolicy()
 
     def search(
         self, query: object, k: object = 5, mode: object = "hybrid", filters: object = None
@@ -30,12 +45,14 @@ class SearchService:
             return self._store.keyword(text, count, clean_filters)
         if search_mode == "semantic":
             return self._semantic(text, count, clean_filters)
-        candidates = max(count * HYBRID_CANDIDATES_FACTOR, HYBRID_MIN_CANDIDATES)
+        policy = self.hybrid
+        candidates = max(count * policy.candidates_factor, policy.min_candidates)
         rankings = [
             self._semantic(text, candidates, clean_filters),
             self._store.keyword(text, candidates, clean_filters),
         ]
-        return reciprocal_rank_fusion(rankings, count)
+        weights = [policy.semantic_weight, policy.keyword_weight]
+        return reciprocal_rank_fusion(rankings, count, policy.rrf_k, weights)
 
     def _semantic(self, text: str, k: int, filters: Filters) -> list[ChunkHit]:
         pieces = len(self._embedder.tokenizer.piece_offsets(text))

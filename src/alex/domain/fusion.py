@@ -11,15 +11,18 @@ RRF_K = 60
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[ChunkHit]], k: int, rrf_k: int = RRF_K
+    rankings: Sequence[Sequence[ChunkHit]],
+    k: int,
+    rrf_k: int = RRF_K,
+    weights: Sequence[float] | None = None,
 ) -> list[ChunkHit]:
-    """Fuse ranked lists: each hit scores sum(1 / (rrf_k + rank)) over the lists it is in."""
+    """Fuse ranked lists: each hit scores sum(weight / (rrf_k + rank)) over the lists it is in."""
     scores: dict[tuple[str, int], float] = {}
     first_seen: dict[tuple[str, int], ChunkHit] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, hit in enumerate(ranking, start=1):
             key = (hit.document_id, hit.chunk_ordinal)
-            scores[key] = scores.get(key, 0.0) + 1.0 / (rrf_k + rank)
+            scores[key] = scores.get(key, 0.0) + weight / (rrf_k + rank)
             first_seen.setdefault(key, hit)
     ordered = sorted(scores, key=lambda key: (-scores[key], key))
     return [replace(first_seen[key], score=scores[key]) for key in ordered[:k]]
