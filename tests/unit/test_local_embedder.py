@@ -204,3 +204,23 @@ def test_pinned_hash_matches_package() -> None:
 def test_rejects_single_string(embedder: LocalEmbedder) -> None:
     with pytest.raises(TypeError):
         embedder.embed("not a list")
+
+
+def test_token_vectors_are_what_the_endpoint_returns_and_pool_to_the_embedding(
+    embedder: LocalEmbedder,
+) -> None:
+    """feature-extraction's per-token output, mean-pooled, is the sentence vector."""
+    from alex.domain.pooling import mean_pool_normalise
+
+    texts = ["Northwind raised guidance.", "Kurz: Umsatz +5 % im dritten Quartal."]
+    for text, expected in zip(texts, embedder.embed(texts), strict=True):
+        (tokens,) = embedder.token_vectors([text])
+        assert (
+            tokens.shape[1] == 384
+            and tokens.shape[0] == len(embedder.tokenizer.piece_offsets(text)) + 2
+        )
+        pooled = mean_pool_normalise(tokens[None, :, :], np.ones((1, len(tokens))))
+        np.testing.assert_allclose(pooled[0], expected, atol=1e-5)
+    long_text = "revenue " * 600
+    (cut,) = embedder.token_vectors([long_text], max_tokens=512)
+    assert cut.shape == (512, 384)

@@ -25,11 +25,12 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 from safetensors.numpy import load_file
-from tokenizers import Encoding, Tokenizer
+from tokenizers import Tokenizer
 
 # Missing package or file, or a bad checksum: the same error the other doors map to 503.
 from alex.domain.errors import EmbedderUnavailableError
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
+from alex.domain.pooling import mean_pool_normalise
 
 __all__ = [
     "MODEL_NAME",
@@ -44,6 +45,7 @@ WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 
 _DIMENSION = EMBEDDING_DIMENSION
 _MAX_SEQ_LENGTH = 256  # sentence_bert_config.json: max_seq_length, incl. [CLS] and [SEP]
+_MAX_POSITIONS = 512  # config.json: max_position_embeddings
 _GRAPH_PATH = Path(__file__).resolve().parent / "minilm" / "model_graph.onnx"
 _DATA_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _WEIGHTS_FILE = "model.safetensors"
@@ -84,16 +86,17 @@ class MiniLMTokenizer:
         model_dir = default_model_dir() if model_dir is None else Path(model_dir)
         path = _require_file(model_dir / _TOKENIZER_FILE)
         try:
-            # Pieces: no truncation, no padding (tokenizer.json has both at 128).
+            # No truncation, no padding (tokenizer.json has both at 128): the embedder cuts
+            # and pads itself, so one tokenizer serves chunking and the model.
             self._pieces = Tokenizer.from_file(str(path))
             self._pieces.no_truncation()
             self._pieces.no_padding()
-            # Model input: truncated like sentence-transformers, padded by the embedder.
-            self._model = Tokenizer.from_file(str(path))
-            self._model.no_padding()
-            self._model.enable_truncation(max_length=_MAX_SEQ_LENGTH)
+            cls_id, sep_id = self._pieces.token_to_id("[CLS]"), self._pieces.token_to_id("[SEP]")
         except Exception as exc:  # tokenizers raises a bare Exception on a bad file
             raise EmbedderUnavailableError(f"Cannot read tokenizer {path}: {exc}. {_FIX}") from exc
+        if cls_id is None or sep_id is None:
+            raise EmbedderUnavailableError(f"{path} has no [CLS]/[SEP] tokens. {_FIX}")
+        self._cls, self._sep = cls_id, sep_id
 
     def piece_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character span ``(start, end)`` of each word piece of ``text``.
@@ -103,10 +106,17 @@ class MiniLMTokenizer:
         offsets: list[tuple[int, int]] = self._pieces.encode(text, add_special_tokens=False).offsets
         return offsets
 
-    def encode_for_model(self, texts: Sequence[str]) -> list[Encoding]:
-        """Model inputs: ``[CLS]`` + at most 254 pieces + ``[SEP]``, unpadded."""
-        encodings: list[Encoding] = self._model.encode_batch(list(texts))
-        return encodings
+    def encode_for_model(
+        self, texts: Sequence[str], max_tokens: int = _MAX_SEQ_LENGTH
+    ) -> list[list[int]]:
+        """Token ids ``[CLS]`` + pieces + ``[SEP]``, cut at ``max_tokens`` in all, unpadded.
+
+        For one sequence this is exactly Hugging Face's truncation: pieces are dropped from
+        the end before the special tokens are added.
+        """
+        encodings = self._pieces.encode_batch(list(texts), add_special_tokens=False)
+        keep = max_tokens - 2
+        return [[self._cls, *encoding.ids[:keep], self._sep] for encoding in encodings]
 
 
 def _build_session(
@@ -209,33 +219,38 @@ class LocalEmbedder:
             return out
         encodings = self._tokenizer.encode_for_model(texts)
         # Longest first, so each batch pads to similar lengths; order is restored below.
-        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]))
         for start in range(0, len(order), self._batch_size):
             index = order[start : start + self._batch_size]
-            out[index] = self._embed_batch([encodings[i] for i in index])
+            hidden, mask = self._run([encodings[i] for i in index])
+            out[index] = mean_pool_normalise(hidden, mask)
         return out
 
-    def _embed_batch(self, encodings: Sequence[Encoding]) -> FloatArray:
-        width = max(len(e.ids) for e in encodings)
-        input_ids = np.zeros((len(encodings), width), dtype=np.int64)
-        attention_mask = np.zeros((len(encodings), width), dtype=np.int64)
-        token_type_ids = np.zeros((len(encodings), width), dtype=np.int64)
-        for row, enc in enumerate(encodings):
-            n = len(enc.ids)
-            input_ids[row, :n] = enc.ids
-            attention_mask[row, :n] = enc.attention_mask
-            token_type_ids[row, :n] = enc.type_ids
+    def token_vectors(self, texts: Sequence[str], max_tokens: int = 512) -> list[FloatArray]:
+        """Each text's per-token outputs (``[CLS]`` ... ``[SEP]``, 384 each), cut at
+        ``max_tokens``: what Hugging Face's ``feature-extraction`` task returns."""
+        if not 2 < max_tokens <= _MAX_POSITIONS:
+            raise ValueError(f"max_tokens must be from 3 to {_MAX_POSITIONS}")
+        vectors = []
+        for ids in self._tokenizer.encode_for_model(texts, max_tokens):
+            hidden, _ = self._run([ids])
+            vectors.append(hidden[0, : len(ids)])
+        return vectors
+
+    def _run(self, batch: Sequence[list[int]]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """last_hidden_state for a batch of token-id lists, right-padded; and the mask."""
+        width = max(len(ids) for ids in batch)
+        input_ids = np.zeros((len(batch), width), dtype=np.int64)
+        attention_mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = ids
+            attention_mask[row, : len(ids)] = 1
         (hidden,) = self._session.run(
             ["last_hidden_state"],
             {
                 "input_ids": input_ids,
                 "attention_mask": attention_mask,
-                "token_type_ids": token_type_ids,
+                "token_type_ids": np.zeros_like(input_ids),
             },
         )
-        mask = attention_mask.astype(np.float32)[:, :, None]
-        summed = (np.asarray(hidden, dtype=np.float32) * mask).sum(axis=1)
-        pooled = summed / np.maximum(mask.sum(axis=1), np.float32(1e-9))
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        result: FloatArray = (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
-        return result
+        return np.asarray(hidden, dtype=np.float32), attention_mask
