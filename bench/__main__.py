@@ -1,6 +1,12 @@
-"""First benchmark of the local stack: model, ingest, search. Prints a table, writes JSON.
+"""Alex's benchmark: one command, one table, one JSON file.
 
-uv run python -m bench [--docs 400] [--words 60] [--queries 200]
+    uv run python -m bench                 # everything, full size (the 100k corpus is cached)
+    uv run python -m bench --quick         # a few minutes: 10k chunks, smaller load and faults
+    uv run python -m bench --only speed quality
+
+Sections: speed (model, ingest via use case and HTTP, search at 10k/100k chunks with
+recall and memory, cold start), quality (bench/eval), load, faults. Results go to
+bench/results/bench-<time>.json; docs/performance.md explains them.
 """
 
 from __future__ import annotations
@@ -9,106 +15,185 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bench.corpus import documents, paragraph
+SECTIONS = ("speed", "quality", "load", "faults")
+
+# name -> (predicate over the results, the target it checks)
+TARGETS: dict[str, tuple[Callable[[dict[str, Any]], bool | None], str]] = {}
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+def target(name: str, text: str) -> Callable[[Callable[[dict[str, Any]], bool | None]], None]:
+    def register(check: Callable[[dict[str, Any]], bool | None]) -> None:
+        TARGETS[name] = (check, text)
+
+    return register
+
+
+@target("ingest/model", "use-case and HTTP ingest >= 0.90 x raw model throughput (60 words)")
+def _ingest_ratio(r: dict[str, Any]) -> bool | None:
+    model = r.get("model_60w_texts_per_s")
+    ingest = [r.get("ingest_60w_use_case_docs_per_s"), r.get("ingest_60w_http_docs_per_s")]
+    if not model or None in ingest:
+        return None
+    return min(ingest) / model >= 0.90  # type: ignore[operator]
+
+
+@target("semantic@100k", "semantic p50 <= 10 ms, p99 <= 20 ms, recall@10 = 1.0 at 100k chunks")
+def _semantic_100k(r: dict[str, Any]) -> bool | None:
+    if "search_100k_semantic_ms_p50" not in r:
+        return None
+    return (
+        r["search_100k_semantic_ms_p50"] <= 10
+        and r["search_100k_semantic_ms_p99"] <= 20
+        and r["search_100k_semantic_recall_at_10"] == 1.0
+    )
+
+
+@target("hybrid best", "hybrid nDCG@10 beats semantic, keyword and the course baseline")
+def _hybrid_best(r: dict[str, Any]) -> bool | None:
+    if "quality_hybrid_ndcg@10" not in r:
+        return None
+    others = (
+        "quality_semantic_ndcg@10",
+        "quality_keyword_ndcg@10",
+        "quality_course_baseline_ndcg@10",
+    )
+    return all(r["quality_hybrid_ndcg@10"] > r[name] for name in others)
+
+
+@target("load", "no lost or duplicated document, no error, no traceback")
+def _load_ok(r: dict[str, Any]) -> bool | None:
+    values = [r[k] for k in ("load_ingest_ok", "load_mixed_ok") if k in r]
+    return all(values) if values else None
+
+
+@target("faults", "every kill round, disk full and read-only checks pass")
+def _faults_ok(r: dict[str, Any]) -> bool | None:
+    values = [
+        r[k] for k in ("faults_kill_ok", "faults_disk_full_ok", "faults_read_only_ok") if k in r
+    ]
+    return all(values) if values else None
+
+
+def run_speed(quick: bool) -> dict[str, Any]:
+    from alex.adapters.local_embedder import LocalEmbedder
+    from bench import speed
+
+    results: dict[str, Any] = {}
+    started = time.perf_counter()
+    embedder = LocalEmbedder()
+    results["model_load_s"] = time.perf_counter() - started
+    for words in (60, 200):
+        results.update(speed.model_throughput(embedder, words))
+    del embedder
+    docs = 200 if quick else 600
+    results.update(speed.ingest_use_case(docs, 60))
+    results.update(speed.ingest_http(docs, 60))
+    results.update(speed.ingest_use_case(docs // 4, 200))
+    for chunks in (10_000,) if quick else (10_000, 100_000):
+        results.update(speed.search_at_scale(chunks))
+    results.update(speed.cold_start())
+    return results
+
+
+def run_quality(quick: bool) -> dict[str, Any]:
+    from bench.quality import run_quality as evaluate
+
+    report = evaluate(sweep=not quick)
+    results: dict[str, Any] = {
+        "quality_documents": report["documents"],
+        "quality_queries": report["queries"],
+    }
+    for mode, values in [
+        *report["default"].items(),
+        ("course_baseline", report["course_baseline"]),
+    ]:
+        for name, value in values.items():
+            results[f"quality_{mode}_{name}"] = value
+    for row in report.get("sweep", []):
+        results[f"sweep: {row['config']}"] = (
+            f"nDCG@10 {row['hybrid ndcg@10']:.3f}  MRR {row['hybrid mrr']:.3f}  "
+            f"R@5 {row['hybrid recall@5']:.3f}"
+        )
+    return results
+
+
+def _flatten(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        f"{prefix}_{k}": v for k, v in values.items() if isinstance(v, int | float | bool | str)
+    }
+
+
+def run_load(quick: bool) -> dict[str, Any]:
+    from bench.load import run_ingest_load, run_mixed_load
+
+    documents, clients = (200, 8) if quick else (1000, 16)
+    return {
+        **_flatten("load_ingest", run_ingest_load(documents, clients)),
+        **_flatten("load_mixed", run_mixed_load(documents, clients)),
+    }
+
+
+def run_faults(quick: bool) -> dict[str, Any]:
+    from bench.faults import check_disk_full, check_read_only_dir, run_kill_rounds
+
+    return {
+        **_flatten("faults_kill", run_kill_rounds(3 if quick else 20)),
+        **_flatten("faults_disk_full", check_disk_full()),
+        **_flatten("faults_read_only", check_read_only_dir()),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--docs", type=int, default=400, help="documents to ingest")
-    parser.add_argument("--words", type=int, default=60, help="words per document")
-    parser.add_argument("--queries", type=int, default=200, help="search queries per mode")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: minutes, not an hour")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args()
-
-    data_dir = tempfile.mkdtemp(prefix="alex-bench-")
-    os.environ["ALEX_DATA_DIR"] = data_dir
-    os.environ["ALEX_ENV_FILE"] = str(Path(data_dir) / ".env")
-    from alex.config import load_settings
-    from alex.ingest import IngestRequest
-    from alex.services import Services
-
-    results: dict[str, object] = {}
-    started = time.perf_counter()
-    services = Services(load_settings())
-    embedder = services.embedder
-    results["model_load_s"] = time.perf_counter() - started
-
-    import random
-
-    rng = random.Random(1)
-    texts = [paragraph(rng, args.words) for _ in range(256)]
-    embedder.embed(texts[:32])  # warm up
-    started = time.perf_counter()
-    for start in range(0, len(texts), 32):
-        embedder.embed(texts[start : start + 32])
-    results["model_texts_per_s"] = len(texts) / (time.perf_counter() - started)
-    single = []
-    for text in texts[:50]:
-        t0 = time.perf_counter()
-        embedder.embed([text])
-        single.append((time.perf_counter() - t0) * 1000)
-    results["model_single_ms_p50"] = statistics.median(single)
-
-    corpus = documents(args.docs, args.words)
-    started = time.perf_counter()
-    services.ingest.ingest_many([IngestRequest(text, meta) for text, meta in corpus])
-    elapsed = time.perf_counter() - started
-    _, chunks = services.documents.count()
-    results["ingest_docs_per_s"] = args.docs / elapsed
-    results["ingest_chunks"] = chunks
-    results["ingest_vs_model"] = results["ingest_docs_per_s"] / results["model_texts_per_s"]
-
-    queries = [paragraph(rng, 8) for _ in range(args.queries)]
-    for mode in ("semantic", "keyword", "hybrid"):
-        latencies = []
-        for query in queries:
-            t0 = time.perf_counter()
-            services.search.search(query, 10, mode)
-            latencies.append((time.perf_counter() - t0) * 1000)
-        results[f"search_{mode}_ms_p50"] = statistics.median(latencies)
-        results[f"search_{mode}_ms_p99"] = percentile(latencies, 99)
-
+    runners = {"speed": run_speed, "quality": run_quality, "load": run_load, "faults": run_faults}
+    results: dict[str, Any] = {}
+    for section in args.only:
+        print(f"== {section} ...", flush=True)
+        started = time.perf_counter()
+        results.update(runners[section](args.quick))
+        results[f"{section}_seconds"] = time.perf_counter() - started
     machine = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
     }
+    checks = {name: check(results) for name, (check, _) in TARGETS.items()}
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine,
         "args": vars(args),
         "results": results,
+        "targets": checks,
     }
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
     out_file = out_dir / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out_file.write_text(json.dumps(report, indent=2))
-    width = max(len(key) for key in results)
+    out_file.write_text(json.dumps(report, indent=2, default=str))
     print(
-        f"Alex benchmark ({machine['cpus']} CPUs, Python {machine['python']}, "
-        f"{args.docs} docs x {args.words} words)"
+        f"\nAlex benchmark: {machine['cpus']} CPUs ({machine['processor']}), "
+        f"Python {machine['python']}, {machine['platform']}"
     )
+    width = max(len(key) for key in results)
     for key, value in results.items():
-        print(
-            f"  {key:<{width}}  {value:10.3f}"
-            if isinstance(value, float)
-            else f"  {key:<{width}}  {value:>10}"
-        )
-    print(f"written to {out_file}")
-    services.close()
+        shown = f"{value:12.3f}" if isinstance(value, float) else f"{value!s:>12}"
+        print(f"  {key:<{width}}  {shown}")
+    print("\nTargets:")
+    for name, (_, text) in TARGETS.items():
+        verdict = {True: "PASS", False: "FAIL", None: "n/a "}[checks[name]]
+        print(f"  [{verdict}] {name}: {text}")
+    print(f"\nwritten to {out_file}")
 
 
 if __name__ == "__main__":
