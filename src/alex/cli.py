@@ -361,5 +361,6 @@ def main() -> None:
     try:
         app()
     except AlexError as error:
-        errors.print(f"[red]error:[/red] {error.message}")
+        # soft_wrap: one line even when stderr is not a terminal (Rich would wrap at 80).
+        errors.print(f"[red]error:[/red] {error.message}", soft_wrap=True)
         sys.exit(1)

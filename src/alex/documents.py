@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.domain.models import Document, DocumentSummary
-from alex.domain.validation import validate_filters
+from alex.domain.validation import INT64, validate_filters
 from alex.ports import VectorStore
 
 MAX_PAGE = 500
@@ -20,8 +20,8 @@ class DocumentService:
         """One page of documents, newest first, and how many match in all."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInputError(f"'limit' must be from 1 to {MAX_PAGE}")
-        if offset < 0:
-            raise InvalidInputError("'offset' must not be negative")
+        if offset not in INT64 or offset < 0:
+            raise InvalidInputError(f"'offset' must be from 0 to {INT64.stop - 1}")
         clean = validate_filters(filters)
         return self._store.list_documents(limit, offset, clean), self._store.count(clean)[0]
 

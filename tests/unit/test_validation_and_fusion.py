@@ -113,3 +113,24 @@ def test_keyword_terms_drop_function_words_but_never_everything() -> None:
     assert keyword_terms("What is the revenue of NWSC in 2024?") == ["revenue", "NWSC", "2024?"]
     assert keyword_terms("what is it") == ["what", "is", "it"]
     assert keyword_terms("  ?? ") == []
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "lone \ud800 surrogate"])
+def test_text_ids_queries_and_values_must_be_encodable(bad: str) -> None:
+    with pytest.raises(InvalidInputError, match="NUL character or an unpaired surrogate"):
+        validate_text(bad, LIMITS)
+    with pytest.raises(InvalidInputError):
+        validate_query(bad, 5, "hybrid", Limits())
+    with pytest.raises(InvalidInputError):
+        validate_metadata({"k": bad}, LIMITS)
+    with pytest.raises(InvalidInputError):
+        validate_filters({"k": bad})
+
+
+def test_integers_must_fit_sqlite() -> None:
+    assert validate_metadata({"n": 2**63 - 1}, LIMITS) == {"n": 2**63 - 1}
+    for huge in (2**63, -(2**63) - 1):
+        with pytest.raises(InvalidInputError, match="64 bits"):
+            validate_metadata({"n": huge}, LIMITS)
+        with pytest.raises(InvalidInputError, match="64 bits"):
+            validate_filters({"n": huge})

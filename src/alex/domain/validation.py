@@ -14,6 +14,8 @@ from alex.domain.errors import InvalidInputError, PayloadTooLargeError
 from alex.domain.models import Filters, Metadata, MetadataValue, Scalar, SearchMode
 
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}$")
+# SQLite stores integers in 64 bits: a larger one could be stored as JSON but never matched.
+INT64 = range(-(2**63), 2**63)
 SEARCH_MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
 
 
@@ -31,6 +33,23 @@ class Limits:
     max_k: int = 100
 
 
+def _encodable(value: str) -> bool:
+    """No NUL and no lone surrogate ("\\ud800"): JSON allows both, UTF-8 and SQLite do not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+def _check_encodable(value: str, field: str) -> str:
+    if not _encodable(value):
+        raise InvalidInputError(
+            f"'{field}' contains a NUL character or an unpaired surrogate: not valid text"
+        )
+    return value
+
+
 def validate_text(text: object, limits: Limits, *, field: str = "text") -> str:
     if not isinstance(text, str):
         raise InvalidInputError(f"'{field}' must be a string, not {type(text).__name__}")
@@ -41,15 +60,17 @@ def validate_text(text: object, limits: Limits, *, field: str = "text") -> str:
             f"'{field}' has {len(text):,} characters; the limit is {limits.max_text_chars:,}. "
             "Split the document or raise ALEX_MAX_TEXT_CHARS."
         )
-    if "\x00" in text:
-        raise InvalidInputError(f"'{field}' contains a NUL character")
-    return text
+    return _check_encodable(text, field)
 
 
 def _is_scalar(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
-    return value is None or isinstance(value, str | int | bool)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value in INT64
+    if isinstance(value, str):
+        return _encodable(value)
+    return value is None or isinstance(value, bool)
 
 
 def _check_key(key: object, where: str) -> str:
@@ -80,14 +101,16 @@ def validate_metadata(metadata: object, limits: Limits) -> Metadata:
                 )
             if not all(_is_scalar(item) for item in value):
                 raise InvalidInputError(
-                    f"metadata '{key}' must be a list of strings, numbers, booleans or nulls"
+                    f"metadata '{key}' must be a list of strings, numbers, booleans or nulls "
+                    "(integers within 64 bits, text without NUL or unpaired surrogates)"
                 )
             clean[key] = cast(MetadataValue, list(value))
         elif _is_scalar(value):
             clean[key] = cast(Scalar, value)
         else:
             raise InvalidInputError(
-                f"metadata '{key}' must be a string, number, boolean, null or a list of those"
+                f"metadata '{key}' must be a string, number, boolean, null or a list of those "
+                "(integers within 64 bits, text without NUL or unpaired surrogates)"
             )
     if len(canonical_json(clean)) > limits.max_metadata_json_chars:
         raise PayloadTooLargeError(
@@ -101,6 +124,7 @@ def validate_source_id(source_id: object, limits: Limits) -> str | None:
         return None
     if not isinstance(source_id, str) or not source_id.strip():
         raise InvalidInputError("'id' must be a non-empty string when given")
+    _check_encodable(source_id, "id")
     if len(source_id) > limits.max_source_id_chars:
         raise InvalidInputError(f"'id' is over {limits.max_source_id_chars} characters")
     return source_id
@@ -116,7 +140,8 @@ def validate_filters(filters: object) -> Filters:
         _check_key(key, "filter")
         if value is None or not _is_scalar(value):
             raise InvalidInputError(
-                f"filter '{key}' must be a string, number or boolean (equality match)"
+                f"filter '{key}' must be a string, number or boolean (equality match; "
+                "integers within 64 bits, text without NUL or unpaired surrogates)"
             )
         clean[key] = cast(Scalar, value)
     return clean
@@ -127,6 +152,7 @@ def validate_query(
 ) -> tuple[str, int, SearchMode]:
     if not isinstance(query, str) or not query.strip():
         raise InvalidInputError("'query' must be a non-empty string")
+    _check_encodable(query, "query")
     if len(query) > limits.max_query_chars:
         raise InvalidInputError(f"'query' is over {limits.max_query_chars:,} characters")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limits.max_k:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alex import __version__
 from alex.domain.errors import AlexError
-from alex.domain.validation import parse_key_values
+from alex.domain.validation import INT64, parse_key_values
 from alex.http.errors import error_body, status_for
 from alex.http.schemas import (
     BatchIngestBody,
@@ -204,7 +204,7 @@ def build_router() -> APIRouter:
     def list_documents(
         services: ServicesDep,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=INT64.stop - 1)] = 0,
         filter: Annotated[list[str] | None, Query(description="key=value, repeatable")] = None,
     ) -> DocumentListResponse:
         """Documents, newest first."""

@@ -1,0 +1,599 @@
+"""Load against a real ``alex serve`` process: concurrent ingests, and a search/ingest mix.
+
+uv run python bench/load.py [all|ingest|mixed] [--documents 1000] [--clients 16] [--out FILE]
+
+Every run starts its own server on a free loopback port with a temporary data folder,
+env file and API key, checks afterwards through ``GET /documents`` that exactly the
+expected documents are stored (none lost, none duplicated), and stops the server.
+Importing this module does nothing; the functions return dicts of metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from alex.domain.validation import document_id_for
+from bench.corpus import paragraph
+
+API_KEY_HEADER = "x-api-key"
+SEARCH_MODES = ("hybrid", "semantic", "keyword")
+TICKER = re.compile(r"(?<![A-Za-z])[A-Z]{4}(?![A-Za-z])")
+
+
+# Small helpers ------------------------------------------------------------------------
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def latency_summary(prefix: str, seconds: list[float]) -> dict[str, float]:
+    ms = [value * 1000 for value in seconds]
+    return {
+        f"{prefix}_p50_ms": round(percentile(ms, 50), 2),
+        f"{prefix}_p99_ms": round(percentile(ms, 99), 2),
+        f"{prefix}_max_ms": round(max(ms, default=0.0), 2),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Deadline:
+    """An overall time budget: every wait in a run is cut to what is left of it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+def ticker_of(text: str) -> str:
+    """The first ticker-like word (four capitals) of a text, else ``"NONE"``."""
+    found = TICKER.search(text)
+    return found.group(0) if found else "NONE"
+
+
+def make_document(rng: random.Random, label: str, n: int) -> dict[str, Any]:
+    """One distinct, realistic document of about 60-150 words with its own id."""
+    text = f"Note {label}-{n}. " + paragraph(rng, rng.randint(60, 140))
+    return {
+        "text": text,
+        "metadata": {"n": n, "ticker": ticker_of(text), "source": f"bench-{label}"},
+        "id": f"{label}-{n:05d}",
+    }
+
+
+def expected_id(document: dict[str, Any]) -> str:
+    return document_id_for(document["text"], document.get("id"))
+
+
+def realistic_query(rng: random.Random, tickers: list[str]) -> dict[str, Any]:
+    """A search body: tickers, paraphrases, numbers and corpus sentences, in a random mode."""
+    ticker = rng.choice(tickers)
+    query = rng.choice(
+        [
+            f"{ticker} gross margin guidance",
+            f"risks for {ticker}",
+            f"{ticker} dividend and buyback",
+            "how leveraged is the company",
+            "free cash flow and net debt to EBITDA",
+            "regulators opened a review that could delay the launch",
+            "cut its full-year outlook",
+            "plants closed and jobs cut to save costs",
+            " ".join(paragraph(rng, 8).split()[:14]),
+        ]
+    )
+    body: dict[str, Any] = {"query": query, "k": rng.randint(1, 10)}
+    body["mode"] = rng.choice(SEARCH_MODES)
+    if rng.random() < 0.2:
+        body["filters"] = {"ticker": ticker}
+    return body
+
+
+# The server process -------------------------------------------------------------------
+def server_env(data_dir: Path, env_file: Path, api_key: str) -> dict[str, str]:
+    """The environment of an isolated server: no ALEX_* setting of the caller leaks in."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ALEX_")}
+    env.update(
+        ALEX_DATA_DIR=str(data_dir),
+        ALEX_ENV_FILE=str(env_file),
+        ALEX_API_KEY=api_key,
+        NO_COLOR="1",
+        COLUMNS="200",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class AlexServer:
+    """``alex serve --no-samples`` on a free loopback port, logging to a file."""
+
+    def __init__(
+        self, work_dir: Path, api_key: str, *, name: str = "serve", startup_timeout: float = 120
+    ) -> None:
+        self.work_dir = work_dir
+        self.api_key = api_key
+        self.data_dir = work_dir / "data"
+        self.env_file = work_dir / ".env"
+        self.env = server_env(self.data_dir, self.env_file, api_key)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = work_dir / f"{name}-{self.port}.log"
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.startup_s = 0.0
+
+    def start(self) -> AlexServer:
+        started = time.perf_counter()
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "alex", "serve", "--no-samples", "--port", str(self.port)],
+                env=self.env,
+                cwd=self.work_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        end = time.monotonic() + self.startup_timeout
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"alex serve exited early:\n{self.log_tail()}")
+            try:
+                health = httpx.get(f"{self.url}/health", timeout=2, trust_env=False)
+                if health.status_code == 200:
+                    self.startup_s = time.perf_counter() - started
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"alex serve did not answer in {self.startup_timeout:.0f} s")
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def kill(self) -> None:
+        """SIGKILL (kill -9 on POSIX, TerminateProcess on Windows), then reap."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait(timeout=30)
+
+    def stop(self, timeout: float = 20) -> None:
+        """Ctrl+C (SIGINT) as a user would, SIGKILL if it does not exit in time."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        if os.name == "nt":
+            self.process.terminate()
+        else:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def tracebacks(self) -> int:
+        return self.log_text().count("Traceback")
+
+    def client(self, timeout: float) -> httpx.Client:
+        # trust_env=False: a proxy from the environment must not intercept loopback calls.
+        return httpx.Client(
+            base_url=self.url,
+            headers={API_KEY_HEADER: self.api_key},
+            timeout=timeout,
+            trust_env=False,
+        )
+
+
+class RssSampler:
+    """Samples the server's resident memory in the background (psutil, when installed)."""
+
+    def __init__(self, pid: int | None, every: float = 0.25) -> None:
+        self.max_mb = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        try:
+            import psutil
+
+            self._process: Any = psutil.Process(pid) if pid else None
+        except Exception:
+            self._process = None
+        if self._process is not None:
+            self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+            self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.max_mb = max(self.max_mb, self._process.memory_info().rss / 1e6)
+            except Exception:
+                return
+
+    def stop(self) -> float:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        return round(self.max_mb, 1)
+
+
+@contextmanager
+def running_server(work_dir: Path | None, deadline: Deadline, prefix: str) -> Iterator[AlexServer]:
+    """A started server in ``work_dir`` (or a temporary folder removed afterwards)."""
+    own = work_dir is None
+    folder = Path(tempfile.mkdtemp(prefix=f"alex-{prefix}-")) if own else Path(work_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    server = AlexServer(
+        folder, secrets.token_urlsafe(24), startup_timeout=min(120, deadline.left())
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        if own:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# Clients ------------------------------------------------------------------------------
+@dataclass
+class Operation:
+    kind: str  # "ingest" or "search"
+    path: str
+    body: dict[str, Any]
+    status: int | None = None
+    answer: Any = None
+    attempts: int = 0
+    latency_s: float = 0.0  # the attempt that got an answer
+    total_s: float = 0.0  # first attempt to answer, retries included
+    errors: list[str] = field(default_factory=list)
+
+
+def call_with_retries(
+    client: httpx.Client, op: Operation, deadline: Deadline, max_attempts: int
+) -> None:
+    """POST until an HTTP answer; timeouts and connection errors are retried (ids are stable)."""
+    first = time.perf_counter()
+    while op.attempts < max_attempts and not deadline.expired():
+        op.attempts += 1
+        started = time.perf_counter()
+        try:
+            response = client.post(op.path, json=op.body)
+        except httpx.TransportError as error:  # timeouts, refused or reset connections
+            op.errors.append(type(error).__name__)
+            time.sleep(min(0.1 * op.attempts, deadline.left()))
+            continue
+        op.latency_s = time.perf_counter() - started
+        op.total_s = time.perf_counter() - first
+        op.status = response.status_code
+        try:
+            op.answer = response.json()
+        except ValueError:
+            op.answer = response.text
+        return
+
+
+def run_clients(
+    server: AlexServer,
+    operations: list[Operation],
+    clients: int,
+    deadline: Deadline,
+    *,
+    client_timeout: float,
+    max_attempts: int,
+) -> float:
+    """Run ``operations`` from ``clients`` threads, each with its own connection; wall seconds."""
+    work: queue.SimpleQueue[Operation] = queue.SimpleQueue()
+    for op in operations:
+        work.put(op)
+
+    def worker() -> None:
+        with server.client(client_timeout) as client:
+            while not deadline.expired():
+                try:
+                    op = work.get_nowait()
+                except queue.Empty:
+                    return
+                call_with_retries(client, op, deadline, max_attempts)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=deadline.left() + client_timeout * max_attempts + 5)
+    return time.perf_counter() - started
+
+
+def listed_document_ids(client: httpx.Client, page: int = 500) -> tuple[list[str], int]:
+    """Every document id ``GET /documents`` lists (pages of ``page``), and its ``total``."""
+    ids: list[str] = []
+    total = -1
+    offset = 0
+    while True:
+        response = client.get("/documents", params={"limit": page, "offset": offset})
+        response.raise_for_status()
+        body = response.json()
+        total = int(body["total"])
+        ids.extend(item["document_id"] for item in body["documents"])
+        offset += page
+        if not body["documents"] or offset >= total:
+            return ids, total
+
+
+def verify_stored(client: httpx.Client, expected: set[str]) -> dict[str, Any]:
+    """Exactly ``expected`` is stored: none missing, none unexpected, none listed twice."""
+    ids, total = listed_document_ids(client)
+    duplicated = sorted(item for item, n in Counter(ids).items() if n > 1)
+    missing = sorted(expected - set(ids))
+    unexpected = sorted(set(ids) - expected)
+    return {
+        "stored_total": total,
+        "expected_total": len(expected),
+        "missing": missing,
+        "unexpected": unexpected,
+        "duplicated": duplicated,
+        "stored_exactly": total == len(expected) == len(ids) and not missing and not unexpected,
+    }
+
+
+def _ingest_ops(documents: list[dict[str, Any]]) -> list[Operation]:
+    return [Operation("ingest", "/ingest", document) for document in documents]
+
+
+def _ingest_problems(ops: list[Operation]) -> tuple[int, list[str]]:
+    """(failed ingests, descriptions): no answer, not 200, or an answer with the wrong id."""
+    problems: list[str] = []
+    for op in ops:
+        if op.status != 200:
+            problems.append(f"{op.body['id']}: status {op.status} {op.errors} {op.answer}")
+        elif op.answer.get("document_id") != expected_id(op.body):
+            problems.append(f"{op.body['id']}: answered id {op.answer.get('document_id')}")
+    return len(problems), problems[:10]
+
+
+# The runs -----------------------------------------------------------------------------
+def run_ingest_load(
+    documents: int = 1000,
+    clients: int = 16,
+    *,
+    seed: int = 11,
+    client_timeout: float = 5.0,
+    max_attempts: int = 5,
+    deadline_s: float = 600.0,
+    work_dir: Path | None = None,
+) -> dict[str, Any]:
+    """``documents`` distinct ``POST /ingest`` from ``clients`` threads; then verify the store."""
+    deadline = Deadline(deadline_s)
+    run_started = time.perf_counter()
+    rng = random.Random(seed)
+    corpus = [make_document(rng, "load", n) for n in range(documents)]
+    expected = {expected_id(document) for document in corpus}
+    assert len(expected) == documents, "the corpus must give distinct ids"
+    with running_server(work_dir, deadline, "ingest-load") as server:
+        sampler = RssSampler(server.pid)
+        ops = _ingest_ops(corpus)
+        wall = run_clients(
+            server,
+            ops,
+            clients,
+            deadline,
+            client_timeout=client_timeout,
+            max_attempts=max_attempts,
+        )
+        rss = sampler.stop()
+        with server.client(60) as client:
+            stored = verify_stored(client, expected)
+        tracebacks = server.tracebacks()
+        startup = server.startup_s
+    failed, problems = _ingest_problems(ops)
+    done = [op for op in ops if op.status == 200]
+    statuses = Counter(str(op.answer.get("message")) for op in done)
+    return {
+        "documents": documents,
+        "clients": clients,
+        "server_startup_s": round(startup, 2),
+        "wall_s": round(wall, 2),
+        "throughput_docs_per_s": round(len(done) / wall, 1) if wall else 0.0,
+        **latency_summary("latency", [op.latency_s for op in done]),
+        **latency_summary("latency_with_retries", [op.total_s for op in done]),
+        "retries": sum(max(0, op.attempts - 1) for op in ops),
+        "retry_reasons": dict(Counter(error for op in ops for error in op.errors)),
+        "errors": failed,
+        "error_examples": problems,
+        "answers": dict(statuses),
+        **{key: value[:10] if isinstance(value, list) else value for key, value in stored.items()},
+        "server_tracebacks": tracebacks,
+        "server_rss_max_mb": rss,
+        "duration_s": round(time.perf_counter() - run_started, 2),
+        "ok": failed == 0 and stored["stored_exactly"] and tracebacks == 0,
+    }
+
+
+def run_mixed_load(
+    operations: int = 1000,
+    clients: int = 16,
+    *,
+    search_share: float = 0.7,
+    seed_documents: int = 100,
+    seed: int = 13,
+    client_timeout: float = 5.0,
+    max_attempts: int = 5,
+    deadline_s: float = 600.0,
+    work_dir: Path | None = None,
+) -> dict[str, Any]:
+    """A mix of searches (random modes, realistic queries) and ingests from ``clients`` threads.
+
+    ``seed_documents`` are stored first with ``POST /ingest/batch`` so searches find something;
+    afterwards every search must have answered 200 (results at most k, filters respected) and
+    exactly the seed plus the ingested documents must be stored.
+    """
+    deadline = Deadline(deadline_s)
+    run_started = time.perf_counter()
+    rng = random.Random(seed)
+    initial = [make_document(rng, "seed", n) for n in range(seed_documents)]
+    ops: list[Operation] = []
+    tickers = sorted({document["metadata"]["ticker"] for document in initial} - {"NONE"})
+    for n in range(operations):
+        if rng.random() < search_share:
+            ops.append(Operation("search", "/search", realistic_query(rng, tickers or ["NONE"])))
+        else:
+            ops.append(Operation("ingest", "/ingest", make_document(rng, "mixed", n)))
+    ingests = [op for op in ops if op.kind == "ingest"]
+    searches = [op for op in ops if op.kind == "search"]
+    expected = {expected_id(document) for document in initial}
+    expected |= {expected_id(op.body) for op in ingests}
+    with running_server(work_dir, deadline, "mixed-load") as server:
+        with server.client(120) as client:
+            for start in range(0, len(initial), 100):
+                response = client.post(
+                    "/ingest/batch", json={"documents": initial[start : start + 100]}
+                )
+                response.raise_for_status()
+        sampler = RssSampler(server.pid)
+        wall = run_clients(
+            server,
+            ops,
+            clients,
+            deadline,
+            client_timeout=client_timeout,
+            max_attempts=max_attempts,
+        )
+        rss = sampler.stop()
+        with server.client(60) as client:
+            stored = verify_stored(client, expected)
+        tracebacks = server.tracebacks()
+        startup = server.startup_s
+    failed_ingests, problems = _ingest_problems(ingests)
+    bad_searches: list[str] = []
+    for op in searches:
+        if op.status != 200:
+            bad_searches.append(f"{op.body}: status {op.status} {op.errors} {op.answer}")
+            continue
+        results = op.answer["results"]
+        if len(results) > op.body["k"]:
+            bad_searches.append(f"{op.body}: {len(results)} results for k={op.body['k']}")
+        wanted = op.body.get("filters", {}).get("ticker")
+        if wanted and any(hit["metadata"].get("ticker") != wanted for hit in results):
+            bad_searches.append(f"{op.body}: a result outside the ticker filter")
+    answered_searches = [op for op in searches if op.status == 200]
+    answered_ingests = [op for op in ingests if op.status == 200]
+    by_mode = {
+        mode: latency_summary(
+            f"search_{mode}", [op.latency_s for op in answered_searches if op.body["mode"] == mode]
+        )
+        for mode in SEARCH_MODES
+    }
+    return {
+        "operations": operations,
+        "clients": clients,
+        "searches": len(searches),
+        "ingests": len(ingests),
+        "seed_documents": seed_documents,
+        "server_startup_s": round(startup, 2),
+        "wall_s": round(wall, 2),
+        "throughput_ops_per_s": round((len(answered_searches) + len(answered_ingests)) / wall, 1)
+        if wall
+        else 0.0,
+        "search_throughput_per_s": round(len(answered_searches) / wall, 1) if wall else 0.0,
+        "ingest_throughput_docs_per_s": round(len(answered_ingests) / wall, 1) if wall else 0.0,
+        **latency_summary("search", [op.latency_s for op in answered_searches]),
+        **{key: value for summary in by_mode.values() for key, value in summary.items()},
+        **latency_summary("ingest", [op.latency_s for op in answered_ingests]),
+        "retries": sum(max(0, op.attempts - 1) for op in ops),
+        "retry_reasons": dict(Counter(error for op in ops for error in op.errors)),
+        "search_errors": len(bad_searches),
+        "search_error_examples": bad_searches[:10],
+        "ingest_errors": failed_ingests,
+        "ingest_error_examples": problems,
+        "searches_all_200": len(answered_searches) == len(searches),
+        **{key: value[:10] if isinstance(value, list) else value for key, value in stored.items()},
+        "server_tracebacks": tracebacks,
+        "server_rss_max_mb": rss,
+        "duration_s": round(time.perf_counter() - run_started, 2),
+        "ok": not bad_searches
+        and failed_ingests == 0
+        and stored["stored_exactly"]
+        and tracebacks == 0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run", nargs="?", choices=("all", "ingest", "mixed"), default="all")
+    parser.add_argument("--documents", type=int, default=1000, help="ingests of the ingest run")
+    parser.add_argument("--operations", type=int, default=1000, help="requests of the mixed run")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
+    parser.add_argument("--search-share", type=float, default=0.7, help="searches in the mix")
+    parser.add_argument("--client-timeout", type=float, default=5.0, help="seconds per attempt")
+    parser.add_argument("--max-attempts", type=int, default=5, help="attempts per request")
+    parser.add_argument("--deadline", type=float, default=600.0, help="seconds per run, at most")
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    common = {
+        "client_timeout": args.client_timeout,
+        "max_attempts": args.max_attempts,
+        "deadline_s": args.deadline,
+    }
+    results: dict[str, Any] = {}
+    if args.run in ("all", "ingest"):
+        results["ingest_load"] = run_ingest_load(args.documents, args.clients, **common)
+        print(json.dumps({"ingest_load": results["ingest_load"]}, indent=2), flush=True)
+    if args.run in ("all", "mixed"):
+        results["mixed_load"] = run_mixed_load(
+            args.operations, args.clients, search_share=args.search_share, **common
+        )
+        print(json.dumps({"mixed_load": results["mixed_load"]}, indent=2), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+    return 0 if all(result["ok"] for result in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
