@@ -27,8 +27,8 @@ KINDS = ("paraphrase", "identifier", "deep_fact", "multi")
 @dataclass(frozen=True)
 class Config:
     max_pieces: int = 254
-    overlap: int = 32
-    rrf_k: int = 60
+    overlap: int = 16
+    rrf_k: int = 20
     semantic_weight: float = 1.0
     keyword_weight: float = 1.0
     candidates_factor: int = 4

@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from alex.domain.chunking import CHUNK_OVERLAP
 from alex.domain.errors import ConfigError
 from alex.domain.validation import Limits
 
@@ -70,7 +71,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="ALEX_PORT", ge=1, le=65535)
     max_text_chars: int = Field(1_000_000, alias="ALEX_MAX_TEXT_CHARS", ge=1)
     max_body_bytes: int = Field(16 * 1024 * 1024, alias="ALEX_MAX_BODY_BYTES", ge=1024)
-    chunk_overlap: int = Field(32, alias="ALEX_CHUNK_OVERLAP", ge=0, le=100)
+    chunk_overlap: int = Field(CHUNK_OVERLAP, alias="ALEX_CHUNK_OVERLAP", ge=0, le=100)
     embed_batch_size: int = Field(32, alias="ALEX_EMBED_BATCH_SIZE", ge=1, le=512)
     # The aws backend (its adapters arrive with the cloud services).
     aws_region: str | None = Field(None, alias="DEFAULT_AWS_REGION")

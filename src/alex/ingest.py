@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from alex.domain.chunking import Chunker, ChunkingPolicy
+from alex.domain.chunking import CHUNK_OVERLAP, Chunker, ChunkingPolicy
 from alex.domain.errors import InvalidInputError, PayloadTooLargeError
 from alex.domain.models import Document, Fingerprint, IngestResult, IngestStatus, StoredChunk
 from alex.domain.validation import (
@@ -49,7 +49,7 @@ class IngestService:
         embedder: Embedder,
         store: VectorStore,
         limits: Limits | None = None,
-        overlap_pieces: int = 32,
+        overlap_pieces: int = CHUNK_OVERLAP,
     ) -> None:
         self._embedder = embedder
         self._store = store
