@@ -46,6 +46,7 @@ WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 _DIMENSION = EMBEDDING_DIMENSION
 _MAX_SEQ_LENGTH = 256  # sentence_bert_config.json: max_seq_length, incl. [CLS] and [SEP]
 _MAX_POSITIONS = 512  # config.json: max_position_embeddings
+_MAX_BATCH_TOKENS = 4096  # padded tokens per model call (see embed())
 _GRAPH_PATH = Path(__file__).resolve().parent / "minilm" / "model_graph.onnx"
 _DATA_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _WEIGHTS_FILE = "model.safetensors"
@@ -220,10 +221,16 @@ class LocalEmbedder:
         encodings = self._tokenizer.encode_for_model(texts)
         # Longest first, so each batch pads to similar lengths; order is restored below.
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]))
-        for start in range(0, len(order), self._batch_size):
-            index = order[start : start + self._batch_size]
+        start = 0
+        while start < len(order):
+            # Long texts in smaller batches: attention's memory traffic grows with the
+            # square of the length, and 32 x 256 tokens ran ~15% slower than 16 x 256 here.
+            width = len(encodings[order[start]])
+            count = max(1, min(self._batch_size, _MAX_BATCH_TOKENS // width))
+            index = order[start : start + count]
             hidden, mask = self._run([encodings[i] for i in index])
             out[index] = mean_pool_normalise(hidden, mask)
+            start += count
         return out
 
     def token_vectors(self, texts: Sequence[str], max_tokens: int = 512) -> list[FloatArray]:
