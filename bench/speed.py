@@ -3,16 +3,13 @@ at 10k/100k chunks, memory, cold start and import times. Each function returns a
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import cached_corpus, paragraph
+from bench.load import AlexServer, percentile
 
 QUERY_TEMPLATES = [
     "which company cut its outlook because of {reason}",
@@ -35,11 +33,6 @@ QUERY_TEMPLATES = [
     "inventories rising because of {reason}",
     "shares fell after the company {event}",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def queries(count: int, seed: int = 5) -> list[str]:
@@ -114,75 +107,22 @@ def ingest_use_case(docs: int, words: int) -> dict[str, float]:
     return {f"ingest_{words}w_use_case_docs_per_s": rate, f"ingest_{words}w_chunks": chunks}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def post(url: str, key: str, body: object, timeout: float = 300) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
-    request.add_header("content-type", "application/json")
-    request.add_header("x-api-key", key)
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status, json.loads(response.read())
-
-
-class ServeProcess:
-    """``alex serve`` in a child process on a free loopback port."""
-
-    def __init__(self, data_dir: Path, key: str = "bench-key-0123456789") -> None:
-        self.key = key
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "ALEX_DATA_DIR": str(data_dir),
-            "ALEX_ENV_FILE": str(data_dir / ".env"),
-            "ALEX_API_KEY": key,
-        }
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "alex", "serve", "--no-samples", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def first_answer_s(self, deadline_s: float = 120) -> float:
-        """Seconds from process start to the first answered search."""
-        while time.perf_counter() - self.started < deadline_s:
-            if self.process.poll() is not None:
-                raise RuntimeError("alex serve exited")
-            try:
-                post(f"{self.url}/search", self.key, {"query": "revenue", "k": 1}, timeout=5)
-                return time.perf_counter() - self.started
-            except OSError:
-                time.sleep(0.02)
-        raise TimeoutError("alex serve did not answer")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
 def ingest_http(docs: int, words: int, batch: int = 64) -> dict[str, float]:
+    """The same documents through ``POST /ingest/batch`` of a real ``alex serve``."""
     rng = random.Random(3)
     texts = [paragraph(rng, words) for _ in range(docs)]
-    server = ServeProcess(Path(tempfile.mkdtemp(prefix="alex-bench-http-")))
+    server = AlexServer(Path(tempfile.mkdtemp(prefix="alex-bench-http-")), "bench-key-0123456789")
+    server.start()
     try:
-        server.first_answer_s()
-        started = time.perf_counter()
-        for start in range(0, docs, batch):
-            body = {
-                "documents": [
-                    {"text": t, "metadata": {"n": start + i}}
-                    for i, t in enumerate(texts[start : start + batch])
+        with server.client(timeout=300) as client:
+            started = time.perf_counter()
+            for start in range(0, docs, batch):
+                documents = [
+                    {"text": text, "metadata": {"n": start + i}}
+                    for i, text in enumerate(texts[start : start + batch])
                 ]
-            }
-            status, _ = post(f"{server.url}/ingest/batch", server.key, body)
-            assert status == 200
-        rate = docs / (time.perf_counter() - started)
+                client.post("/ingest/batch", json={"documents": documents}).raise_for_status()
+            rate = docs / (time.perf_counter() - started)
     finally:
         server.stop()
     return {f"ingest_{words}w_http_docs_per_s": rate}
@@ -264,21 +204,21 @@ def search_at_scale(chunks: int, query_count: int = 200) -> dict[str, float]:
 
 
 def cold_start() -> dict[str, float]:
-    """Process start to first answered search for `alex serve`, and import times."""
-    results: dict[str, float] = {}
-    with isolated_env() as folder:
-        from alex.cli import ingest_files
-        from alex.config import load_settings
-        from alex.services import Services
+    """Process start to the first answered request of `alex serve` (its model and vectors
+    load before it answers), on a store holding the samples; and import times."""
+    from alex.cli import ingest_files
+    from alex.config import load_settings
+    from alex.services import Services
 
+    work_dir = Path(tempfile.mkdtemp(prefix="alex-bench-cold-"))
+    with isolated_env(work_dir / "data"):
         services = Services(load_settings())
         ingest_files(services, [Path(__file__).resolve().parents[1] / "samples"], {})
         services.close()
-        server = ServeProcess(folder)
-        try:
-            results["serve_first_answer_s"] = server.first_answer_s()
-        finally:
-            server.stop()
+    server = AlexServer(work_dir, "bench-key-0123456789")
+    server.start()
+    server.stop()
+    results = {"serve_first_answer_s": server.startup_s}
     for module in ("alex.http.app", "alex.cli", "alex.services"):
         code = (
             f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
