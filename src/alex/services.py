@@ -28,9 +28,10 @@ class Services:
                 "ALEX_BACKEND=aws: the SageMaker and OpenSearch adapters are not part of this "
                 "version yet; use ALEX_BACKEND=local"
             )
+        from alex.adapters.batching_embedder import BatchingEmbedder
         from alex.adapters.local_embedder import LocalEmbedder
 
-        return LocalEmbedder(batch_size=self.settings.embed_batch_size)
+        return BatchingEmbedder(LocalEmbedder(batch_size=self.settings.embed_batch_size))
 
     @cached_property
     def store(self) -> VectorStore:

@@ -1,0 +1,96 @@
+"""Merge the embedding calls of concurrent requests into shared model batches.
+
+Sixteen clients each sending one document would otherwise run sixteen batch-of-one model
+calls at once, each wanting every core: slower than one batch of sixteen. Callers queue
+their texts; one worker thread embeds whatever is queued together and hands each caller
+its rows. A lone caller waits at most ``max_wait_s`` for company.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from alex.ports import Embedder, Tokenizer, Vectors
+
+
+@dataclass
+class _Request:
+    texts: Sequence[str]
+    result: Future[Vectors] = field(default_factory=Future)
+
+
+class BatchingEmbedder:
+    def __init__(self, inner: Embedder, max_batch: int = 64, max_wait_s: float = 0.003) -> None:
+        self._inner = inner
+        self._max_batch = max_batch
+        self._max_wait_s = max_wait_s
+        self._queue: list[_Request] = []
+        self._ready = threading.Condition()
+        self._worker: threading.Thread | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self._inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+    @property
+    def max_pieces(self) -> int:
+        return self._inner.max_pieces
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._inner.tokenizer
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return self._inner.embed(texts)
+        request = _Request(texts)
+        with self._ready:
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="alex-embedder", daemon=True
+                )
+                self._worker.start()
+            self._queue.append(request)
+            self._ready.notify()
+        return request.result.result()
+
+    def _take_batch(self) -> list[_Request]:
+        """Wait for work, then for more (up to max_wait_s) while the batch is small."""
+        with self._ready:
+            while not self._queue:
+                self._ready.wait()
+            if sum(len(r.texts) for r in self._queue) < self._max_batch:
+                self._ready.wait(self._max_wait_s)
+            batch: list[_Request] = []
+            size = 0
+            while self._queue and (
+                not batch or size + len(self._queue[0].texts) <= self._max_batch
+            ):
+                request = self._queue.pop(0)
+                batch.append(request)
+                size += len(request.texts)
+            return batch
+
+    def _work(self) -> None:
+        while True:
+            batch = self._take_batch()
+            try:
+                vectors = self._inner.embed([text for r in batch for text in r.texts])
+            except BaseException as error:  # every waiting caller gets the error
+                for request in batch:
+                    request.result.set_exception(error)
+                continue
+            offset = 0
+            for request in batch:
+                count = len(request.texts)
+                request.result.set_result(np.ascontiguousarray(vectors[offset : offset + count]))
+                offset += count
