@@ -83,7 +83,8 @@ class VectorMatrix:
         if len(scores) == 0:
             return []
         count = min(k, len(scores))
-        best = np.argpartition(-scores, count - 1)[:count]
+        # The k largest without negating (a copy of every score): partition around len - k.
+        best = np.argpartition(scores, len(scores) - count)[len(scores) - count :]
         best = best[np.argsort(-scores[best], kind="stable")]
         positions = best if rows is None else rows[best]
         return [(int(self._ids[p]), float(s)) for p, s in zip(positions, scores[best], strict=True)]
