@@ -31,7 +31,7 @@ class RecordingEmbedder:
 
 def test_concurrent_callers_are_batched_and_get_their_own_rows() -> None:
     inner = RecordingEmbedder()
-    embedder = BatchingEmbedder(inner, max_batch=64, max_wait_s=0.05)  # type: ignore[arg-type]
+    embedder = BatchingEmbedder(inner, max_batch=64)  # type: ignore[arg-type]
     texts = [[f"text {n}-{i}" for i in range(n % 3 + 1)] for n in range(24)]
     results: dict[int, np.ndarray] = {}
 

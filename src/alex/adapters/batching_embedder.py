@@ -3,7 +3,8 @@
 Sixteen clients each sending one document would otherwise run sixteen batch-of-one model
 calls at once, each wanting every core: slower than one batch of sixteen. Callers queue
 their texts; one worker thread embeds whatever is queued together and hands each caller
-its rows. A lone caller waits at most ``max_wait_s`` for company.
+its rows. Nobody waits for company: a lone caller runs at once, and callers arriving while
+the model is busy form the next batch.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ class _Request:
 
 
 class BatchingEmbedder:
-    def __init__(self, inner: Embedder, max_batch: int = 64, max_wait_s: float = 0.003) -> None:
+    def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
         self._inner = inner
         self._max_batch = max_batch
-        self._max_wait_s = max_wait_s
         self._queue: list[_Request] = []
         self._ready = threading.Condition()
         self._worker: threading.Thread | None = None
@@ -64,12 +64,10 @@ class BatchingEmbedder:
         return request.result.result()
 
     def _take_batch(self) -> list[_Request]:
-        """Wait for work, then for more (up to max_wait_s) while the batch is small."""
+        """Wait for work; take everything queued, up to max_batch texts."""
         with self._ready:
             while not self._queue:
                 self._ready.wait()
-            if sum(len(r.texts) for r in self._queue) < self._max_batch:
-                self._ready.wait(self._max_wait_s)
             batch: list[_Request] = []
             size = 0
             while self._queue and (
