@@ -51,6 +51,41 @@ def test_top_k_matches_brute_force_through_adds_and_removes() -> None:
         assert got == brute_force(subset, query, 5)
 
 
+def embedding_like(rng: np.random.Generator, count: int, dim: int = 384) -> np.ndarray:
+    """Unit vectors concentrated in a few directions, as sentence embeddings are."""
+    topics = rng.normal(size=(12, dim))
+    rows = topics[rng.integers(0, 12, count)] + 0.6 * rng.normal(size=(count, dim))
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows.astype(np.float32)
+
+
+def test_pruned_scan_is_exactly_brute_force_with_a_fitted_basis() -> None:
+    from alex.adapters.vector_matrix import MIN_VECTORS_FOR_BASIS
+
+    rng = np.random.default_rng(3)
+    vectors = embedding_like(rng, 9000)
+    matrix = VectorMatrix(384)
+    ids = list(range(1, 4001))
+    matrix.add(ids, vectors[:4000])  # below the threshold: plain scan, no basis yet
+    assert matrix._basis is None
+    matrix.add(range(4001, 9001), vectors[4000:])  # crossing it fits the principal axes
+    assert matrix._basis is not None and len(matrix) == 9000 > MIN_VECTORS_FOR_BASIS
+    reference = dict(zip(range(1, 9001), vectors, strict=True))
+    matrix.remove(range(1, 9001, 7))
+    for chunk_id in range(1, 9001, 7):
+        reference.pop(chunk_id)
+    more = embedding_like(rng, 300)
+    matrix.add(range(20_001, 20_301), more)  # added after the fit: rotated with the same axes
+    reference.update(zip(range(20_001, 20_301), more, strict=True))
+    for query in embedding_like(rng, 40):
+        assert [i for i, _ in matrix.top_k(query, 10)] == brute_force(reference, query, 10)
+        allowed = sorted(reference)[::5]
+        subset = {i: reference[i] for i in allowed}
+        assert [i for i, _ in matrix.top_k(query, 7, allowed)] == brute_force(subset, query, 7)
+    scores = [s for _, s in matrix.top_k(more[0], 3)]
+    assert scores[0] == pytest.approx(1.0, abs=1e-5)
+
+
 def test_empty_and_small() -> None:
     matrix = VectorMatrix(DIM)
     query = np.ones(DIM, dtype=np.float32)
