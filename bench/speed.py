@@ -197,7 +197,9 @@ def search_at_scale(chunks: int, query_count: int = 200) -> dict[str, float]:
             scan.append((time.perf_counter() - t0) * 1000)
             truth = {ids[i] for i in np.argsort(-exact[:, column])[:10]}
             recalls.append(len(truth & {h.document_id for h in hits}) / 10)
-        results[f"search_{chunks // 1000}k_semantic_scan_only_ms_p50"] = statistics.median(scan)
+        # The store's part of a semantic search: the vector scan and fetching the hits.
+        results[f"search_{chunks // 1000}k_semantic_store_ms_p50"] = statistics.median(scan)
+        results[f"search_{chunks // 1000}k_semantic_store_ms_p99"] = percentile(scan, 99)
         results[f"search_{chunks // 1000}k_semantic_recall_at_10"] = statistics.mean(recalls)
         services.close()
     return results
