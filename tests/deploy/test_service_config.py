@@ -1,0 +1,60 @@
+"""The serverless.yml files themselves (no Node.js): the two Lambda services stay in step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .helpers import LAMBDA_SERVICES, ROOT, SERVICES
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads CloudFormation short forms (!Ref, !Sub, ...) as plain values."""
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def config(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text("utf-8"), Loader=_Loader)
+    return loaded
+
+
+def test_both_lambda_services_build_and_package_alike() -> None:
+    ingest, search = (config(SERVICES / name / "serverless.yml") for name in LAMBDA_SERVICES)
+    for key in ("plugins", "package", "params"):
+        assert ingest[key] == search[key], key
+    assert ingest["custom"] == search["custom"]
+    for key in ("runtime", "architecture", "iam", "environment"):
+        assert ingest["provider"][key] == search["provider"][key], key
+    assert ingest["plugins"] == ["alex-lambda-build", "serverless-python-requirements"]
+
+
+def test_python_requirements_are_built_without_docker_for_the_lambda_target() -> None:
+    custom = config(SERVICES / "ingest" / "serverless.yml")["custom"]
+    options = custom["pythonRequirements"]
+    assert options["dockerizePip"] is False and options["useStaticCache"] is False
+    assert {
+        "--platform=manylinux2014_x86_64",
+        "--only-binary=:all:",
+        "--python-version=3.12",
+        "--implementation=cp",
+        "--no-deps",
+    } <= set(options["pipCmdExtraArgs"])
+    provider = config(SERVICES / "ingest" / "serverless.yml")["provider"]
+    assert provider["runtime"] == "python3.12" and provider["architecture"] == "x86_64"
+    assert "boto3" not in custom["alexBuild"]["requirements"]
+
+
+def test_package_json_pins_exact_versions_and_scripts_run_compose() -> None:
+    package = json.loads((ROOT / "package.json").read_text("utf-8"))
+    versions = package["devDependencies"]
+    for name in ("osls", "@osls/compose", "serverless-python-requirements"):
+        assert versions[name][0].isdigit(), (name, versions[name])  # exact, no ^ or ~
+    for script in ("package", "deploy", "remove"):
+        assert package["scripts"][script] == f"osls-compose {script}"
+    lock = json.loads((ROOT / "package-lock.json").read_text("utf-8"))
+    assert lock["packages"]["node_modules/osls"]["version"] == versions["osls"]
