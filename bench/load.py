@@ -397,6 +397,29 @@ def _ingest_problems(ops: list[Operation]) -> tuple[int, list[str]]:
 
 
 # The runs -----------------------------------------------------------------------------
+def _run_and_verify(
+    server: AlexServer,
+    ops: list[Operation],
+    clients: int,
+    deadline: Deadline,
+    client_timeout: float,
+    max_attempts: int,
+    expected: set[str],
+) -> tuple[float, float, dict[str, Any], int, float]:
+    """Run ``ops`` from ``clients`` threads, then check the store holds exactly ``expected``.
+
+    Returns wall time, the server's peak RSS (MB), the store check, tracebacks, startup time.
+    """
+    sampler = RssSampler(server.pid)
+    wall = run_clients(
+        server, ops, clients, deadline, client_timeout=client_timeout, max_attempts=max_attempts
+    )
+    rss = sampler.stop()
+    with server.client(60) as client:
+        stored = verify_stored(client, expected)
+    return wall, rss, stored, server.tracebacks(), server.startup_s
+
+
 def run_ingest_load(
     documents: int = 1000,
     clients: int = 16,
@@ -415,21 +438,10 @@ def run_ingest_load(
     expected = {expected_id(document) for document in corpus}
     assert len(expected) == documents, "the corpus must give distinct ids"
     with running_server(work_dir, deadline, "ingest-load") as server:
-        sampler = RssSampler(server.pid)
         ops = _ingest_ops(corpus)
-        wall = run_clients(
-            server,
-            ops,
-            clients,
-            deadline,
-            client_timeout=client_timeout,
-            max_attempts=max_attempts,
+        wall, rss, stored, tracebacks, startup = _run_and_verify(
+            server, ops, clients, deadline, client_timeout, max_attempts, expected
         )
-        rss = sampler.stop()
-        with server.client(60) as client:
-            stored = verify_stored(client, expected)
-        tracebacks = server.tracebacks()
-        startup = server.startup_s
     failed, problems = _ingest_problems(ops)
     done = [op for op in ops if op.status == 200]
     statuses = Counter(str(op.answer.get("message")) for op in done)
@@ -494,20 +506,9 @@ def run_mixed_load(
                     "/ingest/batch", json={"documents": initial[start : start + 100]}
                 )
                 response.raise_for_status()
-        sampler = RssSampler(server.pid)
-        wall = run_clients(
-            server,
-            ops,
-            clients,
-            deadline,
-            client_timeout=client_timeout,
-            max_attempts=max_attempts,
+        wall, rss, stored, tracebacks, startup = _run_and_verify(
+            server, ops, clients, deadline, client_timeout, max_attempts, expected
         )
-        rss = sampler.stop()
-        with server.client(60) as client:
-            stored = verify_stored(client, expected)
-        tracebacks = server.tracebacks()
-        startup = server.startup_s
     failed_ingests, problems = _ingest_problems(ingests)
     bad_searches: list[str] = []
     for op in searches:
