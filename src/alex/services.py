@@ -7,7 +7,6 @@ from functools import cached_property
 
 from alex.config import Settings
 from alex.documents import DocumentService
-from alex.domain.errors import ConfigError
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.ingest import IngestService
 from alex.ports import Embedder, VectorStore
@@ -20,21 +19,34 @@ class Services:
 
     settings: Settings
 
+    def _require_aws(self) -> tuple[str, str, str]:
+        """SAGEMAKER_ENDPOINT, OPENSEARCH_ENDPOINT and DEFAULT_AWS_REGION, or a clear error."""
+        self.settings.require("SAGEMAKER_ENDPOINT", "OPENSEARCH_ENDPOINT", "DEFAULT_AWS_REGION")
+        settings = self.settings
+        # require() has raised if any is missing; this only narrows the types.
+        assert settings.sagemaker_endpoint and settings.opensearch_endpoint and settings.aws_region
+        return settings.sagemaker_endpoint, settings.opensearch_endpoint, settings.aws_region
+
     @cached_property
     def embedder(self) -> Embedder:
-        if self.settings.backend == "aws":
-            self.settings.require("SAGEMAKER_ENDPOINT", "OPENSEARCH_ENDPOINT", "DEFAULT_AWS_REGION")
-            raise ConfigError(
-                "ALEX_BACKEND=aws: the SageMaker and OpenSearch adapters are not part of this "
-                "version yet; use ALEX_BACKEND=local"
-            )
         from alex.adapters.batching_embedder import BatchingEmbedder
+
+        if self.settings.backend == "aws":
+            from alex.adapters.sagemaker_embedder import SageMakerEmbedder
+
+            endpoint, _, region = self._require_aws()
+            return BatchingEmbedder(SageMakerEmbedder(endpoint, region=region))
         from alex.adapters.local_embedder import LocalEmbedder
 
         return BatchingEmbedder(LocalEmbedder(batch_size=self.settings.embed_batch_size))
 
     @cached_property
     def store(self) -> VectorStore:
+        if self.settings.backend == "aws":
+            from alex.adapters.opensearch_store import OpenSearchStore
+
+            _, endpoint, region = self._require_aws()
+            return OpenSearchStore.connect(endpoint, region)
         from alex.adapters.sqlite_store import SqliteStore
 
         return SqliteStore(self.settings.store_path, EMBEDDING_DIMENSION, EMBEDDING_MODEL)

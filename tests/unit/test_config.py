@@ -66,3 +66,26 @@ def test_aws_backend_names_the_missing_variables(isolated_settings: Path) -> Non
 def test_empty_value_counts_as_unset(isolated_settings: Path) -> None:
     isolated_settings.write_text("ALEX_API_KEY=\n")
     assert load_settings().api_key is None
+
+
+def test_aws_backend_builds_the_cloud_adapters_without_calling_aws(
+    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alex.adapters.batching_embedder import BatchingEmbedder
+    from alex.adapters.opensearch_store import OpenSearchStore
+    from alex.adapters.sagemaker_embedder import SageMakerEmbedder
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    isolated_settings.write_text(
+        "ALEX_BACKEND=aws\nSAGEMAKER_ENDPOINT=alex-embeddings\nDEFAULT_AWS_REGION=eu-west-1\n"
+        "OPENSEARCH_ENDPOINT=https://abc123.eu-west-1.aoss.amazonaws.com\n"
+    )
+    services = Services(load_settings())
+    embedder = services.embedder
+    assert isinstance(embedder, BatchingEmbedder)
+    assert isinstance(embedder._inner, SageMakerEmbedder)
+    assert embedder._inner.endpoint_name == "alex-embeddings"
+    assert embedder._inner.region == "eu-west-1"
+    assert isinstance(services.store, OpenSearchStore)
+    assert services.store.region == "eu-west-1"

@@ -6,6 +6,7 @@ scripts/make_embedding_reference.py with sentence-transformers and torch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -224,3 +225,13 @@ def test_token_vectors_are_what_the_endpoint_returns_and_pool_to_the_embedding(
     long_text = "revenue " * 600
     (cut,) = embedder.token_vectors([long_text], max_tokens=512)
     assert cut.shape == (512, 384)
+
+
+def test_vendored_tokenizer_is_the_packaged_one_and_pinned() -> None:
+    """The cloud path counts pieces with the vendored file: it must be the model's own."""
+    from alex.adapters.local_embedder import default_model_dir
+    from alex.adapters.minilm_tokenizer import TOKENIZER_SHA256, VENDORED_DIR
+
+    vendored = (VENDORED_DIR / "tokenizer.json").read_bytes()
+    assert vendored == (default_model_dir() / "tokenizer.json").read_bytes()
+    assert hashlib.sha256(vendored).hexdigest() == TOKENIZER_SHA256

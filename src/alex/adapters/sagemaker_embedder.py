@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from alex.adapters.local_embedder import MiniLMTokenizer
+from alex.adapters.minilm_tokenizer import MiniLMTokenizer
 from alex.domain.errors import EmbedderUnavailableError
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.domain.pooling import mean_pool_normalise
