@@ -26,7 +26,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 from safetensors.numpy import load_file
 
-from alex.adapters.minilm_tokenizer import MAX_SEQ_LENGTH, MiniLMTokenizer
+from alex.adapters.minilm_tokenizer import MiniLMModel, MiniLMTokenizer
 
 # Missing package or file, or a bad checksum: the same error the other doors map to 503.
 from alex.domain.errors import EmbedderUnavailableError
@@ -133,7 +133,7 @@ def _build_session(
     return session, values
 
 
-class LocalEmbedder:
+class LocalEmbedder(MiniLMModel):
     """Embeds texts with all-MiniLM-L6-v2 on the CPU; vectors match sentence-transformers."""
 
     def __init__(
@@ -155,23 +155,6 @@ class LocalEmbedder:
         self._tokenizer = MiniLMTokenizer(model_dir)
         # _weights owns the memory of the session's initializers: keep it alive.
         self._session, self._weights = _build_session(weights_path, threads)
-
-    @property
-    def model_name(self) -> str:
-        return MODEL_NAME
-
-    @property
-    def dimension(self) -> int:
-        return _DIMENSION
-
-    @property
-    def max_pieces(self) -> int:
-        """Word pieces embedded per text; the rest is ignored (256 minus [CLS], [SEP])."""
-        return MAX_SEQ_LENGTH - 2
-
-    @property
-    def tokenizer(self) -> MiniLMTokenizer:
-        return self._tokenizer
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         """Unit-length float32 vectors, shape ``(len(texts), 384)``, in input order."""

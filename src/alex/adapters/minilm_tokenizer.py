@@ -15,6 +15,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from alex.domain.errors import EmbedderUnavailableError
+from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 
 VENDORED_DIR = Path(__file__).resolve().parent / "minilm"
 TOKENIZER_FILE = "tokenizer.json"
@@ -65,3 +66,26 @@ class MiniLMTokenizer:
         encodings = self._pieces.encode_batch(list(texts), add_special_tokens=False)
         keep = max_tokens - 2
         return [[self._cls, *encoding.ids[:keep], self._sep] for encoding in encodings]
+
+
+class MiniLMModel:
+    """What every all-MiniLM-L6-v2 embedder (local or endpoint) shares with the Embedder port."""
+
+    _tokenizer: MiniLMTokenizer
+
+    @property
+    def model_name(self) -> str:
+        return EMBEDDING_MODEL
+
+    @property
+    def dimension(self) -> int:
+        return EMBEDDING_DIMENSION
+
+    @property
+    def max_pieces(self) -> int:
+        """Word pieces embedded per text, without truncation: 256 minus [CLS] and [SEP]."""
+        return MAX_SEQ_LENGTH - 2
+
+    @property
+    def tokenizer(self) -> MiniLMTokenizer:
+        return self._tokenizer

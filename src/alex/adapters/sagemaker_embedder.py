@@ -43,16 +43,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from alex.adapters.minilm_tokenizer import MiniLMTokenizer
+from alex.adapters.minilm_tokenizer import MAX_SEQ_LENGTH, MiniLMModel, MiniLMTokenizer
 from alex.domain.errors import EmbedderUnavailableError
-from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
+from alex.domain.models import EMBEDDING_MODEL
 from alex.domain.pooling import mean_pool_normalise
 
 __all__ = ["SageMakerEmbedder", "default_runtime_client"]
 
 FloatArray = npt.NDArray[np.float32]
 
-MAX_SEQ_LENGTH = 256  # tokens, [CLS] and [SEP] included: sentence-transformers' max_seq_length
 CONTENT_TYPE = "application/json"
 # Bytes of JSON per float in a token-vector answer ("-0.034763850271701813, "), rounded up.
 _BYTES_PER_VALUE = 24
@@ -101,7 +100,7 @@ def default_runtime_client(region: str | None = None) -> Any:
         return _clients[region]
 
 
-class SageMakerEmbedder:
+class SageMakerEmbedder(MiniLMModel):
     """Embeds texts with all-MiniLM-L6-v2 on a SageMaker endpoint; same vectors as local."""
 
     def __init__(
@@ -136,23 +135,6 @@ class SageMakerEmbedder:
         self._max_delay_s = max_delay_s
         self._sleep = sleep
         self._jitter = jitter
-
-    @property
-    def model_name(self) -> str:
-        return EMBEDDING_MODEL
-
-    @property
-    def dimension(self) -> int:
-        return EMBEDDING_DIMENSION
-
-    @property
-    def max_pieces(self) -> int:
-        """Word pieces embedded per text (256 tokens minus [CLS] and [SEP]), as locally."""
-        return MAX_SEQ_LENGTH - 2
-
-    @property
-    def tokenizer(self) -> MiniLMTokenizer:
-        return self._tokenizer
 
     # Requests -------------------------------------------------------------------------
     def request_body(self, texts: Sequence[str]) -> dict[str, Any]:
