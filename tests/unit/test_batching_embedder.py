@@ -60,3 +60,21 @@ def test_an_error_reaches_every_caller_of_that_batch_and_the_worker_survives() -
         embedder.embed(["boom"])
     assert embedder.embed(["fine"]).shape == (1, 2)
     assert embedder.embed([]).shape[0] == 0
+
+
+def test_an_idle_worker_ends_and_the_next_call_starts_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import alex.adapters.batching_embedder as module
+
+    monkeypatch.setattr(module, "IDLE_EXIT_S", 0.05)
+    inner = RecordingEmbedder()
+    inner.gate.set()
+    embedder = BatchingEmbedder(inner)  # type: ignore[arg-type]
+    embedder.embed(["one"])
+    first = embedder._worker
+    assert first is not None
+    first.join(2)
+    assert not first.is_alive() and embedder._worker is None
+    np.testing.assert_array_equal(embedder.embed(["two"]), [[3, sum(map(ord, "two"))]])
+    assert embedder._worker is not None and embedder._worker is not first

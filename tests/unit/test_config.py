@@ -83,9 +83,10 @@ def test_aws_backend_builds_the_cloud_adapters_without_calling_aws(
     )
     services = Services(load_settings())
     embedder = services.embedder
-    assert isinstance(embedder, BatchingEmbedder)
-    assert isinstance(embedder._inner, SageMakerEmbedder)
-    assert embedder._inner.endpoint_name == "alex-embeddings"
-    assert embedder._inner.region == "eu-west-1"
+    assert isinstance(embedder, SageMakerEmbedder)
+    assert embedder.endpoint_name == "alex-embeddings"
+    assert embedder.region == "eu-west-1"
+    ingest_embedder = services.ingest_embedder
+    assert isinstance(ingest_embedder, BatchingEmbedder) and ingest_embedder._inner is embedder
     assert isinstance(services.store, OpenSearchStore)
     assert services.store.region == "eu-west-1"

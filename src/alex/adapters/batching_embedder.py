@@ -18,6 +18,8 @@ import numpy as np
 
 from alex.ports import Embedder, Tokenizer, Vectors
 
+IDLE_EXIT_S = 30.0
+
 
 @dataclass
 class _Request:
@@ -63,11 +65,18 @@ class BatchingEmbedder:
             self._ready.notify()
         return request.result.result()
 
-    def _take_batch(self) -> list[_Request]:
-        """Wait for work; take everything queued, up to max_batch texts."""
+    def _take_batch(self) -> list[_Request] | None:
+        """Wait for work; take everything queued, up to max_batch texts.
+
+        None after ``IDLE_EXIT_S`` without work: the worker ends, and the next caller
+        starts a new one (so idle instances hold no thread).
+        """
         with self._ready:
-            while not self._queue:
-                self._ready.wait()
+            if not self._queue:
+                self._ready.wait(IDLE_EXIT_S)
+            if not self._queue:
+                self._worker = None
+                return None
             batch: list[_Request] = []
             size = 0
             while self._queue and (
@@ -79,8 +88,7 @@ class BatchingEmbedder:
             return batch
 
     def _work(self) -> None:
-        while True:
-            batch = self._take_batch()
+        while (batch := self._take_batch()) is not None:
             try:
                 vectors = self._inner.embed([text for r in batch for text in r.texts])
             except BaseException as error:  # every waiting caller gets the error
