@@ -16,13 +16,14 @@ from rich.table import Table
 
 from alex import __version__
 from alex.config import Settings, load_settings
-from alex.domain.errors import AlexError, InvalidInputError
+from alex.domain.errors import AlexError, ConfigError, InvalidInputError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult, Metadata
 from alex.domain.validation import parse_key_values
 from alex.envfile import set_env_values
-from alex.http.schemas import DocumentSummaryBody, SearchHit
+from alex.http.schemas import DocumentBody, DocumentSummaryBody, SearchHit
 from alex.ingest import IngestRequest
 from alex.loaders import expand_paths, load_file
+from alex.remote import RemoteClient
 from alex.services import Services
 
 app = typer.Typer(
@@ -44,10 +45,29 @@ FilterOption = Annotated[
     typer.Option("--filter", "-f", help="Metadata equality filter key=value (repeatable)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        help="Use this Alex API (deployed, or another `alex serve`) through its keyed HTTP "
+        "API instead of the local store. Default: ALEX_API_ENDPOINT, if set.",
+    ),
+]
 
 
 def _services() -> Services:
     return Services(load_settings())
+
+
+def _remote(endpoint: str | None) -> RemoteClient | None:
+    """A client of the API in --endpoint or ALEX_API_ENDPOINT, or None for the local store."""
+    settings = load_settings()
+    url = endpoint or settings.api_endpoint
+    if not url:
+        return None
+    if settings.api_key is None:
+        raise ConfigError(f"ALEX_API_KEY must be set to use the API at {url}")
+    return RemoteClient(url, settings.api_key.get_secret_value())
 
 
 def _source_id(path: Path, root: Path) -> str:
@@ -196,11 +216,16 @@ def ingest(
     document_id: Annotated[
         str | None, typer.Option("--id", help="Your stable id for --text (re-ingest replaces).")
     ] = None,
+    endpoint: EndpointOption = None,
 ) -> None:
     """Add files, folders or a text to the knowledge base (re-ingesting is safe)."""
     extra: Metadata = dict(parse_key_values(meta or [], "--meta"))
     if not paths and text is None:
         raise InvalidInputError("give files or folders to ingest, or --text")
+    client = _remote(endpoint)
+    if client is not None:
+        ingest_remotely(client, paths or [], text, extra, document_id)
+        return
     services = _services()
     if text is not None:
         result = services.ingest.ingest(text, extra, document_id)
@@ -209,6 +234,31 @@ def ingest(
         )
     if paths:
         ingest_files(services, paths, extra)
+
+
+def ingest_remotely(
+    client: RemoteClient, paths: list[Path], text: str | None, extra: Metadata, text_id: str | None
+) -> None:
+    """The course contract, one document a request: ``POST /ingest`` for each."""
+    if text is not None:
+        console.print(f"indexed: [bold]{client.ingest(text, extra, text_id)}[/bold]")
+    root = load_settings().project_root
+    files = list(expand_paths(paths))
+    failures = 0
+    with _progress() as progress:
+        task = progress.add_task(f"Ingesting via {client.endpoint}", total=len(files))
+        for path in files:
+            try:
+                loaded = load_file(path)
+                client.ingest(loaded.text, {**loaded.metadata, **extra}, _source_id(path, root))
+            except AlexError as error:
+                errors.print(f"[yellow]skipped[/yellow] {path}: {error.message}", soft_wrap=True)
+                failures += 1
+            progress.advance(task)
+    if files:
+        console.print(f"{len(files) - failures} of {len(files)} files indexed")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command(
@@ -221,11 +271,18 @@ def search(
     mode: Annotated[str, typer.Option(help="hybrid (default), semantic or keyword.")] = "hybrid",
     filters: FilterOption = None,
     as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
 ) -> None:
     """Search the knowledge base and print the best chunks."""
-    hits = _services().search.search(query, k, mode, parse_key_values(filters or [], "--filter"))
+    wanted = parse_key_values(filters or [], "--filter")
+    client = _remote(endpoint)
+    if client is not None:
+        hits = client.search(query, k, mode, wanted)
+    else:
+        found = _services().search.search(query, k, mode, wanted)
+        hits = [SearchHit.of(hit).model_dump() for hit in found]
     if as_json:
-        _print_json([SearchHit.of(hit).model_dump() for hit in hits])
+        _print_json(hits)
         return
     if not hits:
         console.print("No results.")
@@ -234,11 +291,11 @@ def search(
     for column in ("#", "score", "document", "text"):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(hits, start=1):
-        snippet = " ".join(hit.text.split())
+        snippet = " ".join(hit["text"].split())
         table.add_row(
             str(rank),
-            f"{hit.score:.4f}",
-            f"{_label(hit.metadata)}\n[dim]{hit.document_id}[/dim]",
+            f"{hit['score']:.4f}",
+            f"{_label(hit['metadata'])}\n[dim]{hit['document_id']}[/dim]",
             snippet[:300] + ("..." if len(snippet) > 300 else ""),
         )
     console.print(table)
@@ -261,64 +318,120 @@ def docs_list(
     offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
     filters: FilterOption = None,
     as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
 ) -> None:
     """List stored documents, newest first."""
-    summaries, total = _services().documents.list_documents(
-        limit, offset, parse_key_values(filters or [], "--filter")
-    )
-    if as_json:
+    wanted = parse_key_values(filters or [], "--filter")
+    client = _remote(endpoint)
+    if client is not None:
+        documents, total = client.list_documents(limit, offset, wanted)
+    else:
+        summaries, total = _services().documents.list_documents(limit, offset, wanted)
         documents = [DocumentSummaryBody.of(summary).model_dump() for summary in summaries]
+    if as_json:
         _print_json({"total": total, "documents": documents})
         return
-    table = Table(
-        title=f"{total} documents"
-        + (f" (showing {len(summaries)})" if total > len(summaries) else "")
-    )
+    shown = f" (showing {len(documents)})" if total > len(documents) else ""
+    table = Table(title=f"{total} documents{shown}")
     for column in ("id", "title / source", "chunks", "chars", "updated"):
         table.add_column(column, overflow="fold")
-    for summary in summaries:
+    for document in documents:
         table.add_row(
-            summary.id,
-            _label(summary.metadata) or summary.preview[:60],
-            str(summary.chunk_count),
-            f"{summary.chars:,}",
-            summary.updated_at,
+            document["document_id"],
+            _label(document["metadata"]) or document["preview"][:60],
+            str(document["chunks"]),
+            f"{document['chars']:,}",
+            document["updated_at"],
         )
     console.print(table)
 
 
 @docs_app.command("show")
-def docs_show(document_id: Annotated[str, typer.Argument(help="The document id.")]) -> None:
+def docs_show(
+    document_id: Annotated[str, typer.Argument(help="The document id.")],
+    endpoint: EndpointOption = None,
+) -> None:
     """Print one document: metadata and full text."""
-    document = _services().documents.get(document_id)
+    client = _remote(endpoint)
+    if client is not None:
+        document = client.get(document_id)
+    else:
+        document = DocumentBody.of(_services().documents.get(document_id)).model_dump()
     console.print(
         Panel(
-            json.dumps(document.metadata, indent=2, ensure_ascii=False),
-            title=f"{document.id} ({document.chunk_count} chunks, updated {document.updated_at})",
+            json.dumps(document["metadata"], indent=2, ensure_ascii=False),
+            title=f"{document['document_id']} ({document['chunks']} chunks, "
+            f"updated {document['updated_at']})",
         )
     )
-    console.print(document.text, markup=False, highlight=False)
+    console.print(document["text"], markup=False, highlight=False)
 
 
 @docs_app.command("delete")
 def docs_delete(
-    document_ids: Annotated[list[str], typer.Argument(help="One or more document ids.")],
+    document_ids: Annotated[
+        list[str] | None, typer.Argument(help="One or more document ids.")
+    ] = None,
+    delete_all: Annotated[
+        bool, typer.Option("--all", help="Delete every document (asks first unless --yes).")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    endpoint: EndpointOption = None,
 ) -> None:
     """Delete documents (their chunks and vectors go with them)."""
-    services = _services()
-    if not yes and not typer.confirm(f"Delete {len(document_ids)} document(s)?"):
+    if bool(document_ids) == delete_all:
+        raise InvalidInputError("give document ids, or --all (not both)")
+    client = _remote(endpoint)
+    services = None if client is not None else _services()
+
+    def page_of_ids() -> list[str]:
+        if client is not None:
+            return [d["document_id"] for d in client.list_documents(500, 0, {})[0]]
+        assert services is not None
+        return [s.id for s in services.documents.list_documents(500, 0, {})[0]]
+
+    where = client.endpoint if client is not None else "the local store"
+    targets = page_of_ids() if delete_all else list(document_ids or [])
+    question = (
+        f"Delete ALL documents in {where}?"
+        if delete_all
+        else (f"Delete {len(targets)} document(s) from {where}?")
+    )
+    if not yes and not typer.confirm(question):
         raise typer.Exit(1)
-    for document_id in document_ids:
-        services.documents.delete(document_id)
-        console.print(f"deleted {document_id}")
+    deleted: set[str] = set()
+    while targets:
+        for document_id in targets:
+            if client is not None:
+                client.delete(document_id)
+            else:
+                assert services is not None
+                services.documents.delete(document_id)
+            deleted.add(document_id)
+            if not delete_all:
+                console.print(f"deleted {document_id}")
+        # A cloud index lists deletions late (eventual consistency): never delete twice.
+        targets = [i for i in page_of_ids() if i not in deleted] if delete_all else []
+    if delete_all:
+        console.print(f"deleted {len(deleted)} documents")
 
 
 @app.command()
 def status(
     check: Annotated[bool, typer.Option(help="Also run the store's integrity check.")] = False,
+    endpoint: EndpointOption = None,
 ) -> None:
-    """Show the backend, model, store and counts."""
+    """Show the backend, model, store and counts (or the remote API's)."""
+    client = _remote(endpoint)
+    if client is not None:
+        health = client.health()
+        total = client.list_documents(1, 0, {})[1]
+        table = Table(show_header=False, title=f"Alex {__version__}")
+        table.add_row("backend", f"remote API {client.endpoint}")
+        table.add_row("API version", str(health.get("version", "?")))
+        table.add_row("documents", str(total))
+        console.print(table)
+        return
     services = _services()
     settings = services.settings
     documents, chunks = services.documents.count()
