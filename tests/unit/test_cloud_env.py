@@ -1,0 +1,225 @@
+"""alex.cloud_env against moto: stacks with the real templates' output keys, real key names.
+
+The stacks are minimal templates (one S3 bucket each) whose Outputs use the keys the deployed
+stacks have: infrastructure/serverless.yml's EmbeddingEndpointName and CollectionEndpoint, and
+the ServiceEndpoint output osls adds to each Lambda service (see
+services/*/.serverless/cloudformation-template-update-stack.json after `npm run package`).
+The API keys are named as provider.apiGateway.apiKeys configures them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from alex.cloud_env import main, read_deployment
+from alex.domain.errors import ConfigError
+
+REGION = "eu-west-1"
+STAGE = "dev"
+SAGEMAKER = "alex-embeddings-dev"
+COLLECTION = "https://abc123def456.eu-west-1.aoss.amazonaws.com"
+INGEST_KEY = "ingestKeyValue0123456789abcdefghijklmnWXYZ"
+SEARCH_KEY = "searchKeyValue0123456789abcdefghijklmnQRST"
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials and no shared config: nothing here can reach a real account."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _template(outputs: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {"Dummy": {"Type": "AWS::S3::Bucket"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+    )
+
+
+def _rest_api_url(apigateway: Any, service: str) -> str:
+    api = apigateway.create_rest_api(name=f"{STAGE}-{service}")
+    return f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/{STAGE}"
+
+
+def deploy(*, skip: tuple[str, ...] = (), drop_output: str | None = None) -> dict[str, str]:
+    """Create the three stacks and two API keys as a real `npm run deploy` would name them."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    apigateway = boto3.client("apigateway", region_name=REGION)
+    urls = {service: _rest_api_url(apigateway, service) for service in ("ingest", "search")}
+    stacks = {
+        f"alex-infrastructure-{STAGE}": {
+            "EmbeddingEndpointName": SAGEMAKER,
+            "CollectionEndpoint": COLLECTION,
+            "CollectionArn": f"arn:aws:aoss:{REGION}:123456789012:collection/abc123def456",
+            "IngestRoleArn": "arn:aws:iam::123456789012:role/ingest",
+            "SearchRoleArn": "arn:aws:iam::123456789012:role/search",
+        },
+        f"alex-ingest-{STAGE}": {
+            "ServiceEndpoint": urls["ingest"],
+            "ServerlessDeploymentBucketName": "bucket-ingest",
+        },
+        f"alex-search-{STAGE}": {
+            "ServiceEndpoint": urls["search"],
+            "ServerlessDeploymentBucketName": "bucket-search",
+        },
+    }
+    for name, outputs in stacks.items():
+        if name in skip:
+            continue
+        kept = {key: value for key, value in outputs.items() if key != drop_output}
+        cloudformation.create_stack(StackName=name, TemplateBody=_template(kept))
+    # A key whose name only starts with the real one: nameQuery is a prefix match.
+    apigateway.create_api_key(name=f"alex-ingest-{STAGE}-old", value="W" * 40, enabled=True)
+    apigateway.create_api_key(name=f"alex-ingest-{STAGE}", value=INGEST_KEY, enabled=True)
+    apigateway.create_api_key(name=f"alex-search-{STAGE}", value=SEARCH_KEY, enabled=True)
+    return urls
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.mark.usefixtures("aws")
+def test_read_deployment_reads_the_four_variables_and_the_region() -> None:
+    urls = deploy()
+    assert read_deployment(STAGE, REGION) == {
+        "SAGEMAKER_ENDPOINT": SAGEMAKER,
+        "OPENSEARCH_ENDPOINT": COLLECTION,
+        "ALEX_API_ENDPOINT": urls["ingest"],
+        "ALEX_API_KEY": INGEST_KEY,
+        "DEFAULT_AWS_REGION": REGION,
+    }
+
+
+@pytest.mark.usefixtures("aws")
+def test_injected_clients_are_used() -> None:
+    deploy()
+    values = read_deployment(
+        STAGE,
+        REGION,
+        cloudformation=boto3.client("cloudformation", region_name=REGION),
+        apigateway=boto3.client("apigateway", region_name=REGION),
+    )
+    assert values["ALEX_API_KEY"] == INGEST_KEY
+
+
+@pytest.mark.usefixtures("aws")
+def test_main_writes_env_and_keeps_other_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = deploy()
+    env = tmp_path / "project.env"
+    env.write_text(
+        "# my settings\n"
+        "OPENAI_API_KEY=sk-keep-me\n"
+        "\n"
+        "ALEX_API_KEY=old-local-key\n"
+        "# SAGEMAKER_ENDPOINT=commented-out\n",
+        encoding="utf-8",
+    )
+
+    code = main(["--stage", STAGE, "--region", REGION, "--env-file", str(env)])
+
+    assert code == 0
+    lines = env.read_text("utf-8").splitlines()
+    assert lines[:3] == ["# my settings", "OPENAI_API_KEY=sk-keep-me", ""]
+    assert "# SAGEMAKER_ENDPOINT=commented-out" in lines
+    assert f"ALEX_API_KEY={INGEST_KEY}" in lines
+    assert "old-local-key" not in env.read_text("utf-8")
+    for line in (
+        f"ALEX_API_ENDPOINT={urls['ingest']}",
+        f"SAGEMAKER_ENDPOINT={SAGEMAKER}",
+        f"OPENSEARCH_ENDPOINT={COLLECTION}",
+    ):
+        assert lines.count(line) == 1
+    out = capsys.readouterr().out
+    assert INGEST_KEY not in out and f"ALEX_API_KEY=****{INGEST_KEY[-4:]}" in out
+    assert f"SAGEMAKER_ENDPOINT={SAGEMAKER}" in out
+
+
+@pytest.mark.usefixtures("aws")
+def test_region_from_environment_and_default_env_file(
+    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy()
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # AWS_REGION comes first
+    assert main([]) == 0
+    assert f"ALEX_API_KEY={INGEST_KEY}" in isolated_settings.read_text("utf-8")
+
+
+@pytest.mark.usefixtures("aws")
+def test_dry_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deploy()
+    env = tmp_path / ".env"
+    assert main(["--region", REGION, "--env-file", str(env), "--dry-run"]) == 0
+    assert not env.exists()
+    assert "Would write" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("aws")
+def test_missing_stack_is_named() -> None:
+    deploy(skip=(f"alex-ingest-{STAGE}",))
+    with pytest.raises(ConfigError, match=f"alex-ingest-{STAGE} not found in {REGION}") as error:
+        read_deployment(STAGE, REGION)
+    assert "npm run deploy" in error.value.message
+
+
+@pytest.mark.usefixtures("aws")
+def test_wrong_stage_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    deploy()
+    assert main(["--stage", "prod", "--region", REGION, "--env-file", "unused.env"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "alex-infrastructure-prod not found" in err and "--stage" in err
+
+
+@pytest.mark.usefixtures("aws")
+def test_missing_output_is_named() -> None:
+    deploy(drop_output="CollectionEndpoint")
+    with pytest.raises(ConfigError, match="has no output CollectionEndpoint"):
+        read_deployment(STAGE, REGION)
+
+
+@pytest.mark.usefixtures("aws")
+def test_missing_api_key_is_named() -> None:
+    deploy()
+    apigateway = boto3.client("apigateway", region_name=REGION)
+    for item in apigateway.get_api_keys()["items"]:
+        if item["name"] == f"alex-ingest-{STAGE}":
+            apigateway.delete_api_key(apiKey=item["id"])
+    with pytest.raises(ConfigError, match=f"API Gateway key alex-ingest-{STAGE} not found"):
+        read_deployment(STAGE, REGION)
+
+
+def test_no_credentials_exits_1_with_a_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    env = tmp_path / ".env"
+    assert main(["--region", REGION, "--env-file", str(env)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "configure AWS credentials (aws configure)" in err
+    assert not env.exists()
