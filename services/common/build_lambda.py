@@ -55,12 +55,15 @@ TARGET_ENVIRONMENT = {
 # Provided by the Lambda Python runtime, or needed only to download models from the Hub.
 NEVER_SHIPPED = ("boto3", "botocore", "s3transfer", "huggingface-hub")
 
-# Parts of src/alex a Lambda never imports: the local doors and the local adapters, which pull
-# in FastAPI, Typer, ONNX Runtime, sqlite-vec and the model. Paths relative to src/alex.
+# Parts of src/alex a Lambda never imports: the local doors, the CLI's helpers (remote client,
+# .env writing) and the local adapters, which pull in FastAPI, Typer, httpx, ONNX Runtime,
+# sqlite-vec and the model. Paths relative to src/alex.
 LOCAL_ONLY = (
     "__main__.py",
     "cli.py",
+    "cloud_env.py",
     "envfile.py",
+    "remote.py",
     "loaders.py",
     "py.typed",
     "http/app.py",
