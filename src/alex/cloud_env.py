@@ -76,7 +76,7 @@ API_SERVICE = "ingest"
 
 
 def _client(name: str, region: str) -> Any:
-    import boto3  # type: ignore[import-untyped]
+    import boto3
 
     return boto3.client(name, region_name=region)
 
@@ -92,7 +92,7 @@ def _stack_outputs(
     cloudformation: Any, stack: str, stage: str, region: str
 ) -> tuple[str, dict[str, str]]:
     """The stack's status and its outputs by key."""
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+    from botocore.exceptions import ClientError
 
     try:
         answer = cloudformation.describe_stacks(StackName=stack)

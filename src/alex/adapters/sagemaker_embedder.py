@@ -88,8 +88,8 @@ def default_runtime_client(region: str | None = None) -> Any:
     """
     with _clients_lock:
         if region not in _clients:
-            import boto3  # type: ignore[import-untyped]
-            from botocore.config import Config  # type: ignore[import-untyped]
+            import boto3
+            from botocore.config import Config
 
             config = Config(
                 retries={"total_max_attempts": 1, "mode": "standard"},
@@ -281,7 +281,7 @@ class SageMakerEmbedder(MiniLMModel):
 
 def _classify(error: Exception) -> tuple[bool, str]:
     """(retryable, description) of an exception raised by ``invoke_endpoint``."""
-    from botocore.exceptions import (  # type: ignore[import-untyped]
+    from botocore.exceptions import (
         BotoCoreError,
         ClientError,
         ConnectionClosedError,
