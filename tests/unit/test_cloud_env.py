@@ -217,6 +217,11 @@ def test_no_credentials_exits_1_with_a_clear_line(
 ) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    # No credentials from anywhere: not a developer's ~/.aws, not a session an earlier
+    # test left in boto3 (that made this test depend on the order tests run in).
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     env = tmp_path / ".env"
     assert main(["--region", REGION, "--env-file", str(env)]) == 1
     err = capsys.readouterr().err
