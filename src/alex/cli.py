@@ -59,12 +59,12 @@ def _services() -> Services:
     return Services(load_settings())
 
 
-def _remote(endpoint: str | None) -> RemoteClient | None:
-    """A client of the API in --endpoint or ALEX_API_ENDPOINT, or None for the local store."""
-    settings = load_settings()
+def _door(endpoint: str | None, settings: Settings | None = None) -> RemoteClient | Services:
+    """A client of the API in --endpoint or ALEX_API_ENDPOINT, else the local services."""
+    settings = settings or load_settings()
     url = endpoint or settings.api_endpoint
     if not url:
-        return None
+        return Services(settings)
     if settings.api_key is None:
         raise ConfigError(f"ALEX_API_KEY must be set to use the API at {url}")
     return RemoteClient(url, settings.api_key.get_secret_value())
@@ -222,11 +222,11 @@ def ingest(
     extra: Metadata = dict(parse_key_values(meta or [], "--meta"))
     if not paths and text is None:
         raise InvalidInputError("give files or folders to ingest, or --text")
-    client = _remote(endpoint)
-    if client is not None:
-        ingest_remotely(client, paths or [], text, extra, document_id)
+    settings = load_settings()
+    services = _door(endpoint, settings)
+    if isinstance(services, RemoteClient):
+        ingest_remotely(services, settings.project_root, paths or [], text, extra, document_id)
         return
-    services = _services()
     if text is not None:
         result = services.ingest.ingest(text, extra, document_id)
         console.print(
@@ -237,12 +237,16 @@ def ingest(
 
 
 def ingest_remotely(
-    client: RemoteClient, paths: list[Path], text: str | None, extra: Metadata, text_id: str | None
+    client: RemoteClient,
+    root: Path,
+    paths: list[Path],
+    text: str | None,
+    extra: Metadata,
+    text_id: str | None,
 ) -> None:
     """The course contract, one document a request: ``POST /ingest`` for each."""
     if text is not None:
         console.print(f"indexed: [bold]{client.ingest(text, extra, text_id)}[/bold]")
-    root = load_settings().project_root
     files = list(expand_paths(paths))
     failures = 0
     with _progress() as progress:
@@ -275,12 +279,13 @@ def search(
 ) -> None:
     """Search the knowledge base and print the best chunks."""
     wanted = parse_key_values(filters or [], "--filter")
-    client = _remote(endpoint)
-    if client is not None:
-        hits = client.search(query, k, mode, wanted)
+    door = _door(endpoint)
+    if isinstance(door, RemoteClient):
+        hits = door.search(query, k, mode, wanted)
     else:
-        found = _services().search.search(query, k, mode, wanted)
-        hits = [SearchHit.of(hit).model_dump() for hit in found]
+        hits = [
+            SearchHit.of(hit).model_dump() for hit in door.search.search(query, k, mode, wanted)
+        ]
     if as_json:
         _print_json(hits)
         return
@@ -322,11 +327,11 @@ def docs_list(
 ) -> None:
     """List stored documents, newest first."""
     wanted = parse_key_values(filters or [], "--filter")
-    client = _remote(endpoint)
-    if client is not None:
-        documents, total = client.list_documents(limit, offset, wanted)
+    door = _door(endpoint)
+    if isinstance(door, RemoteClient):
+        documents, total = door.list_documents(limit, offset, wanted)
     else:
-        summaries, total = _services().documents.list_documents(limit, offset, wanted)
+        summaries, total = door.documents.list_documents(limit, offset, wanted)
         documents = [DocumentSummaryBody.of(summary).model_dump() for summary in summaries]
     if as_json:
         _print_json({"total": total, "documents": documents})
@@ -352,11 +357,11 @@ def docs_show(
     endpoint: EndpointOption = None,
 ) -> None:
     """Print one document: metadata and full text."""
-    client = _remote(endpoint)
-    if client is not None:
-        document = client.get(document_id)
+    door = _door(endpoint)
+    if isinstance(door, RemoteClient):
+        document = door.get(document_id)
     else:
-        document = DocumentBody.of(_services().documents.get(document_id)).model_dump()
+        document = DocumentBody.of(door.documents.get(document_id)).model_dump()
     console.print(
         Panel(
             json.dumps(document["metadata"], indent=2, ensure_ascii=False),
@@ -381,16 +386,15 @@ def docs_delete(
     """Delete documents (their chunks and vectors go with them)."""
     if bool(document_ids) == delete_all:
         raise InvalidInputError("give document ids, or --all (not both)")
-    client = _remote(endpoint)
-    services = None if client is not None else _services()
+    door = _door(endpoint)
 
     def page_of_ids() -> list[str]:
-        if client is not None:
-            return [d["document_id"] for d in client.list_documents(500, 0, {})[0]]
-        assert services is not None
-        return [s.id for s in services.documents.list_documents(500, 0, {})[0]]
+        if isinstance(door, RemoteClient):
+            return [d["document_id"] for d in door.list_documents(500, 0, {})[0]]
+        return [d.id for d in door.documents.list_documents(500, 0, {})[0]]
 
-    where = client.endpoint if client is not None else "the local store"
+    delete_one = door.delete if isinstance(door, RemoteClient) else door.documents.delete
+    where = door.endpoint if isinstance(door, RemoteClient) else "the local store"
     targets = page_of_ids() if delete_all else list(document_ids or [])
     question = (
         f"Delete ALL documents in {where}?"
@@ -402,11 +406,7 @@ def docs_delete(
     deleted: set[str] = set()
     while targets:
         for document_id in targets:
-            if client is not None:
-                client.delete(document_id)
-            else:
-                assert services is not None
-                services.documents.delete(document_id)
+            delete_one(document_id)
             deleted.add(document_id)
             if not delete_all:
                 console.print(f"deleted {document_id}")
@@ -422,17 +422,16 @@ def status(
     endpoint: EndpointOption = None,
 ) -> None:
     """Show the backend, model, store and counts (or the remote API's)."""
-    client = _remote(endpoint)
-    if client is not None:
-        health = client.health()
-        total = client.list_documents(1, 0, {})[1]
+    services = _door(endpoint)
+    if isinstance(services, RemoteClient):
+        health = services.health()
+        total = services.list_documents(1, 0, {})[1]
         table = Table(show_header=False, title=f"Alex {__version__}")
-        table.add_row("backend", f"remote API {client.endpoint}")
+        table.add_row("backend", f"remote API {services.endpoint}")
         table.add_row("API version", str(health.get("version", "?")))
         table.add_row("documents", str(total))
         console.print(table)
         return
-    services = _services()
     settings = services.settings
     documents, chunks = services.documents.count()
     size = sum(
