@@ -105,12 +105,13 @@ class IngestService:
 
         report()
         batch: list[_Pending] = []
+        batch_chunks = 0
         for index, item in enumerate(pending):
             batch.append(item)
-            full = sum(len(queued.chunks) for queued in batch) >= EMBED_POOL_CHUNKS
-            if full or index == len(pending) - 1:
+            batch_chunks += len(item.chunks)
+            if batch_chunks >= EMBED_POOL_CHUNKS or index == len(pending) - 1:
                 done += self._embed_and_store(batch, results)
-                batch = []
+                batch, batch_chunks = [], 0
                 report()
         return [result for result in results if result is not None]
 
