@@ -1,10 +1,14 @@
 """API Gateway REST events (Lambda proxy integration) in, JSON answers out.
 
-The door every Alex Lambda handler shares: it parses the JSON body, runs one use case and
-answers JSON. Domain errors become status codes through ``alex.http.errors``, the one mapping
-every door uses, so a Lambda answers as ``alex serve`` does: 400 malformed JSON, 413 too
-large, 422 invalid fields, 404, 503, each with a ``message``. API Gateway checks the API key
-(``private: true``) before the function runs; a missing or wrong key never reaches this code.
+The door every Alex Lambda handler shares. A handler maps each of its routes, API Gateway's
+``(httpMethod, resource)``, to a function of the services and the request; the door finds
+the route, lets the function validate its input with the API's own pydantic models
+(``LambdaRequest.body``/``.query``/``.path``), runs it and answers its result as JSON.
+Errors become status codes in one place, the table the FastAPI app uses too
+(``alex.http.errors``), so a Lambda answers as ``alex serve`` does: 400 malformed JSON, 413
+too large, 422 invalid fields, 404, 503, each with a ``message``. API Gateway checks the
+API key (``private: true``) before the function runs; a missing or wrong key never reaches
+this code.
 
 The build (``services/common/build_lambda.py``) copies this file next to each ``handler.py``.
 """
@@ -15,18 +19,20 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from alex.domain.errors import AlexError
-from alex.http.errors import error_body, status_for
+from alex.http.errors import error_body, status_for, validation_error_body
 
 logger = logging.getLogger("alex.lambda")
 logger.setLevel(logging.INFO)
 
 Event = Mapping[str, Any]
 Response = dict[str, Any]
-Body = dict[str, Any]
+Model = TypeVar("Model", bound=BaseModel)
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -50,13 +56,12 @@ def respond(status: int, payload: object) -> Response:
     }
 
 
-def parse_body(event: Event, fields: Collection[str], max_bytes: int) -> Body:
-    """The request's JSON object; RequestError says what is wrong with it."""
+def read_body(event: Event, max_bytes: int) -> bytes:
+    """The request body's bytes; RequestError if it is not base64 as declared, or too large."""
     raw = event.get("body")
-    data: bytes
     if raw is None:
-        data = b""
-    elif event.get("isBase64Encoded"):
+        return b""
+    if event.get("isBase64Encoded"):
         try:
             data = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError, TypeError):
@@ -65,29 +70,68 @@ def parse_body(event: Event, fields: Collection[str], max_bytes: int) -> Body:
         data = str(raw).encode("utf-8", "surrogatepass")
     if len(data) > max_bytes:
         raise RequestError(413, f"Request body is over the limit of {max_bytes:,} bytes")
-    if not data.strip():
-        raise _invalid("body", "Field required")
+    return data
+
+
+class LambdaRequest:
+    """One API Gateway event, read the way the FastAPI app reads its requests."""
+
+    def __init__(self, event: Event, max_body_bytes: int) -> None:
+        self.event = event
+        self.max_body_bytes = max_body_bytes
+
+    def body(self, model: type[Model]) -> Model:
+        """The JSON body, validated by ``model`` (extra fields are refused by the model)."""
+        data = read_body(self.event, self.max_body_bytes)
+        if not data.strip():
+            raise ValidationFailed([{"loc": ("body",), "msg": "Field required"}])
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError) as error:  # bad JSON and bad UTF-8 are ValueErrors
+            raise ValidationFailed(
+                [{"type": "json_invalid", "loc": ("body",), "msg": str(error)[:200]}]
+            ) from None
+        if not isinstance(value, dict):
+            raise ValidationFailed([{"loc": ("body",), "msg": "Input should be a JSON object"}])
+        return _validate(model, value)
+
+    def query(self, model: type[Model]) -> Model:
+        """The query string, validated by ``model``; repeated parameters become lists."""
+        multi = self.event.get("multiValueQueryStringParameters") or {}
+        single = self.event.get("queryStringParameters") or {}
+        fields = model.model_fields
+        values: dict[str, object] = {}
+        for name in {*multi, *single}:
+            given = list(multi.get(name) or [single[name]])
+            annotation = fields[name].annotation if name in fields else None
+            is_list = getattr(annotation, "__origin__", None) is list
+            values[name] = given if is_list else given[-1]
+        return _validate(model, values)
+
+    def path(self, name: str) -> str:
+        value = (self.event.get("pathParameters") or {}).get(name)
+        if not isinstance(value, str):
+            raise ValidationFailed([{"loc": ("path", name), "msg": "Field required"}])
+        return value
+
+
+def _validate(model: type[Model], value: dict[str, Any]) -> Model:
     try:
-        value = json.loads(data)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and bad UTF-8 are ValueErrors
-        raise RequestError(
-            400,
-            "Malformed JSON in the request body",
-            errors=[{"field": "body", "problem": str(error)[:200]}],
-        ) from None
-    if not isinstance(value, dict):
-        raise _invalid("body", "Input should be a JSON object")
-    unknown = sorted(key for key in value if key not in fields)
-    if unknown:
-        raise _invalid(unknown[0], "Extra inputs are not permitted")
-    return value
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise ValidationFailed(error.errors()) from None
 
 
-def _invalid(field: str, problem: str) -> RequestError:
-    """422 worded as the HTTP app words its request-validation errors."""
-    return RequestError(
-        422, f"Invalid request: {field}: {problem}", errors=[{"field": field, "problem": problem}]
-    )
+class ValidationFailed(Exception):
+    """The request's input did not validate; answered as the FastAPI app answers it."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__("invalid request")
+        self.errors = errors
+
+
+Action = Callable[[Any, LambdaRequest], BaseModel]
+Routes = Mapping[tuple[str, str], Action]
 
 
 class LambdaDoor:
@@ -106,19 +150,22 @@ class LambdaDoor:
             logger.error("Alex could not start: %s", error.message)
             self.startup_error = error
 
-    def handle(
-        self, event: Event, fields: Collection[str], action: Callable[[Any, Body], object]
-    ) -> Response:
-        """Parse the body, run ``action(services, body)``, answer its result as JSON."""
+    def handle(self, event: Event, routes: Routes) -> Response:
+        """Run the route ``event`` is for and answer its result as JSON."""
+        action = routes.get((str(event.get("httpMethod")), str(event.get("resource"))))
+        if action is None:
+            return respond(404, error_body("Not Found"))
         if self.startup_error is not None:
             return _domain_error(self.startup_error)
         try:
             settings = getattr(self.services, "settings", None)
             max_bytes = getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)
-            body = parse_body(event, fields, max_bytes)
-            return respond(200, action(self.services, body))
+            answer = action(self.services, LambdaRequest(event, max_bytes))
+            return respond(200, answer.model_dump(mode="json"))
         except RequestError as error:
             return respond(error.status, error_body(error.message, **error.extra))
+        except ValidationFailed as error:
+            return respond(*validation_error_body(error.errors))
         except AlexError as error:
             return _domain_error(error)
         except Exception:

@@ -1,30 +1,36 @@
-"""POST /search on AWS Lambda: semantic, keyword or hybrid search, answered as ``alex serve`` does.
+"""Alex's search on AWS Lambda: POST /search (semantic, keyword or hybrid) and GET /health.
 
-Thin: ``lambda_http`` parses the API Gateway event and maps errors; this file only calls the
-use case. The services are built once per container, when Lambda imports this module.
+Thin: ``lambda_http`` reads the API Gateway event and maps errors; each route validates its
+input with the API's models and calls ``alex.http.operations``, as the FastAPI app does.
+The services are built once per container, when Lambda imports this module.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from lambda_http import Body, Event, LambdaDoor, Response
+from lambda_http import Event, LambdaDoor, LambdaRequest, Response, Routes
+from pydantic import BaseModel
 
 from alex.config import load_settings
-from alex.http.schemas import SearchHit, SearchResponse
+from alex.http import operations
+from alex.http.schemas import SearchBody
 from alex.services import Services
-
-FIELDS = ("query", "k", "mode", "filters")
 
 door = LambdaDoor(lambda: Services(load_settings()))
 
 
-def search(services: Services, body: Body) -> dict[str, Any]:
-    query, k, mode = body.get("query"), body.get("k", 5), body.get("mode", "hybrid")
-    hits = services.search.search(query, k, mode, body.get("filters"))
-    answer = SearchResponse(query=query, mode=mode, results=[SearchHit.of(hit) for hit in hits])
-    return answer.model_dump(mode="json")
+def search(services: Services, request: LambdaRequest) -> BaseModel:
+    return operations.search(services, request.body(SearchBody))
+
+
+def health(services: Services, request: LambdaRequest) -> BaseModel:
+    return operations.health()
+
+
+ROUTES: Routes = {
+    ("POST", "/search"): search,
+    ("GET", "/health"): health,
+}
 
 
 def handler(event: Event, context: object) -> Response:
-    return door.handle(event, FIELDS, search)
+    return door.handle(event, ROUTES)

@@ -8,22 +8,19 @@ It reads the CloudFormation stacks that osls created (osls names each ``<service
 and the API key from API Gateway, then sets four variables in ``.env`` through
 :func:`alex.envfile.set_env_values`, which keeps every other line and comment:
 
-=====================  ==========================================================================
+=====================  ===========================================================================
 Variable               Source
-=====================  ==========================================================================
+=====================  ===========================================================================
 SAGEMAKER_ENDPOINT     stack ``alex-infrastructure-<stage>``, output ``EmbeddingEndpointName``
 OPENSEARCH_ENDPOINT    stack ``alex-infrastructure-<stage>``, output ``CollectionEndpoint``
-ALEX_API_ENDPOINT      stack ``alex-ingest-<stage>``, output ``ServiceEndpoint`` (added by osls)
-ALEX_API_KEY           API Gateway key ``alex-ingest-<stage>`` (``provider.apiGateway.apiKeys``)
-=====================  ==========================================================================
+ALEX_API_ENDPOINT      stack ``alex-infrastructure-<stage>``, output ``ApiEndpoint``
+ALEX_API_KEY           API Gateway key ``alex-<stage>`` (``provider.apiGateway.apiKeys`` of ingest)
+=====================  ===========================================================================
 
-Why the ingest API: ``services/ingest`` and ``services/search`` each create their own REST API
-(``ApiGatewayRestApi`` in each stack) with their own key, so one ``ALEX_API_ENDPOINT`` cannot
-serve both. The variable keeps the original course contract, a base URL to which clients add
-``/ingest`` with ``x-api-key: $ALEX_API_KEY`` (``tests/fixtures/course_client.py``), so it is
-the ingest service's URL and key. The search API is ``ServiceEndpoint`` of
-``alex-search-<stage>`` with key ``alex-search-<stage>`` (``npm run info`` prints both).
-No stack outputs an API key value (osls adds none), hence the API Gateway lookup.
+Every service adds its routes to the one REST API the infrastructure stack creates, so one
+base URL and one key serve ``/ingest``, ``/search``, ``/documents`` and ``/health``; a client
+written for the original course (``/ingest`` with ``x-api-key``) works unchanged. No stack
+outputs an API key's value (osls adds none), hence the API Gateway lookup.
 """
 
 from __future__ import annotations
@@ -39,8 +36,8 @@ from alex.domain.errors import ConfigError
 from alex.envfile import set_env_values
 
 __all__ = [
-    "API_KEY_NAMES",
-    "STACK_NAMES",
+    "API_KEY_NAME",
+    "STACK_NAME",
     "main",
     "mask",
     "read_deployment",
@@ -52,27 +49,18 @@ DEFAULT_STAGE = "dev"
 # The deploy's own fallback (provider.region in every serverless.yml).
 DEFAULT_REGION = "us-east-1"
 
-# osls stack names: "<service>-<stage>", the services named in each serverless.yml.
-STACK_NAMES = {
-    "infrastructure": "alex-infrastructure-{stage}",
-    "ingest": "alex-ingest-{stage}",
-    "search": "alex-search-{stage}",
-}
-# provider.apiGateway.apiKeys in services/*/serverless.yml.
-API_KEY_NAMES = {
-    "ingest": "alex-ingest-{stage}",
-    "search": "alex-search-{stage}",
-}
+# osls names each stack "<service>-<stage>"; every value comes from the infrastructure's.
+STACK_NAME = "alex-infrastructure-{stage}"
+# provider.apiGateway.apiKeys in services/ingest/serverless.yml: the one key of the API.
+API_KEY_NAME = "alex-{stage}"
 
-# Which stack output becomes which variable (outputs in infrastructure/serverless.yml; osls
-# adds ServiceEndpoint to every service with http events).
-_OUTPUTS: tuple[tuple[str, str, str], ...] = (
-    ("SAGEMAKER_ENDPOINT", "infrastructure", "EmbeddingEndpointName"),
-    ("OPENSEARCH_ENDPOINT", "infrastructure", "CollectionEndpoint"),
-    ("ALEX_API_ENDPOINT", "ingest", "ServiceEndpoint"),
+# Which stack output becomes which variable (outputs in infrastructure/serverless.yml).
+_OUTPUTS: tuple[tuple[str, str], ...] = (
+    ("SAGEMAKER_ENDPOINT", "EmbeddingEndpointName"),
+    ("OPENSEARCH_ENDPOINT", "CollectionEndpoint"),
+    ("ALEX_API_ENDPOINT", "ApiEndpoint"),
+    ("", "ApiId"),  # not written: the key check below needs it
 )
-# The service whose API and key ALEX_API_ENDPOINT / ALEX_API_KEY point at (see the docstring).
-API_SERVICE = "ingest"
 
 
 def _client(name: str, region: str) -> Any:
@@ -117,14 +105,31 @@ def _stack_outputs(
     return str(described.get("StackStatus", "unknown")), outputs
 
 
-def _api_key_value(apigateway: Any, name: str, stage: str, region: str) -> str:
-    """The value of the API key called exactly ``name`` (``nameQuery`` is a prefix match)."""
+def _api_key(apigateway: Any, name: str, stage: str, region: str) -> tuple[str, str]:
+    """The id and value of the API key called exactly ``name`` (``nameQuery`` is a prefix
+    match)."""
     paginator = apigateway.get_paginator("get_api_keys")
     for page in paginator.paginate(nameQuery=name, includeValues=True):
         for item in page.get("items") or []:
             if item.get("name") == name and item.get("value"):
-                return str(item["value"])
+                return str(item["id"]), str(item["value"])
     raise ConfigError(f"API Gateway key {name} not found in {region}: {_hint(stage, region)}")
+
+
+def _check_key_opens_the_api(
+    apigateway: Any, key_id: str, key_name: str, api_id: str, stage: str
+) -> None:
+    """API Gateway answers 403 to a key that no usage plan links to the API's stage."""
+    paginator = apigateway.get_paginator("get_usage_plans")
+    for page in paginator.paginate(keyId=key_id):
+        for plan in page.get("items") or []:
+            for api_stage in plan.get("apiStages") or []:
+                if api_stage.get("apiId") == api_id and api_stage.get("stage") == stage:
+                    return
+    raise ConfigError(
+        f"API key {key_name} is in no usage plan for API {api_id} stage {stage}, so every "
+        "request would be refused (403): run `npm run deploy` again to finish the ingest service"
+    )
 
 
 def read_deployment(
@@ -141,22 +146,21 @@ def read_deployment(
     """
     cloudformation = cloudformation or _client("cloudformation", region)
     apigateway = apigateway or _client("apigateway", region)
-    stacks: dict[str, tuple[str, dict[str, str]]] = {}
+    stack = STACK_NAME.format(stage=stage)
+    status, outputs = _stack_outputs(cloudformation, stack, stage, region)
     values: dict[str, str] = {}
-    for variable, service, key in _OUTPUTS:
-        stack = STACK_NAMES[service].format(stage=stage)
-        if service not in stacks:
-            stacks[service] = _stack_outputs(cloudformation, stack, stage, region)
-        status, outputs = stacks[service]
+    for variable, key in _OUTPUTS:
         value = outputs.get(key, "").strip()
         if not value:
             raise ConfigError(
-                f"CloudFormation stack {stack} ({status}) has no output {key} (for {variable}): "
+                f"CloudFormation stack {stack} ({status}) has no output {key}: "
                 f"wait for the deploy to finish or {_hint(stage, region)}"
             )
-        values[variable] = value.rstrip("/") if variable == "ALEX_API_ENDPOINT" else value
-    key_name = API_KEY_NAMES[API_SERVICE].format(stage=stage)
-    values["ALEX_API_KEY"] = _api_key_value(apigateway, key_name, stage, region)
+        if variable:
+            values[variable] = value.rstrip("/") if variable == "ALEX_API_ENDPOINT" else value
+    key_name = API_KEY_NAME.format(stage=stage)
+    key_id, values["ALEX_API_KEY"] = _api_key(apigateway, key_name, stage, region)
+    _check_key_opens_the_api(apigateway, key_id, key_name, outputs["ApiId"].strip(), stage)
     # ALEX_BACKEND=aws needs the region too, and it must be the endpoints' own.
     values["DEFAULT_AWS_REGION"] = region
     return values

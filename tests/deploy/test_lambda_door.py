@@ -42,12 +42,24 @@ def search_module() -> ModuleType:
     return load_handler("search")
 
 
-def event(body: str | None, *, base64_encoded: bool = False) -> dict[str, Any]:
+def event(
+    body: str | None,
+    *,
+    base64_encoded: bool = False,
+    route: tuple[str, str] = ("POST", "/ingest"),
+    path: str | None = None,
+    query: dict[str, list[str]] | None = None,
+    path_parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A REST API (v1) proxy event as API Gateway sends it, key already checked."""
+    method, resource = route
     return {
-        "resource": "/ingest",
-        "path": "/ingest",
-        "httpMethod": "POST",
+        "resource": resource,
+        "path": path or resource,
+        "httpMethod": method,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": path_parameters,
         "headers": {"content-type": "application/json", "x-api-key": KEY},
         "requestContext": {"identity": {"apiKey": KEY}, "stage": "dev"},
         "body": body,
@@ -122,7 +134,7 @@ def test_base64_bodies_are_decoded(ingest_module: ModuleType) -> None:
         200,
         {"message": "Document indexed successfully", "document_id": "d" * 32},
     )
-    assert ingest.calls == [("Grüße", None, "x")]
+    assert ingest.calls == [("Grüße", {}, "x")]  # the body model fills defaults, as the app
     assert call(ingest_module, door, "not base64!", base64_encoded=True)[0] == 400
 
 
@@ -235,9 +247,70 @@ def test_lambda_answers_as_the_http_api(
         door = module.LambdaDoor(lambda: lambda_services)
         for body in cases:
             http = client.post(path, content=body.encode())
-            status, lambda_body = call(module, door, body)
+            status, lambda_body = call(module, door, body, route=("POST", path))
             assert status == http.status_code, (path, body, http.json(), lambda_body)
             if status == 200:
                 assert lambda_body == http.json(), (path, body)
             else:
                 assert isinstance(lambda_body["message"], str) and lambda_body["message"]
+
+
+def test_document_routes_answer_as_the_http_api(
+    two_doors: tuple[TestClient, Services], ingest_module: ModuleType
+) -> None:
+    """GET /documents (query string), GET and DELETE /documents/{id} (path parameter)."""
+    client, lambda_services = two_doors
+    door = ingest_module.LambdaDoor(lambda: lambda_services)
+    texts = [("Northwind raised guidance.", "NWND"), ("Contoso cut its dividend.", "CTSO")]
+    for text, ticker in texts:
+        body = json.dumps({"text": text, "metadata": {"ticker": ticker}})
+        assert client.post("/ingest", content=body).status_code == 200
+        assert call(ingest_module, door, body)[0] == 200
+
+    def both(method: str, resource: str, **request: Any) -> tuple[int, Any]:
+        query: dict[str, list[str]] = request.get("query", {})
+        document_id: str | None = request.get("document_id")
+        path = resource.replace("{document_id}", document_id or "")
+        http = client.request(method, path, params=query)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ingest_module, "door", door)
+            lambda_event = event(
+                None,
+                route=(method, resource),
+                path=path,
+                query=query,
+                path_parameters={"document_id": document_id} if document_id else None,
+            )
+            status, body = answer(ingest_module.handler(lambda_event, None))
+        assert status == http.status_code, (method, path, query, http.json(), body)
+        if status == 200 and method == "GET" and resource == "/documents":
+            # Same documents in the same order; timestamps differ between the two stores.
+            assert [d["document_id"] for d in body["documents"]] == [
+                d["document_id"] for d in http.json()["documents"]
+            ]
+            assert {k: v for k, v in body.items() if k != "documents"} == {
+                k: v for k, v in http.json().items() if k != "documents"
+            }
+        elif status == 200:
+            assert body.keys() == http.json().keys()
+        return status, body
+
+    status, listed = both("GET", "/documents", query={"filter": ["ticker=NWND"], "limit": ["5"]})
+    assert status == 200 and listed["total"] == 1 and listed["limit"] == 5
+    assert both("GET", "/documents", query={"filter": ["ticker=NWND", "ticker=CTSO"]})[0] == 200
+    for bad in ({"limit": ["0"]}, {"limit": ["x"]}, {"filter": ["no-equals"]}, {"foo": ["1"]}):
+        assert both("GET", "/documents", query=bad)[0] == 422, bad
+    document_id = listed["documents"][0]["document_id"]
+    status, document = both("GET", "/documents/{document_id}", document_id=document_id)
+    assert status == 200 and document["text"] == "Northwind raised guidance."
+    assert both("GET", "/documents/{document_id}", document_id="0" * 32)[0] == 404
+    assert both("DELETE", "/documents/{document_id}", document_id=document_id)[0] == 200
+    assert both("DELETE", "/documents/{document_id}", document_id=document_id)[0] == 404
+
+
+def test_a_route_the_handler_does_not_serve_is_404(ingest_module: ModuleType) -> None:
+    door = door_with(ingest_module, fake_services(FakeIngest()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest_module, "door", door)
+        response = ingest_module.handler(event("{}", route=("POST", "/search")), None)
+    assert answer(response) == (404, {"message": "Not Found"})

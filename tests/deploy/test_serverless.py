@@ -48,6 +48,9 @@ OUTPUTS = {
     "CollectionArn": f"arn:aws:aoss:{REGION}:{ACCOUNT}:collection/abc123",
     "IngestRoleArn": f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-IngestLambdaRole-A",
     "SearchRoleArn": f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-SearchLambdaRole-B",
+    "ApiId": "a1b2c3d4e5",
+    "ApiRootResourceId": "r00tr3s0urc3",
+    "ApiEndpoint": f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com/{STAGE}",
 }
 ZIP_LIMIT_MB = 50  # Lambda's direct-upload limit; the 6 MB target is test_zip_size_target
 UNZIPPED_LIMIT_MB = 250  # Lambda's hard limit for code and dependencies
@@ -178,21 +181,71 @@ def test_lambdas_get_the_infrastructure_outputs(packaged: Packaged) -> None:
         assert not resources(packaged.templates[name], "AWS::IAM::Role")
 
 
-def test_every_method_requires_an_api_key_and_a_usage_plan_limits_it(packaged: Packaged) -> None:
+def api_routes(template: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """``(method, path)`` -> the method's properties, paths resolved through the resources."""
+    path_parts = resources(template, "AWS::ApiGateway::Resource")
+
+    def path_of(reference: Any) -> str:
+        if reference == OUTPUTS["ApiRootResourceId"]:
+            return ""
+        part = path_parts[reference["Ref"]]
+        return f"{path_of(part['ParentId'])}/{part['PathPart']}"
+
+    return {
+        (method["HttpMethod"], path_of(method["ResourceId"])): method
+        for method in resources(template, "AWS::ApiGateway::Method").values()
+        if method["HttpMethod"] != "OPTIONS"
+    }
+
+
+def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Packaged) -> None:
+    """The services add their routes to the infrastructure's REST API; together they are
+    exactly the FastAPI app's routes, each keyed but /health, and one usage plan limits the
+    one key on that API's stage."""
+    from alex.http.app import build_router
+
+    infrastructure = packaged.templates["infrastructure"]
+    api = only(infrastructure, "AWS::ApiGateway::RestApi")
+    assert api["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert api["ApiKeySourceType"] == "HEADER"
+    assert infrastructure["Outputs"]["ApiId"]["Value"] == {"Ref": "Api"}
+    assert "${Api}.execute-api.${AWS::Region}" in json.dumps(
+        infrastructure["Outputs"]["ApiEndpoint"]["Value"]
+    )
+
+    routes: dict[tuple[str, str], bool] = {}
     for name in LAMBDA_SERVICES:
         template = packaged.templates[name]
-        methods = resources(template, "AWS::ApiGateway::Method")
-        assert methods
-        for method in methods.values():
-            assert method["ApiKeyRequired"] is True
+        assert not resources(template, "AWS::ApiGateway::RestApi")  # it joins the shared one
+        for route, method in api_routes(template).items():
+            assert route not in routes, f"{route} defined twice"
+            assert method["RestApiId"] == OUTPUTS["ApiId"]
             assert method["Integration"]["Type"] == "AWS_PROXY"
-        assert [m["HttpMethod"] for m in methods.values()] == ["POST"]
-        plan = only(template, "AWS::ApiGateway::UsagePlan")
-        assert plan["Throttle"] == {"BurstLimit": 10, "RateLimit": 5}
-        assert plan["Quota"] == {"Limit": 5000, "Period": "DAY"}
-        key = only(template, "AWS::ApiGateway::ApiKey")
-        assert key["Name"] == f"alex-{name}-{STAGE}"
-        assert only(template, "AWS::ApiGateway::UsagePlanKey")["KeyType"] == "API_KEY"
+            routes[route] = method["ApiKeyRequired"]
+        deployment = only(template, "AWS::ApiGateway::Deployment")
+        assert deployment["RestApiId"] == OUTPUTS["ApiId"] and deployment["StageName"] == STAGE
+
+    app_routes = {
+        (method, route.path)
+        for route in build_router().routes
+        for method in getattr(route, "methods", ())
+    }
+    assert set(routes) == app_routes | {("GET", "/health")}
+    assert {route for route, keyed in routes.items() if not keyed} == {("GET", "/health")}
+
+    ingest, search = packaged.templates["ingest"], packaged.templates["search"]
+    plan = only(ingest, "AWS::ApiGateway::UsagePlan")
+    assert plan["ApiStages"] == [{"ApiId": OUTPUTS["ApiId"], "Stage": STAGE}]
+    assert plan["Throttle"] == {"BurstLimit": 10, "RateLimit": 5}
+    assert plan["Quota"] == {"Limit": 5000, "Period": "DAY"}
+    key = only(ingest, "AWS::ApiGateway::ApiKey")
+    assert key["Name"] == f"alex-{STAGE}" and key["Enabled"] is True
+    plan_key = only(ingest, "AWS::ApiGateway::UsagePlanKey")
+    assert plan_key["KeyType"] == "API_KEY"
+    assert not resources(search, "AWS::ApiGateway::ApiKey")
+    assert not resources(search, "AWS::ApiGateway::UsagePlan")
+    compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text("utf-8"))
+    assert compose["services"]["search"]["dependsOn"] == "ingest"
 
 
 def test_the_embedding_endpoint_is_serverless_and_regional(packaged: Packaged) -> None:
@@ -450,18 +503,34 @@ def test_zip_size_target(packaged: Packaged) -> None:
 # ------------------------------------------------------------------------ invoke local
 
 
-def invoke(name: str, body: object, data_dir: Path, env_file: Path) -> dict[str, Any]:
+def invoke(
+    name: str,
+    body: object,
+    data_dir: Path,
+    env_file: Path,
+    *,
+    route: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """``osls invoke local`` of function ``name`` with the event of ``route`` (default
+    ``POST /<name>``)."""
+    method, path = route or ("POST", f"/{name}")
     payload = {
-        "resource": f"/{name}",
-        "path": f"/{name}",
-        "httpMethod": "POST",
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
         "headers": {"content-type": "application/json", "x-api-key": "k"},
         "requestContext": {"identity": {"apiKey": "k"}, "stage": STAGE},
         "isBase64Encoded": False,
-        "body": body if isinstance(body, str) else json.dumps(body),
+        "body": body if body is None or isinstance(body, str) else json.dumps(body),
     }
     command = [npx(), "osls", "invoke", "local", "-f", name, "--stage", STAGE, "--region", REGION]
-    for key in ("lambdaRoleArn", "sagemakerEndpoint", "opensearchEndpoint"):
+    for key in (
+        "lambdaRoleArn",
+        "sagemakerEndpoint",
+        "opensearchEndpoint",
+        "restApiId",
+        "restApiRootResourceId",
+    ):
         command += ["--param", f"{key}=unused-locally"]
     for key, value in {
         "ALEX_BACKEND": "local",
@@ -497,3 +566,11 @@ def test_invoke_local_answers_the_api_contract(tmp_path: Path) -> None:
     malformed = invoke("ingest", '{"text": ', data_dir, env_file)
     assert malformed["status"] == 400
     assert malformed["body"]["message"] == "Malformed JSON in the request body"
+
+    listed = invoke("ingest", None, data_dir, env_file, route=("GET", "/documents"))
+    assert listed["status"] == 200 and listed["body"]["total"] == 1
+    (summary,) = listed["body"]["documents"]
+    assert summary["document_id"] == created["body"]["document_id"]
+
+    health = invoke("search", None, data_dir, env_file, route=("GET", "/health"))
+    assert health == {"status": 200, "body": {"status": "ok", "version": health["body"]["version"]}}

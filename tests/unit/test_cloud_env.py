@@ -1,10 +1,9 @@
-"""alex.cloud_env against moto: stacks with the real templates' output keys, real key names.
+"""alex.cloud_env against moto: a stack with the real template's output keys, and the API key
+wired as the ingest service wires it (provider.apiGateway.apiKeys + usagePlan: a key, a usage
+plan for the API's stage, the key in the plan).
 
-The stacks are minimal templates (one S3 bucket each) whose Outputs use the keys the deployed
-stacks have: infrastructure/serverless.yml's EmbeddingEndpointName and CollectionEndpoint, and
-the ServiceEndpoint output osls adds to each Lambda service (see
-services/*/.serverless/cloudformation-template-update-stack.json after `npm run package`).
-The API keys are named as provider.apiGateway.apiKeys configures them.
+The stack is a minimal template (one S3 bucket) whose Outputs use the keys of
+infrastructure/serverless.yml: EmbeddingEndpointName, CollectionEndpoint, ApiId, ApiEndpoint.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -26,8 +24,7 @@ REGION = "eu-west-1"
 STAGE = "dev"
 SAGEMAKER = "alex-embeddings-dev"
 COLLECTION = "https://abc123def456.eu-west-1.aoss.amazonaws.com"
-INGEST_KEY = "ingestKeyValue0123456789abcdefghijklmnWXYZ"
-SEARCH_KEY = "searchKeyValue0123456789abcdefghijklmnQRST"
+API_KEY = "apiKeyValue0123456789abcdefghijklmnopWXYZ"
 
 
 @pytest.fixture(autouse=True)
@@ -54,43 +51,50 @@ def _template(outputs: dict[str, str]) -> str:
     )
 
 
-def _rest_api_url(apigateway: Any, service: str) -> str:
-    api = apigateway.create_rest_api(name=f"{STAGE}-{service}")
-    return f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/{STAGE}"
+def deploy(
+    *, skip_stack: bool = False, drop_output: str | None = None, key_in_plan: bool = True
+) -> str:
+    """The infrastructure stack, the REST API and its key, as `npm run deploy` leaves them.
 
-
-def deploy(*, skip: tuple[str, ...] = (), drop_output: str | None = None) -> dict[str, str]:
-    """Create the three stacks and two API keys as a real `npm run deploy` would name them."""
+    Returns the API's base URL.
+    """
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     apigateway = boto3.client("apigateway", region_name=REGION)
-    urls = {service: _rest_api_url(apigateway, service) for service in ("ingest", "search")}
-    stacks = {
-        f"alex-infrastructure-{STAGE}": {
-            "EmbeddingEndpointName": SAGEMAKER,
-            "CollectionEndpoint": COLLECTION,
-            "CollectionArn": f"arn:aws:aoss:{REGION}:123456789012:collection/abc123def456",
-            "IngestRoleArn": "arn:aws:iam::123456789012:role/ingest",
-            "SearchRoleArn": "arn:aws:iam::123456789012:role/search",
-        },
-        f"alex-ingest-{STAGE}": {
-            "ServiceEndpoint": urls["ingest"],
-            "ServerlessDeploymentBucketName": "bucket-ingest",
-        },
-        f"alex-search-{STAGE}": {
-            "ServiceEndpoint": urls["search"],
-            "ServerlessDeploymentBucketName": "bucket-search",
-        },
+    api_id = apigateway.create_rest_api(name=f"alex-{STAGE}")["id"]
+    url = f"https://{api_id}.execute-api.{REGION}.amazonaws.com/{STAGE}"
+    outputs = {
+        "EmbeddingEndpointName": SAGEMAKER,
+        "CollectionEndpoint": COLLECTION,
+        "CollectionArn": f"arn:aws:aoss:{REGION}:123456789012:collection/abc123def456",
+        "ApiId": api_id,
+        "ApiRootResourceId": "root1234",
+        "ApiEndpoint": url,
+        "IngestRoleArn": "arn:aws:iam::123456789012:role/ingest",
+        "SearchRoleArn": "arn:aws:iam::123456789012:role/search",
     }
-    for name, outputs in stacks.items():
-        if name in skip:
-            continue
+    if not skip_stack:
         kept = {key: value for key, value in outputs.items() if key != drop_output}
-        cloudformation.create_stack(StackName=name, TemplateBody=_template(kept))
-    # A key whose name only starts with the real one: nameQuery is a prefix match.
-    apigateway.create_api_key(name=f"alex-ingest-{STAGE}-old", value="W" * 40, enabled=True)
-    apigateway.create_api_key(name=f"alex-ingest-{STAGE}", value=INGEST_KEY, enabled=True)
-    apigateway.create_api_key(name=f"alex-search-{STAGE}", value=SEARCH_KEY, enabled=True)
-    return urls
+        cloudformation.create_stack(
+            StackName=f"alex-infrastructure-{STAGE}", TemplateBody=_template(kept)
+        )
+    # A key whose name only starts with the real one (nameQuery is a prefix match), and a
+    # plan for another API: neither may be taken for the real ones.
+    apigateway.create_api_key(name=f"alex-{STAGE}-old", value="W" * 40, enabled=True)
+    other_api = apigateway.create_rest_api(name="someone-else")["id"]
+    key_id = apigateway.create_api_key(name=f"alex-{STAGE}", value=API_KEY, enabled=True)["id"]
+    other_plan = apigateway.create_usage_plan(
+        name="other", apiStages=[{"apiId": other_api, "stage": STAGE}]
+    )
+    apigateway.create_usage_plan_key(usagePlanId=other_plan["id"], keyId=key_id, keyType="API_KEY")
+    if key_in_plan:
+        plan = apigateway.create_usage_plan(
+            name=f"alex-ingest-{STAGE}",
+            apiStages=[{"apiId": api_id, "stage": STAGE}],
+            throttle={"rateLimit": 5, "burstLimit": 10},
+            quota={"limit": 5000, "period": "DAY"},
+        )
+        apigateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key_id, keyType="API_KEY")
+    return url
 
 
 @pytest.fixture
@@ -101,12 +105,12 @@ def aws() -> Iterator[None]:
 
 @pytest.mark.usefixtures("aws")
 def test_read_deployment_reads_the_four_variables_and_the_region() -> None:
-    urls = deploy()
+    url = deploy()
     assert read_deployment(STAGE, REGION) == {
         "SAGEMAKER_ENDPOINT": SAGEMAKER,
         "OPENSEARCH_ENDPOINT": COLLECTION,
-        "ALEX_API_ENDPOINT": urls["ingest"],
-        "ALEX_API_KEY": INGEST_KEY,
+        "ALEX_API_ENDPOINT": url,
+        "ALEX_API_KEY": API_KEY,
         "DEFAULT_AWS_REGION": REGION,
     }
 
@@ -120,14 +124,14 @@ def test_injected_clients_are_used() -> None:
         cloudformation=boto3.client("cloudformation", region_name=REGION),
         apigateway=boto3.client("apigateway", region_name=REGION),
     )
-    assert values["ALEX_API_KEY"] == INGEST_KEY
+    assert values["ALEX_API_KEY"] == API_KEY
 
 
 @pytest.mark.usefixtures("aws")
 def test_main_writes_env_and_keeps_other_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    urls = deploy()
+    url = deploy()
     env = tmp_path / "project.env"
     env.write_text(
         "# my settings\n"
@@ -144,16 +148,16 @@ def test_main_writes_env_and_keeps_other_lines(
     lines = env.read_text("utf-8").splitlines()
     assert lines[:3] == ["# my settings", "OPENAI_API_KEY=sk-keep-me", ""]
     assert "# SAGEMAKER_ENDPOINT=commented-out" in lines
-    assert f"ALEX_API_KEY={INGEST_KEY}" in lines
+    assert f"ALEX_API_KEY={API_KEY}" in lines
     assert "old-local-key" not in env.read_text("utf-8")
     for line in (
-        f"ALEX_API_ENDPOINT={urls['ingest']}",
+        f"ALEX_API_ENDPOINT={url}",
         f"SAGEMAKER_ENDPOINT={SAGEMAKER}",
         f"OPENSEARCH_ENDPOINT={COLLECTION}",
     ):
         assert lines.count(line) == 1
     out = capsys.readouterr().out
-    assert INGEST_KEY not in out and f"ALEX_API_KEY=****{INGEST_KEY[-4:]}" in out
+    assert API_KEY not in out and f"ALEX_API_KEY=****{API_KEY[-4:]}" in out
     assert f"SAGEMAKER_ENDPOINT={SAGEMAKER}" in out
 
 
@@ -165,7 +169,7 @@ def test_region_from_environment_and_default_env_file(
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # AWS_REGION comes first
     assert main([]) == 0
-    assert f"ALEX_API_KEY={INGEST_KEY}" in isolated_settings.read_text("utf-8")
+    assert f"ALEX_API_KEY={API_KEY}" in isolated_settings.read_text("utf-8")
 
 
 @pytest.mark.usefixtures("aws")
@@ -179,8 +183,10 @@ def test_dry_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 @pytest.mark.usefixtures("aws")
 def test_missing_stack_is_named() -> None:
-    deploy(skip=(f"alex-ingest-{STAGE}",))
-    with pytest.raises(ConfigError, match=f"alex-ingest-{STAGE} not found in {REGION}") as error:
+    deploy(skip_stack=True)
+    with pytest.raises(
+        ConfigError, match=f"alex-infrastructure-{STAGE} not found in {REGION}"
+    ) as error:
         read_deployment(STAGE, REGION)
     assert "npm run deploy" in error.value.message
 
@@ -206,10 +212,19 @@ def test_missing_api_key_is_named() -> None:
     deploy()
     apigateway = boto3.client("apigateway", region_name=REGION)
     for item in apigateway.get_api_keys()["items"]:
-        if item["name"] == f"alex-ingest-{STAGE}":
+        if item["name"] == f"alex-{STAGE}":
             apigateway.delete_api_key(apiKey=item["id"])
-    with pytest.raises(ConfigError, match=f"API Gateway key alex-ingest-{STAGE} not found"):
+    with pytest.raises(ConfigError, match=f"API Gateway key alex-{STAGE} not found"):
         read_deployment(STAGE, REGION)
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_key_no_usage_plan_links_to_the_api_is_refused() -> None:
+    """API Gateway would answer 403 to every request with it: say so now, write nothing."""
+    deploy(key_in_plan=False)
+    with pytest.raises(ConfigError, match=f"API key alex-{STAGE} is in no usage plan") as error:
+        read_deployment(STAGE, REGION)
+    assert "npm run deploy" in error.value.message
 
 
 def test_no_credentials_exits_1_with_a_clear_line(

@@ -19,25 +19,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alex import __version__
 from alex.domain.errors import AlexError
-from alex.domain.validation import INT64, parse_key_values
-from alex.http.errors import error_body, status_for
+from alex.http import operations
+from alex.http.errors import error_body, status_for, validation_error_body
 from alex.http.schemas import (
     BatchIngestBody,
     BatchIngestResponse,
-    BatchItem,
     DeleteResponse,
     DocumentBody,
+    DocumentListQuery,
     DocumentListResponse,
-    DocumentSummaryBody,
     ErrorResponse,
     HealthResponse,
     IngestBody,
     IngestResponse,
     SearchBody,
-    SearchHit,
     SearchResponse,
 )
-from alex.ingest import IngestRequest
 from alex.services import Services
 
 logger = logging.getLogger("alex.http")
@@ -122,20 +119,6 @@ def _check_api_key(request: Request, key: Annotated[str | None, Depends(_api_key
         raise _Forbidden
 
 
-def _validation_answer(errors: list[dict[str, Any]]) -> JSONResponse:
-    """400 for a body that is not JSON, 422 naming each invalid field otherwise."""
-    details: list[dict[str, object]] = []
-    for error in errors:
-        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        details.append({"field": location or "body", "problem": str(error.get("msg", ""))})
-    if any(error.get("type") == "json_invalid" for error in errors):
-        return JSONResponse(
-            error_body("Malformed JSON in the request body", errors=details), status_code=400
-        )
-    summary = "; ".join(f"{item['field']}: {item['problem']}" for item in details[:5])
-    return JSONResponse(error_body(f"Invalid request: {summary}", errors=details), status_code=422)
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AlexError)
     async def domain_error(_: Request, error: AlexError) -> JSONResponse:
@@ -147,7 +130,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return _validation_answer(list(error.errors()))
+        status, body = validation_error_body(error.errors())
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -165,67 +149,38 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def build_router() -> APIRouter:
+    """The keyed routes; each validates its request and calls ``alex.http.operations``."""
     router = APIRouter(dependencies=[Depends(_check_api_key)], responses=_ERRORS)
 
     @router.post("/ingest", response_model=IngestResponse, tags=["ingest"])
     def ingest(body: IngestBody, services: ServicesDep) -> IngestResponse:
         """Store one document (the original course contract)."""
-        result = services.ingest.ingest(body.text, body.metadata, body.id)
-        message = {
-            "created": "Document indexed successfully",
-            "updated": "Document updated",
-            "unchanged": "Document already indexed",
-        }[result.status]
-        return IngestResponse(message=message, document_id=result.document_id)
+        return operations.ingest(services, body)
 
     @router.post("/ingest/batch", response_model=BatchIngestResponse, tags=["ingest"])
     def ingest_batch(body: BatchIngestBody, services: ServicesDep) -> BatchIngestResponse:
         """Store many documents; one invalid document rejects the batch, nothing stored."""
-        results = services.ingest.ingest_many(
-            [IngestRequest(item.text, item.metadata, item.id) for item in body.documents]
-        )
-        return BatchIngestResponse(
-            message=f"{len(results)} documents processed",
-            results=[
-                BatchItem(document_id=r.document_id, status=r.status, chunks=r.chunks)
-                for r in results
-            ],
-        )
+        return operations.ingest_batch(services, body)
 
     @router.post("/search", response_model=SearchResponse, tags=["search"])
     def search(body: SearchBody, services: ServicesDep) -> SearchResponse:
         """Semantic, keyword or hybrid search over stored chunks."""
-        hits = services.search.search(body.query, body.k, body.mode, body.filters)
-        return SearchResponse(
-            query=body.query, mode=body.mode, results=[SearchHit.of(hit) for hit in hits]
-        )
+        return operations.search(services, body)
 
     @router.get("/documents", response_model=DocumentListResponse, tags=["documents"])
     def list_documents(
-        services: ServicesDep,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=INT64.stop - 1)] = 0,
-        filter: Annotated[list[str] | None, Query(description="key=value, repeatable")] = None,
+        query: Annotated[DocumentListQuery, Query()], services: ServicesDep
     ) -> DocumentListResponse:
         """Documents, newest first."""
-        summaries, total = services.documents.list_documents(
-            limit, offset, parse_key_values(filter or [], "filter")
-        )
-        return DocumentListResponse(
-            documents=[DocumentSummaryBody.of(s) for s in summaries],
-            total=total,
-            limit=limit,
-            offset=offset,
-        )
+        return operations.list_documents(services, query)
 
     @router.get("/documents/{document_id}", response_model=DocumentBody, tags=["documents"])
     def get_document(document_id: str, services: ServicesDep) -> DocumentBody:
-        return DocumentBody.of(services.documents.get(document_id))
+        return operations.get_document(services, document_id)
 
     @router.delete("/documents/{document_id}", response_model=DeleteResponse, tags=["documents"])
     def delete_document(document_id: str, services: ServicesDep) -> DeleteResponse:
-        services.documents.delete(document_id)
-        return DeleteResponse(message="Document deleted", document_id=document_id)
+        return operations.delete_document(services, document_id)
 
     return router
 
@@ -246,7 +201,7 @@ def create_app(services: Services, api_key: str) -> FastAPI:
 
     @app.get("/health", response_model=HealthResponse, tags=["health"])
     def health() -> HealthResponse:
-        return HealthResponse(status="ok", version=__version__)
+        return operations.health()
 
     app.include_router(build_router())
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
+from typing import Any
 
 from alex.domain.errors import (
     AlexError,
@@ -35,3 +37,27 @@ def status_for(error: AlexError) -> HTTPStatus:
 def error_body(message: str, **extra: object) -> dict[str, object]:
     """Every error answer has a ``message``, as API Gateway's own answers do."""
     return {"message": message, **extra}
+
+
+def validation_error_body(
+    errors: Iterable[Mapping[str, Any]],
+) -> tuple[HTTPStatus, dict[str, object]]:
+    """Pydantic's validation errors as an answer: 400 for a body that is not JSON, 422 naming
+    each invalid field otherwise. The FastAPI app and the Lambda door both answer with this."""
+    errors = list(errors)
+    details: list[dict[str, object]] = []
+    for error in errors:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in _LOCATIONS)
+        details.append({"field": location or "body", "problem": str(error.get("msg", ""))})
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return HTTPStatus.BAD_REQUEST, error_body(
+            "Malformed JSON in the request body", errors=details
+        )
+    summary = "; ".join(f"{item['field']}: {item['problem']}" for item in details[:5])
+    return HTTPStatus.UNPROCESSABLE_ENTITY, error_body(
+        f"Invalid request: {summary}", errors=details
+    )
+
+
+# Where FastAPI says a field came from; the field's own name is what a client needs.
+_LOCATIONS = frozenset({"body", "query", "path"})

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from alex.domain.models import ChunkHit, Document, DocumentSummary, IngestStatus
+from alex.domain.validation import INT64
 
 JsonScalar = StrictStr | StrictInt | StrictFloat | StrictBool | None
 MetadataBody = dict[str, JsonScalar | list[JsonScalar]]
@@ -107,6 +108,16 @@ class DocumentSummaryBody(BaseModel):
             created_at=summary.created_at,
             updated_at=summary.updated_at,
         )
+
+
+class DocumentListQuery(_Body):
+    """GET /documents's query string."""
+
+    limit: int = Field(50, ge=1, le=500, description="At most this many documents.")
+    offset: int = Field(0, ge=0, le=INT64.stop - 1, description="Skip this many first.")
+    filter: list[str] = Field(
+        default_factory=list, description="key=value metadata filters, repeatable."
+    )
 
 
 class DocumentListResponse(BaseModel):
