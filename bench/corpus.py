@@ -220,7 +220,7 @@ def cached_corpus(
             continue
         embedder = embedder or LocalEmbedder()
         started = time.perf_counter()
-        embedded = embedder.embed(part_texts)
+        embedded = embedder.embed_array(part_texts)
         np.save(path, embedded)
         meta.write_text(json.dumps({"size": size}))
         vectors.append(embedded)

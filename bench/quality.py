@@ -60,15 +60,15 @@ class CachingEmbedder:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.cache: dict[str, np.ndarray] = {}
+        self.cache: dict[str, Sequence[float]] = {}
         self.model_name, self.dimension = inner.model_name, inner.dimension
         self.max_pieces, self.tokenizer = inner.max_pieces, inner.tokenizer
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> list[Sequence[float]]:
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if missing:
             self.cache.update(zip(missing, self.inner.embed(missing), strict=True))
-        return np.stack([self.cache[t] for t in texts]) if texts else self.inner.embed([])
+        return [self.cache[t] for t in texts]
 
 
 def metrics(ranked: list[str], relevant: dict[str, int]) -> dict[str, float]:

@@ -187,7 +187,7 @@ def search_at_scale(chunks: int, query_count: int = 200) -> dict[str, float]:
             results[f"search_{chunks // 1000}k_{mode}_ms_p99"] = percentile(latencies, 99)
         # Recall@10 of the store's semantic search against exact float64 brute force.
         query_vectors = services.embedder.embed(qs)
-        exact = vectors.astype(np.float64) @ query_vectors.astype(np.float64).T
+        exact = vectors.astype(np.float64) @ np.asarray(query_vectors, dtype=np.float64).T
         ids = [document_id_for("", f"c{n}") for n in range(chunks)]
         recalls = []
         scan = []

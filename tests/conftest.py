@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,16 +17,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point Alex at a temporary .env and data folder; clear variables a developer may have set."""
+    # Every ALEX_* variable, and the ones that choose the cloud or OpenAI (a developer's
+    # OPENAI_API_KEY would send the research tests to OpenAI).
+    inherited = [name for name in os.environ if name.startswith("ALEX_")]
     for name in (
-        "ALEX_API_KEY",
-        "ALEX_API_ENDPOINT",
-        "ALEX_BACKEND",
-        "ALEX_DATA_DIR",
-        "ALEX_HOST",
-        "ALEX_PORT",
-        "ALEX_MAX_TEXT_CHARS",
-        "ALEX_MAX_BODY_BYTES",
-        "ALEX_PROJECT_ROOT",
+        *inherited,
+        "OPENAI_API_KEY",
         "SAGEMAKER_ENDPOINT",
         "OPENSEARCH_ENDPOINT",
         "DEFAULT_AWS_REGION",

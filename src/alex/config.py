@@ -30,6 +30,22 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 
+# One ALEX_FETCH_ALLOW_HOSTS entry: a name or IPv4 address, or a bracketed IPv6 address,
+# with an optional port. No scheme, path or credentials.
+_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/?#@\[\]]+)(?::(?P<port>\d{1,5}))?$")
+
+
+# Public, server-rendered news pages a run reads when given neither URLs nor
+# ALEX_RESEARCH_SOURCES: central banks' press releases (rates, inflation, markets).
+DEFAULT_RESEARCH_SOURCES = (
+    "https://www.federalreserve.gov/newsevents/pressreleases.htm",
+    "https://www.ecb.europa.eu/press/pr/html/index.en.html",
+)
+
+
+def _split_hosts(value: str | None) -> tuple[str, ...]:
+    return tuple(entry.strip() for entry in (value or "").split(",") if entry.strip())
+
 
 def find_project_root() -> Path:
     """The folder holding Alex's pyproject.toml (the clone), else the working directory.
@@ -77,6 +93,26 @@ class Settings(BaseSettings):
     aws_region: str | None = Field(None, alias="DEFAULT_AWS_REGION")
     sagemaker_endpoint: str | None = Field(None, alias="SAGEMAKER_ENDPOINT")
     opensearch_endpoint: str | None = Field(None, alias="OPENSEARCH_ENDPOINT")
+    # The researcher's page fetcher (alex.research.fetch, docs/researcher-fetch.md).
+    # Comma-separated host[:port] entries whose loopback/private addresses may be fetched.
+    fetch_allow_hosts_setting: str | None = Field(None, alias="ALEX_FETCH_ALLOW_HOSTS")
+    fetch_timeout_seconds: float = Field(15.0, alias="ALEX_FETCH_TIMEOUT_SECONDS", gt=0, le=300)
+    fetch_max_bytes: int = Field(2_000_000, alias="ALEX_FETCH_MAX_BYTES", ge=1024)
+    # The researcher's chat model (alex.research.llm): OpenAI when OPENAI_API_KEY is set,
+    # else an OpenAI-compatible server at ALEX_LLM_BASE_URL, else the embedded offline model.
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    llm_base_url: str | None = Field(None, alias="ALEX_LLM_BASE_URL")
+    llm_model: str | None = Field(None, alias="ALEX_LLM_MODEL")
+    llm_api_key: SecretStr | None = Field(None, alias="ALEX_LLM_API_KEY")
+    # Whether the server's model can call tools (small local models often cannot).
+    llm_tools: bool = Field(True, alias="ALEX_LLM_TOOLS")
+    # Comma-separated pages a run reads when it is given no URLs.
+    research_sources_setting: str | None = Field(None, alias="ALEX_RESEARCH_SOURCES")
+    research_max_turns: int = Field(6, alias="ALEX_RESEARCH_MAX_TURNS", ge=1, le=50)
+    research_max_pages: int = Field(6, alias="ALEX_RESEARCH_MAX_PAGES", ge=1, le=20)
+    research_timeout_seconds: float = Field(
+        600.0, alias="ALEX_RESEARCH_TIMEOUT_SECONDS", gt=0, le=3600
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -95,6 +131,15 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("fetch_allow_hosts_setting")
+    @classmethod
+    def _allow_hosts_are_host_port(cls, value: str | None) -> str | None:
+        for entry in _split_hosts(value):
+            match = _HOST_PORT.match(entry)
+            if match is None or not 0 < int(match["port"] or 1) <= 65535:
+                raise ValueError(f"{entry!r} is not host[:port] (e.g. 127.0.0.1:8765, [::1])")
         return value
 
     @model_validator(mode="after")
@@ -117,6 +162,16 @@ class Settings(BaseSettings):
     @property
     def env_file(self) -> Path:
         return env_file_path(self.project_root)
+
+    @property
+    def fetch_allow_hosts(self) -> tuple[str, ...]:
+        return _split_hosts(self.fetch_allow_hosts_setting)
+
+    @property
+    def research_sources(self) -> tuple[str, ...]:
+        if self.research_sources_setting is None:
+            return DEFAULT_RESEARCH_SOURCES
+        return _split_hosts(self.research_sources_setting)
 
     @property
     def limits(self) -> Limits:

@@ -8,9 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from alex.domain.models import (
     ChunkHit,
     Document,
@@ -21,7 +18,13 @@ from alex.domain.models import (
     StoredChunk,
 )
 
-Vectors = npt.NDArray[np.float32]
+# Plain sequences, not numpy arrays: the cloud path (AWS Lambda) ships without numpy.
+# Adapters that compute with numpy convert at their boundary (``tolist()`` out,
+# ``np.asarray(..., dtype=np.float32)`` in); both cost microseconds per vector.
+Vector = Sequence[float]
+"""One sentence vector: ``dimension`` floats, unit length to float32 precision."""
+Vectors = Sequence[Vector]
+"""One vector per text or chunk, in order (e.g. a list of lists of floats)."""
 
 
 class Tokenizer(Protocol):
@@ -50,7 +53,7 @@ class Embedder(Protocol):
     def tokenizer(self) -> Tokenizer: ...
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """A float32 array of shape (len(texts), dimension), each row of unit length."""
+        """One vector per text, in input order: ``dimension`` floats of unit length each."""
         ...
 
 
@@ -71,7 +74,7 @@ class VectorStore(Protocol):
 
     def update_metadata(self, document_id: str, metadata: Metadata) -> None: ...
 
-    def semantic(self, vector: Vectors, k: int, filters: Filters) -> list[ChunkHit]: ...
+    def semantic(self, vector: Vector, k: int, filters: Filters) -> list[ChunkHit]: ...
 
     def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]: ...
 

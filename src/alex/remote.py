@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -101,6 +101,17 @@ class RemoteClient:
 
     def delete(self, document_id: str) -> None:
         self._call("DELETE", f"/documents/{document_id}")
+
+    def submit_research(self, topic: str | None, urls: Sequence[str]) -> dict[str, Any]:
+        """Queue a research run (``POST /research/jobs``); the job, with its ``job_id``."""
+        job: dict[str, Any] = self._call(
+            "POST", "/research/jobs", json={"topic": topic, "urls": list(urls)}
+        )
+        return job
+
+    def research_job(self, job_id: str) -> dict[str, Any]:
+        job: dict[str, Any] = self._call("GET", f"/research/jobs/{job_id}")
+        return job
 
     def close(self) -> None:
         self._client.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from alex.config import Settings
 from alex.documents import DocumentService
@@ -11,6 +12,9 @@ from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.ingest import IngestService
 from alex.ports import Embedder, VectorStore
 from alex.search import SearchService
+
+if TYPE_CHECKING:
+    from alex.research.service import ResearchJobs, ResearchService
 
 
 @dataclass
@@ -75,11 +79,28 @@ class Services:
     def documents(self) -> DocumentService:
         return DocumentService(self.store)
 
+    @cached_property
+    def research(self) -> ResearchService:
+        """The researcher; it starts its chat model on the first run."""
+        from alex.research.service import ResearchService
+
+        return ResearchService(self.settings, self.ingest, self.search)
+
+    @cached_property
+    def research_jobs(self) -> ResearchJobs:
+        from alex.research.service import ResearchJobs
+
+        return ResearchJobs(self.research)
+
     def warm_up(self) -> None:
         """Load the model and the vectors before the first request, not during it."""
         _ = self.embedder
         self.store.warm_up()
 
     def close(self) -> None:
+        if "research_jobs" in self.__dict__:
+            self.research_jobs.close()
+        if "research" in self.__dict__:
+            self.research.close()
         if "store" in self.__dict__:
             self.store.close()

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "services"
 COMMON = SERVICES / "common"
 LAMBDA_SERVICES = ("ingest", "search")
-ALL_SERVICES = ("infrastructure", *LAMBDA_SERVICES)
+# Lambda functions from a container image (no zip): the researcher.
+IMAGE_SERVICES = ("researcher",)
+ALL_SERVICES = ("infrastructure", *LAMBDA_SERVICES, *IMAGE_SERVICES)
 
 
 def service_dir(name: str) -> Path:

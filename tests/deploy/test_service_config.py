@@ -23,19 +23,27 @@ def config(path: Path) -> dict[str, Any]:
     return loaded
 
 
+SHARED = "${file(../common/lambda-packaging.yml):%s}"
+
+
 def test_both_lambda_services_build_and_package_alike() -> None:
     ingest, search = (config(SERVICES / name / "serverless.yml") for name in LAMBDA_SERVICES)
-    for key in ("plugins", "package", "params"):
-        assert ingest[key] == search[key], key
-    assert ingest["custom"] == search["custom"]
-    for key in ("runtime", "architecture", "iam", "environment"):
-        assert ingest["provider"][key] == search["provider"][key], key
+    assert ingest["plugins"] == search["plugins"]
     assert ingest["plugins"] == ["alex-lambda-build", "serverless-python-requirements"]
+    # Packaging comes from one shared file, so the two cannot drift apart.
+    assert ingest["package"] == search["package"] == SHARED % "package"
+    for name in (ingest, search):
+        assert name["custom"]["pythonRequirements"] == SHARED % "pythonRequirements"
+    assert ingest["custom"]["alexBuild"] == search["custom"]["alexBuild"]
+    for key in ("runtime", "architecture", "iam", "environment", "memorySize", "timeout"):
+        assert ingest["provider"][key] == search["provider"][key], key
+    for key in ("restApiId", "restApiRootResourceId"):
+        assert ingest["provider"]["apiGateway"][key] == search["provider"]["apiGateway"][key]
 
 
 def test_python_requirements_are_built_without_docker_for_the_lambda_target() -> None:
     custom = config(SERVICES / "ingest" / "serverless.yml")["custom"]
-    options = custom["pythonRequirements"]
+    options = config(SERVICES / "common" / "lambda-packaging.yml")["pythonRequirements"]
     assert options["dockerizePip"] is False and options["useStaticCache"] is False
     assert {
         "--platform=manylinux2014_x86_64",

@@ -117,6 +117,7 @@ def test_every_command_has_help() -> None:
         ["docs", "show", "--help"],
         ["docs", "delete", "--help"],
         ["status", "--help"],
+        ["research", "--help"],
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.output, args

@@ -1,11 +1,11 @@
-"""Concurrent callers share model calls and each gets exactly its own rows."""
+"""Concurrent callers share model calls and each gets exactly its own rows (plain lists:
+the queue runs on AWS Lambda too, without numpy)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
 
 from alex.adapters.batching_embedder import BatchingEmbedder
@@ -21,19 +21,23 @@ class RecordingEmbedder:
         self.fail_on = fail_on
         self.gate = threading.Event()
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.gate.wait(5)
         self.calls.append(len(texts))
         if self.fail_on in texts:
             raise RuntimeError("model failed")
-        return np.array([[len(t), sum(map(ord, t))] for t in texts], dtype=np.float32)
+        return [row(t) for t in texts]
+
+
+def row(text: str) -> list[float]:
+    return [float(len(text)), float(sum(map(ord, text)))]
 
 
 def test_concurrent_callers_are_batched_and_get_their_own_rows() -> None:
     inner = RecordingEmbedder()
     embedder = BatchingEmbedder(inner, max_batch=64)  # type: ignore[arg-type]
     texts = [[f"text {n}-{i}" for i in range(n % 3 + 1)] for n in range(24)]
-    results: dict[int, np.ndarray] = {}
+    results: dict[int, Sequence[Sequence[float]]] = {}
 
     def call(n: int) -> None:
         results[n] = embedder.embed(texts[n])
@@ -45,8 +49,7 @@ def test_concurrent_callers_are_batched_and_get_their_own_rows() -> None:
     for thread in threads:
         thread.join(10)
     for n, rows in results.items():
-        expected = np.array([[len(t), sum(map(ord, t))] for t in texts[n]], dtype=np.float32)
-        np.testing.assert_array_equal(rows, expected)
+        assert rows == [row(t) for t in texts[n]]
     assert len(results) == 24
     assert sum(inner.calls) == sum(len(t) for t in texts)
     assert len(inner.calls) < 24, "calls were merged"
@@ -58,8 +61,8 @@ def test_an_error_reaches_every_caller_of_that_batch_and_the_worker_survives() -
     embedder = BatchingEmbedder(inner)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="model failed"):
         embedder.embed(["boom"])
-    assert embedder.embed(["fine"]).shape == (1, 2)
-    assert embedder.embed([]).shape[0] == 0
+    assert embedder.embed(["fine"]) == [row("fine")]
+    assert len(embedder.embed([])) == 0
 
 
 def test_an_idle_worker_ends_and_the_next_call_starts_another(
@@ -76,5 +79,5 @@ def test_an_idle_worker_ends_and_the_next_call_starts_another(
     assert first is not None
     first.join(2)
     assert not first.is_alive() and embedder._worker is None
-    np.testing.assert_array_equal(embedder.embed(["two"]), [[3, sum(map(ord, "two"))]])
+    assert embedder.embed(["two"]) == [[3.0, float(sum(map(ord, "two")))]]
     assert embedder._worker is not None and embedder._worker is not first

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alex.adapters.local_embedder import MiniLMTokenizer
+from alex.adapters.wordpiece import WordPieceTokenizer
 from alex.domain.chunking import Chunker, ChunkingPolicy
 
-TOKENIZER = MiniLMTokenizer()
+TOKENIZER = WordPieceTokenizer()
 WORDS = [
     *("revenue", "margin", "guidance", "ticker", "NWSC", "dividend", "yield", "inflation"),
     *("Übernahme", "supercalifragilistic", "4.82%", "$1.2bn", "株式", "emoji🙂", "rate-cut"),

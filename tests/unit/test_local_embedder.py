@@ -22,7 +22,7 @@ from alex.adapters.local_embedder import (
     WEIGHTS_SHA256,
     EmbedderUnavailableError,
     LocalEmbedder,
-    MiniLMTokenizer,
+    WordPieceTokenizer,
     default_model_dir,
 )
 
@@ -44,7 +44,7 @@ def embedder() -> LocalEmbedder:
 @pytest.fixture(scope="module")
 def vectors(reference: dict[str, Any], embedder: LocalEmbedder) -> npt.NDArray[np.float32]:
     """The embedder's vectors for the reference texts, computed once."""
-    return embedder.embed(reference["texts"])
+    return embedder.embed_array(reference["texts"])
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +97,26 @@ def test_properties(embedder: LocalEmbedder) -> None:
     assert embedder.model_name == "sentence-transformers/all-MiniLM-L6-v2"
     assert embedder.dimension == 384
     assert embedder.max_pieces == 254
-    assert isinstance(embedder.tokenizer, MiniLMTokenizer)
+    assert isinstance(embedder.tokenizer, WordPieceTokenizer)
 
 
 def test_embed_empty(embedder: LocalEmbedder) -> None:
-    vectors = embedder.embed([])
+    vectors = embedder.embed_array([])
     assert vectors.shape == (0, 384)
     assert vectors.dtype == np.float32
+    assert embedder.embed([]) == []
+
+
+def test_embed_answers_the_port_with_plain_lists_of_the_same_float32_values(
+    reference: dict[str, Any], embedder: LocalEmbedder, vectors: npt.NDArray[np.float32]
+) -> None:
+    """The port's rows are Python floats (no numpy on Lambda); nothing is lost converting."""
+    texts: list[str] = reference["texts"][:5]
+    rows = embedder.embed(texts)
+    assert isinstance(rows, list) and len(rows) == len(texts)
+    assert all(isinstance(row, list) and len(row) == 384 for row in rows)
+    assert all(type(value) is float for row in rows for value in row)
+    np.testing.assert_array_equal(np.asarray(rows, dtype=np.float32), vectors[:5])
 
 
 def test_order_preserved(
@@ -111,7 +124,7 @@ def test_order_preserved(
 ) -> None:
     texts: list[str] = reference["texts"]
     forward = vectors
-    backward = embedder.embed(texts[::-1])
+    backward = embedder.embed_array(texts[::-1])
     np.testing.assert_allclose(backward[::-1], forward, atol=1e-6)
     for i in (0, 17, len(texts) - 1):
         np.testing.assert_allclose(embedder.embed([texts[i]])[0], forward[i], atol=1e-6)
@@ -122,7 +135,7 @@ def test_batch_size_invariance(
     vectors: npt.NDArray[np.float32],
     embedder_batch1: LocalEmbedder,
 ) -> None:
-    np.testing.assert_allclose(embedder_batch1.embed(reference["texts"]), vectors, atol=1e-6)
+    np.testing.assert_allclose(embedder_batch1.embed_array(reference["texts"]), vectors, atol=1e-6)
 
 
 def test_piece_offsets_map_to_text(embedder: LocalEmbedder) -> None:
@@ -158,20 +171,20 @@ def test_truncation_keeps_first_254_pieces(long_text: str, embedder: LocalEmbedd
     spans = embedder.tokenizer.piece_offsets(long_text)
     prefix = long_text[: spans[embedder.max_pieces - 1][1]]
     assert len(embedder.tokenizer.piece_offsets(prefix)) == embedder.max_pieces
-    full, head = embedder.embed([long_text, prefix])
+    full, head = embedder.embed_array([long_text, prefix])
     np.testing.assert_allclose(full, head, atol=1e-6)
     # The cut is exactly at 254 pieces: 255 pieces give the same vector, 253 do not.
     one_more = long_text[: spans[embedder.max_pieces][1]]
     one_less = long_text[: spans[embedder.max_pieces - 2][1]]
-    vec_more, vec_less = embedder.embed([one_more, one_less])
+    vec_more, vec_less = embedder.embed_array([one_more, one_less])
     np.testing.assert_allclose(vec_more, head, atol=1e-6)
     assert np.abs(vec_less - head).max() > 1e-4
 
 
 def test_no_fixed_padding(embedder: LocalEmbedder) -> None:
     """A text's vector does not depend on the other texts in its batch (padding masked out)."""
-    alone = embedder.embed(["Hello world"])[0]
-    with_long = embedder.embed(["Hello world", "stock market " * 200])[0]
+    alone = embedder.embed_array(["Hello world"])[0]
+    with_long = embedder.embed_array(["Hello world", "stock market " * 200])[0]
     np.testing.assert_allclose(with_long, alone, atol=1e-6)
 
 
@@ -194,7 +207,7 @@ def test_missing_model_files(tmp_path: Path) -> None:
     with pytest.raises(EmbedderUnavailableError, match=r"model\.safetensors.*uv sync"):
         LocalEmbedder(model_dir=tmp_path)
     with pytest.raises(EmbedderUnavailableError, match=r"tokenizer\.json"):
-        MiniLMTokenizer(model_dir=tmp_path)
+        WordPieceTokenizer(model_dir=tmp_path)
 
 
 def test_pinned_hash_matches_package() -> None:
@@ -205,12 +218,15 @@ def test_pinned_hash_matches_package() -> None:
 def test_rejects_single_string(embedder: LocalEmbedder) -> None:
     with pytest.raises(TypeError):
         embedder.embed("not a list")
+    with pytest.raises(TypeError):
+        embedder.embed_array("not a list")
 
 
 def test_token_vectors_are_what_the_endpoint_returns_and_pool_to_the_embedding(
     embedder: LocalEmbedder,
 ) -> None:
-    """feature-extraction's per-token output, mean-pooled, is the sentence vector."""
+    """feature-extraction's per-token output, mean-pooled (pure Python, as on the SageMaker
+    path), is the sentence vector."""
     from alex.domain.pooling import mean_pool_normalise
 
     texts = ["Northwind raised guidance.", "Kurz: Umsatz +5 % im dritten Quartal."]
@@ -220,8 +236,8 @@ def test_token_vectors_are_what_the_endpoint_returns_and_pool_to_the_embedding(
             tokens.shape[1] == 384
             and tokens.shape[0] == len(embedder.tokenizer.piece_offsets(text)) + 2
         )
-        pooled = mean_pool_normalise(tokens[None, :, :], np.ones((1, len(tokens))))
-        np.testing.assert_allclose(pooled[0], expected, atol=1e-5)
+        pooled = mean_pool_normalise(tokens.tolist())
+        np.testing.assert_allclose(pooled, expected, atol=1e-5)
     long_text = "revenue " * 600
     (cut,) = embedder.token_vectors([long_text], max_tokens=512)
     assert cut.shape == (512, 384)
@@ -230,7 +246,7 @@ def test_token_vectors_are_what_the_endpoint_returns_and_pool_to_the_embedding(
 def test_vendored_tokenizer_is_the_packaged_one_and_pinned() -> None:
     """The cloud path counts pieces with the vendored file: it must be the model's own."""
     from alex.adapters.local_embedder import default_model_dir
-    from alex.adapters.minilm_tokenizer import TOKENIZER_SHA256, VENDORED_DIR
+    from alex.adapters.wordpiece import TOKENIZER_SHA256, VENDORED_DIR
 
     vendored = (VENDORED_DIR / "tokenizer.json").read_bytes()
     assert vendored == (default_model_dir() / "tokenizer.json").read_bytes()

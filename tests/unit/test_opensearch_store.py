@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
 import pytest
 import requests
 from botocore.auth import SigV4Auth
@@ -281,7 +281,7 @@ def record(revision: str = R1, **fields: Any) -> dict[str, Any]:
     return {**data, "revision": revision, **fields}
 
 
-def upsert_fixture() -> tuple[Document, list[StoredChunk], np.ndarray]:
+def upsert_fixture() -> tuple[Document, list[StoredChunk], list[list[float]]]:
     data = fixture("bulk_upsert.json")["document"]
     document = Document(
         id=data["id"],
@@ -291,7 +291,7 @@ def upsert_fixture() -> tuple[Document, list[StoredChunk], np.ndarray]:
         source_id=data["source_id"],
     )
     chunks = [StoredChunk(*chunk) for chunk in data["chunks"]]
-    return document, chunks, np.asarray(data["vectors"], dtype=np.float32)
+    return document, chunks, data["vectors"]  # plain lists, as the port carries them
 
 
 # Signing and index creation ----------------------------------------------------------------------
@@ -300,7 +300,7 @@ def test_requests_are_sigv4_signed_for_aoss_in_the_region(
 ) -> None:
     fake.on("HEAD", "/alex-chunks", status=404)
 
-    assert store.semantic(np.ones(DIM, dtype=np.float32), 1, {}) == []
+    assert store.semantic([1.0] * DIM, 1, {}) == []
 
     (request,) = fake.requests
     authorization = request.headers["Authorization"]
@@ -390,7 +390,7 @@ def test_reads_before_the_first_write_create_nothing(
     for _ in range(6):
         fake.on("HEAD", "/alex-chunks", status=404)
 
-    assert store.semantic(np.ones(DIM, dtype=np.float32), 3, {}) == []
+    assert store.semantic([1.0] * DIM, 3, {}) == []
     assert store.keyword("guidance", 3, {}) == []
     assert store.get("d1") is None and store.get_fingerprint("d1") is None
     assert store.count({}) == (0, 0) and store.list_documents(10, 0, {}) == []
@@ -615,7 +615,9 @@ def test_throttled_bulk_items_are_sent_again(
 def test_vectors_must_match_the_dimension(store: OpenSearchStore) -> None:
     document, chunks, _ = upsert_fixture()
     with pytest.raises(ValueError, match="one vector of 4 values per chunk"):
-        store.upsert(document, chunks, np.ones((2, 3), dtype=np.float32))
+        store.upsert(document, chunks, [[1.0] * 3, [1.0] * 3])
+    with pytest.raises(ValueError, match="one vector of 4 values per chunk"):
+        store.upsert(document, chunks, [[1.0] * 4])
 
 
 def test_delete_writes_a_tombstone_then_removes_the_old_version(
@@ -724,7 +726,7 @@ def test_semantic_is_a_filtered_knn_query_on_current_versions(
     fake.on("POST", "/alex-documents/_search", body=hits(record(), record(R0)))
     call = data["call"]
 
-    found = store.semantic(np.asarray(call["vector"], dtype=np.float32), call["k"], call["filters"])
+    found = store.semantic(call["vector"], call["k"], call["filters"])
 
     (search,) = fake.sent("POST", "/alex-chunks/_search")
     assert json_body(search) == data["request"]["body"]
@@ -734,6 +736,21 @@ def test_semantic_is_a_filtered_knn_query_on_current_versions(
     assert all(h.metadata == record()["metadata"] for h in found)
     lookup = json_body(fake.sent("POST", "/alex-documents/_search")[0])
     assert lookup["query"] == {"bool": {"filter": [{"terms": {"document_id": ["d1"]}}]}}
+
+
+def test_vectors_are_sent_as_float32_values(fake: FakeCollection, store: OpenSearchStore) -> None:
+    """Plain floats in (the SageMaker path pools in float64), float32 out: what the index
+    keeps, and what a float32 array gave before the port dropped numpy."""
+    ready(fake)
+    fake.on("POST", "/alex-chunks/_search", body=hits(index="alex-chunks"))
+    vector = [0.1, 0.2, 0.3, 0.9]
+
+    assert store.semantic(vector, 3, {}) == []
+
+    (search,) = fake.sent("POST", "/alex-chunks/_search")
+    sent = json_body(search)["query"]["knn"]["embedding"]["vector"]
+    assert sent == [float(struct.unpack("f", struct.pack("f", x))[0]) for x in vector]
+    assert sent != vector and max(abs(a - b) for a, b in zip(sent, vector, strict=True)) < 1e-7
 
 
 def test_keyword_is_a_bm25_match_with_term_filters(
@@ -763,7 +780,7 @@ def test_deleted_documents_never_appear_in_results(
         body=hits(record(), record(f"{NOW_NS + 5:020d}-rev5", deleted=True)),
     )
 
-    assert store.semantic(np.ones(DIM, dtype=np.float32), 3, {}) == []
+    assert store.semantic([1.0] * DIM, 3, {}) == []
 
 
 # Reads -------------------------------------------------------------------------------------------

@@ -168,7 +168,9 @@ def test_vectors_equal_the_local_model_through_moto(moto_runtime: Any, embedder:
 
     vectors = cloud.embed(TEXTS)
 
-    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    # Plain lists of floats (the port's type: no numpy on Lambda).
+    assert isinstance(vectors, list) and [len(row) for row in vectors] == [384] * 3
+    assert all(type(value) is float for row in vectors for value in row)
     np.testing.assert_allclose(vectors, embedder.embed(TEXTS), atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
     assert bodies_sent() == [
@@ -211,12 +213,23 @@ def test_long_texts_are_cut_after_a_word_and_truncated_like_the_local_model(
 
 def test_a_pooled_answer_is_accepted(moto_runtime: Any, embedder: Any) -> None:
     """An endpoint with its own inference.py may pool: [n][384] is re-normalised."""
-    expected = embedder.embed(TEXTS[:2])
+    expected = embedder.embed_array(TEXTS[:2])
     queue_answers((expected * 3.0).tolist())
 
     vectors = make(moto_runtime, embedder).embed(TEXTS[:2])
 
     np.testing.assert_allclose(vectors, expected, atol=1e-6)
+
+
+def test_token_vectors_without_the_batch_level_are_accepted(
+    moto_runtime: Any, embedder: Any
+) -> None:
+    """[T][d] per input (no pipeline batch of one around it) pools the same."""
+    queue_answers([entry[0] for entry in endpoint_answer(embedder, TEXTS)])
+
+    vectors = make(moto_runtime, embedder).embed(TEXTS)
+
+    np.testing.assert_allclose(vectors, embedder.embed(TEXTS), atol=1e-5)
 
 
 def test_ports_properties_and_empty_input(moto_runtime: Any, embedder: Any) -> None:
@@ -227,7 +240,7 @@ def test_ports_properties_and_empty_input(moto_runtime: Any, embedder: Any) -> N
         embedder.max_pieces,
     )
     assert cloud.tokenizer is embedder.tokenizer
-    assert cloud.embed([]).shape == (0, 384)
+    assert cloud.embed([]) == []
     with pytest.raises(TypeError):
         cloud.embed("one text")  # type: ignore[arg-type]
     assert bodies_sent() == []
@@ -369,6 +382,11 @@ def test_client_errors_are_not_retried(
         {"embeddings": []},  # not a list per input
         [[[[0.1, 0.2]]]],  # wrong dimension: another model
         [[[[float("nan")] * 384]]],
+        [[[[1.0] * 384, [float("inf")] * 384]]],
+        [[[[1.0] * 384, [1.0] * 383]]],  # ragged tokens
+        [[[[1.0] * 383 + ["x"]]]],
+        [[[[1.0] * 383 + [None]]]],
+        [[]],  # no tokens
         ["not numbers"],
     ],
 )

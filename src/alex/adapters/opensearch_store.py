@@ -64,13 +64,13 @@ import random
 import threading
 import time
 import uuid
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import numpy as np
 from opensearchpy import OpenSearch, RequestsHttpConnection
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import SSLError, TransportError
@@ -90,7 +90,7 @@ from alex.domain.models import (
     StoredChunk,
 )
 from alex.domain.validation import canonical_json
-from alex.ports import Vectors
+from alex.ports import Vector, Vectors
 
 __all__ = [
     "BackoffConnection",
@@ -378,7 +378,7 @@ class _Version:
 
     document: Document
     chunks: Sequence[StoredChunk]
-    vectors: np.ndarray[Any, np.dtype[np.float32]]
+    vectors: Sequence[list[float]]
     revision: str
     created_at: str
     deleted: bool = False
@@ -691,7 +691,7 @@ class OpenSearchStore:
                         "text": chunk.text,
                         "meta_terms": terms,
                         "metadata": document.metadata,
-                        "embedding": [float(x) for x in vector],
+                        "embedding": vector,
                     }
                 )
             record_sources.append(self._record(version, terms))
@@ -795,8 +795,8 @@ class OpenSearchStore:
             return
         matrices = []
         for _, chunks, vectors in items:
-            matrix = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
-            if len(chunks) != len(vectors) or (len(chunks) and matrix.shape[1] != self.dimension):
+            matrix = [_float32(vector) for vector in vectors]
+            if len(chunks) != len(matrix) or any(len(row) != self.dimension for row in matrix):
                 raise ValueError(f"one vector of {self.dimension} values per chunk is required")
             matrices.append(matrix)
         self._ensure(create=True)
@@ -835,9 +835,7 @@ class OpenSearchStore:
             )
         sources = [by_ordinal[ordinal] for ordinal in sorted(by_ordinal)]
         chunks = [StoredChunk(s["ordinal"], s["text"], s["start"], s["end"]) for s in sources]
-        vectors = np.asarray([s["embedding"] for s in sources], dtype=np.float32).reshape(
-            len(sources), self.dimension
-        )
+        vectors = [_float32(s["embedding"]) for s in sources]
         document = Document(
             id=document_id,
             text=record["text"],
@@ -855,9 +853,8 @@ class OpenSearchStore:
         if record is None:
             return False
         tombstone = Document(id=document_id, text="", metadata={}, text_sha256="")
-        empty = np.zeros((0, self.dimension), dtype=np.float32)
         revision = self._new_revision()
-        self._write([_Version(tombstone, [], empty, revision, record["created_at"], deleted=True)])
+        self._write([_Version(tombstone, [], [], revision, record["created_at"], deleted=True)])
         return True
 
     # Searches -------------------------------------------------------------------------------
@@ -895,13 +892,13 @@ class OpenSearchStore:
         """Ask for more than ``k``: stale versions and duplicates are dropped afterwards."""
         return min(max(2 * k, k + 10), MAX_SEARCH_SIZE)
 
-    def semantic(self, vector: Vectors, k: int, filters: Filters) -> list[ChunkHit]:
+    def semantic(self, vector: Vector, k: int, filters: Filters) -> list[ChunkHit]:
         """Approximate k-NN (HNSW) with the filters applied during the graph search."""
         if not self._ensure(create=False):
             return []
         size = self._candidates(k)
         knn: Json = {
-            "vector": [float(x) for x in np.asarray(vector, dtype=np.float32).reshape(-1)],
+            "vector": _float32(vector),
             "k": size,
         }
         clauses = filter_clauses(filters)
@@ -1101,6 +1098,15 @@ class OpenSearchStore:
 
 
 # Helpers -------------------------------------------------------------------------------------
+def _float32(vector: Vector) -> list[float]:
+    """The vector as Python floats rounded to float32, the precision the index keeps.
+
+    Rounding here (``array('f')``, no numpy on Lambda) makes what is sent independent of
+    how precisely the embedder computed, and keeps request bodies as they always were.
+    """
+    return array("f", vector).tolist()
+
+
 def _dumps(value: Json) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 

@@ -2,9 +2,10 @@
 
 The endpoint runs the Hugging Face inference toolkit's ``feature-extraction`` task, which
 returns one vector per token, not one per text. This adapter therefore does the pooling
-itself, with the same :func:`alex.domain.pooling.mean_pool_normalise` as the local model:
-cloud and local vectors are one space (``tests/unit/test_sagemaker_embedder.py`` feeds the
-local model's token vectors through a mocked endpoint and compares within 1e-5).
+itself, with :func:`alex.domain.pooling.mean_pool_normalise`: the local model's mean
+pooling in pure Python, as this module runs on AWS Lambda without numpy. Cloud and local
+vectors are one space (``tests/unit/test_sagemaker_embedder.py`` feeds the local model's
+token vectors through a mocked endpoint and compares within 1e-5).
 
 Request and response (toolkit ``handler_service.predict`` calls
 ``pipeline(inputs, **parameters)``; ``FeatureExtractionPipeline`` returns, per input, the
@@ -34,23 +35,20 @@ full jitter; anything else, or running out of attempts, raises
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from alex.adapters.minilm_tokenizer import MAX_SEQ_LENGTH, MiniLMModel, MiniLMTokenizer
+from alex.adapters.minilm_tokenizer import MAX_SEQ_LENGTH, MiniLMModel
+from alex.adapters.wordpiece import WordPieceTokenizer
 from alex.domain.errors import EmbedderUnavailableError
 from alex.domain.models import EMBEDDING_MODEL
 from alex.domain.pooling import mean_pool_normalise
 
 __all__ = ["SageMakerEmbedder", "default_runtime_client"]
-
-FloatArray = npt.NDArray[np.float32]
 
 CONTENT_TYPE = "application/json"
 # Bytes of JSON per float in a token-vector answer ("-0.034763850271701813, "), rounded up.
@@ -109,7 +107,7 @@ class SageMakerEmbedder(MiniLMModel):
         *,
         region: str | None = None,
         client: Any = None,
-        tokenizer: MiniLMTokenizer | None = None,
+        tokenizer: WordPieceTokenizer | None = None,
         batch_size: int = 16,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_attempts: int = 6,
@@ -127,7 +125,7 @@ class SageMakerEmbedder(MiniLMModel):
         self.endpoint_name = endpoint_name
         self._client = client if client is not None else default_runtime_client(region)
         self.region = region or getattr(getattr(self._client, "meta", None), "region_name", None)
-        self._tokenizer = tokenizer if tokenizer is not None else MiniLMTokenizer()
+        self._tokenizer = tokenizer if tokenizer is not None else WordPieceTokenizer()
         self._batch_size = batch_size
         self._max_response_bytes = max_response_bytes
         self._max_attempts = max_attempts
@@ -184,13 +182,15 @@ class SageMakerEmbedder(MiniLMModel):
         prepared = [self._prepare(text) for text in texts]
         return [(batch, [prepared[i][0] for i in batch]) for batch in self._batches(prepared)]
 
-    def embed(self, texts: Sequence[str]) -> FloatArray:
-        """Unit-length float32 vectors, shape ``(len(texts), 384)``, in input order."""
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit-length vector (384 floats) per text, in input order."""
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not a single str")
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        out: list[list[float]] = [[] for _ in texts]
         for positions, inputs in self.plan(texts):
-            out[positions] = self._parse(self._invoke(self.request_body(inputs)), len(inputs))
+            rows = self._parse(self._invoke(self.request_body(inputs)), len(inputs))
+            for position, row in zip(positions, rows, strict=True):
+                out[position] = row
         return out
 
     # Calls and retries ------------------------------------------------------------------
@@ -244,7 +244,7 @@ class SageMakerEmbedder(MiniLMModel):
         )
 
     # Answers ------------------------------------------------------------------------------
-    def _parse(self, answer: Any, count: int) -> FloatArray:
+    def _parse(self, answer: Any, count: int) -> list[list[float]]:
         """One unit vector per input from token vectors ([1][T][d] or [T][d]) or pooled [d]."""
         if not isinstance(answer, list) or len(answer) != count:
             got = f"a list of {len(answer)}" if isinstance(answer, list) else type(answer).__name__
@@ -252,31 +252,58 @@ class SageMakerEmbedder(MiniLMModel):
                 f"SageMaker endpoint {self.endpoint_name!r} answered {got} for {count} inputs; "
                 "expected one entry per input (Hugging Face feature-extraction)"
             )
-        rows = np.zeros((count, self.dimension), dtype=np.float32)
-        for row, entry in enumerate(answer):
-            try:
-                values = np.asarray(entry, dtype=np.float32)
-            except (TypeError, ValueError) as error:
-                raise EmbedderUnavailableError(
-                    f"SageMaker endpoint {self.endpoint_name!r}: entry {row} is not a numeric "
-                    f"array ({error})"
-                ) from error
-            if values.ndim == 3 and values.shape[0] == 1:
-                values = values[0]
-            if values.ndim == 1:
-                values = values[None, :]  # already pooled: one "token"
-            if values.ndim != 2 or values.shape[1] != self.dimension or values.shape[0] == 0:
-                raise EmbedderUnavailableError(
-                    f"SageMaker endpoint {self.endpoint_name!r}: entry {row} has shape "
-                    f"{values.shape}, expected (tokens, {self.dimension}): is it serving "
-                    f"{EMBEDDING_MODEL}?"
-                )
-            if not np.isfinite(values).all():
-                raise EmbedderUnavailableError(
-                    f"SageMaker endpoint {self.endpoint_name!r}: entry {row} has NaN or infinity"
-                )
-            rows[row] = mean_pool_normalise(values[None], np.ones((1, values.shape[0])))[0]
-        return rows
+        return [self._pool(row, entry) for row, entry in enumerate(answer)]
+
+    def _pool(self, row: int, entry: Any) -> list[float]:
+        """The sentence vector of one answer entry, or a clear error about its shape."""
+        tokens = _token_vectors(entry)
+        if tokens is None or any(len(vector) != self.dimension for vector in tokens):
+            raise EmbedderUnavailableError(
+                f"SageMaker endpoint {self.endpoint_name!r}: entry {row} has shape "
+                f"{_shape(entry)}, expected (tokens, {self.dimension}): is it serving "
+                f"{EMBEDDING_MODEL}?"
+            )
+        try:
+            vector = mean_pool_normalise(tokens)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise EmbedderUnavailableError(
+                f"SageMaker endpoint {self.endpoint_name!r}: entry {row} is not a numeric "
+                f"array ({error})"
+            ) from error
+        if not all(math.isfinite(value) for value in vector):
+            raise EmbedderUnavailableError(
+                f"SageMaker endpoint {self.endpoint_name!r}: entry {row} has NaN or infinity"
+            )
+        return vector
+
+
+def _token_vectors(entry: Any) -> list[list[Any]] | None:
+    """Token rows of an answer entry: [1][T][d] or [T][d], or [d] (already pooled) as one
+    row; None for any other nesting. Values are checked by the pooling, not here."""
+    if not isinstance(entry, list) or not entry:
+        return None
+    rows: list[Any] = entry
+    if (
+        len(rows) == 1
+        and isinstance(rows[0], list)
+        and rows[0]
+        and all(isinstance(token, list) for token in rows[0])
+    ):
+        rows = rows[0]  # [1][T][d]: the pipeline's batch of one
+    if all(isinstance(token, list) for token in rows):
+        return rows  # [T][d]
+    if not any(isinstance(value, list) for value in rows):
+        return [rows]  # [d]: pooled by the endpoint, only re-normalised
+    return None
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """The nested-list shape along first elements, for error messages."""
+    shape: list[int] = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return tuple(shape)
 
 
 def _classify(error: Exception) -> tuple[bool, str]:

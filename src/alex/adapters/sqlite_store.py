@@ -34,7 +34,7 @@ from alex.domain.models import (
     StoredChunk,
 )
 from alex.domain.validation import canonical_json
-from alex.ports import Vectors
+from alex.ports import Vector, Vectors
 
 SCHEMA_VERSION = "1"
 
@@ -198,6 +198,7 @@ class SqliteStore:
             for document, chunks, vectors in items:
                 if len(chunks) != len(vectors):
                     raise ValueError("one vector per chunk is required")
+                # The port's plain rows become one float32 matrix here, at the boundary.
                 matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
                 removed += self._replace_document(db, document, chunks, matrix, now, added)
                 added_vectors.append(matrix)
@@ -323,7 +324,7 @@ class SqliteStore:
             if chunk_id in by_id
         ]
 
-    def semantic(self, vector: Vectors, k: int, filters: Filters) -> list[ChunkHit]:
+    def semantic(self, vector: Vector, k: int, filters: Filters) -> list[ChunkHit]:
         """Exact cosine scan over the in-memory matrix (vectors are unit length)."""
         allowed: list[int] | None = None
         if filters:
@@ -336,9 +337,10 @@ class SqliteStore:
                     params,
                 )
             ]
+        query = np.asarray(vector, dtype=np.float32)  # the port's plain floats, for the scan
         with self._lock:
             try:
-                scored = self._current_matrix().top_k(vector, k, allowed)
+                scored = self._current_matrix().top_k(query, k, allowed)
             except sqlean.OperationalError as error:
                 message = f"Could not read the store at {self.path}: {error}"
                 raise StoreUnavailableError(message) from error

@@ -33,3 +33,17 @@ class StoreUnavailableError(AlexError):
 
 class EmbedderUnavailableError(AlexError):
     """The embedding model cannot be loaded or called (HTTP 503)."""
+
+
+class ChatModelUnavailableError(AlexError):
+    """The chat model cannot be started or reached: no key, no server, no offline model."""
+
+
+class ResearchFailedError(AlexError):
+    """A research run ended without a valid analysis: the model misbehaved, ran out of turns
+    or time, or no source could be read. Nothing was stored."""
+
+
+class SourceUnavailableError(AlexError):
+    """A web page could not be fetched or read (network, HTTP status, size, type): an
+    upstream failure (HTTP 502)."""

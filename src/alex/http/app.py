@@ -32,6 +32,9 @@ from alex.http.schemas import (
     HealthResponse,
     IngestBody,
     IngestResponse,
+    ResearchBody,
+    ResearchJobResponse,
+    ResearchResponse,
     SearchBody,
     SearchResponse,
 )
@@ -144,7 +147,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 403, 404, 413, 422, 503)
+    code: {"model": ErrorResponse} for code in (400, 403, 404, 413, 422, 502, 503)
 }
 
 
@@ -166,6 +169,23 @@ def build_router() -> APIRouter:
     def search(body: SearchBody, services: ServicesDep) -> SearchResponse:
         """Semantic, keyword or hybrid search over stored chunks."""
         return operations.search(services, body)
+
+    @router.post("/research", response_model=ResearchResponse, tags=["research"])
+    def research(body: ResearchBody, services: ServicesDep) -> ResearchResponse:
+        """Read pages, write a cited analysis, store it; answers when done (can take minutes:
+        see POST /research/jobs)."""
+        return operations.research(services, body)
+
+    @router.post(
+        "/research/jobs", response_model=ResearchJobResponse, status_code=202, tags=["research"]
+    )
+    def submit_research_job(body: ResearchBody, services: ServicesDep) -> ResearchJobResponse:
+        """Queue a research run; poll GET /research/jobs/{job_id} for its result."""
+        return operations.submit_research_job(services, body)
+
+    @router.get("/research/jobs/{job_id}", response_model=ResearchJobResponse, tags=["research"])
+    def research_job(job_id: str, services: ServicesDep) -> ResearchJobResponse:
+        return operations.research_job(services, job_id)
 
     @router.get("/documents", response_model=DocumentListResponse, tags=["documents"])
     def list_documents(

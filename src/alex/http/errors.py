@@ -8,11 +8,14 @@ from typing import Any
 
 from alex.domain.errors import (
     AlexError,
+    ChatModelUnavailableError,
     ConfigError,
     EmbedderUnavailableError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    ResearchFailedError,
+    SourceUnavailableError,
     StoreUnavailableError,
 )
 
@@ -23,6 +26,10 @@ _STATUS: tuple[tuple[type[AlexError], HTTPStatus], ...] = (
     (NotFoundError, HTTPStatus.NOT_FOUND),
     (StoreUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE),
     (EmbedderUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE),
+    (ChatModelUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE),
+    # The model (an upstream service) gave no usable answer.
+    (ResearchFailedError, HTTPStatus.BAD_GATEWAY),
+    (SourceUnavailableError, HTTPStatus.BAD_GATEWAY),
     (ConfigError, HTTPStatus.INTERNAL_SERVER_ERROR),
 )
 

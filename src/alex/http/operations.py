@@ -7,6 +7,8 @@ answers the same wherever it runs. Each one calls one use case and shapes its an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alex import __version__
 from alex.domain.validation import parse_key_values
 from alex.http.schemas import (
@@ -21,12 +23,19 @@ from alex.http.schemas import (
     HealthResponse,
     IngestBody,
     IngestResponse,
+    ResearchBody,
+    ResearchJobResponse,
+    ResearchResponse,
     SearchBody,
     SearchHit,
     SearchResponse,
 )
 from alex.ingest import IngestRequest
 from alex.services import Services
+
+if TYPE_CHECKING:
+    # Research pulls in the Agents SDK; the ingest and search Lambdas never import it.
+    pass
 
 # The original course's POST /ingest answered "Document indexed successfully"; clients may
 # show these words, so they are part of the contract.
@@ -80,6 +89,20 @@ def get_document(services: Services, document_id: str) -> DocumentBody:
 def delete_document(services: Services, document_id: str) -> DeleteResponse:
     services.documents.delete(document_id)
     return DeleteResponse(message="Document deleted", document_id=document_id)
+
+
+def research(services: Services, body: ResearchBody) -> ResearchResponse:
+    from alex.research.service import answer_of
+
+    return answer_of(services.research.run(body.topic, body.urls))
+
+
+def submit_research_job(services: Services, body: ResearchBody) -> ResearchJobResponse:
+    return services.research_jobs.submit(body.topic, body.urls)
+
+
+def research_job(services: Services, job_id: str) -> ResearchJobResponse:
+    return services.research_jobs.get(job_id)
 
 
 def health() -> HealthResponse:

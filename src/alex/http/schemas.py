@@ -162,3 +162,60 @@ class HealthResponse(BaseModel):
 class ErrorResponse(BaseModel):
     message: str
     errors: Annotated[list[dict[str, object]] | None, Field(None)] = None
+
+
+class ResearchBody(_Body):
+    topic: StrictStr | None = Field(
+        None, max_length=200, description="What to research; null lets Alex choose."
+    )
+    urls: list[StrictStr] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Pages to read (http/https). Empty: the configured default sources.",
+    )
+
+
+class SourceBody(BaseModel):
+    url: str
+    title: str
+
+
+class AnalysisBody(BaseModel):
+    title: str
+    topic: str
+    summary: str
+    key_points: list[str]
+    risks: list[str]
+    sources: list[SourceBody]
+    as_of: str
+    model: str
+
+
+class ResearchResponse(BaseModel):
+    message: str
+    document_id: str
+    status: IngestStatus
+    analysis: AnalysisBody
+    pages_read: list[str] = Field(description="Every page the run read (final URLs).")
+    failed_urls: dict[str, str] = Field(description="Pages that could not be read, and why.")
+    unverified_figures: list[str] = Field(
+        description="Numbers in the analysis that appear on no page read: check them."
+    )
+    seconds: float
+
+
+class ResearchJobError(BaseModel):
+    message: str
+    status: int
+
+
+class ResearchJobResponse(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    step: str
+    detail: str
+    topic: str | None
+    urls: list[str]
+    created_at: str
+    result: ResearchResponse | None = None
+    error: ResearchJobError | None = None

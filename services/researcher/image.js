@@ -1,0 +1,53 @@
+'use strict';
+
+// The researcher's container image, for serverless.yml (`${file(./image.js):uri}`).
+//
+// In order: the environment variable ALEX_RESEARCHER_IMAGE_URI, else the file
+// image-<region>.json that build_image.py writes after pushing the image. Either must be an
+// ECR image *by digest* in the region being deployed to:
+//   <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>
+// A digest lets osls package offline (with a tag it asks ECR for the digest) and pins
+// exactly the image that was built. Anything else fails here, with what to do.
+
+const fs = require('fs');
+const path = require('path');
+
+const DIGEST_URI =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._/-]*)@sha256:[0-9a-f]{64}$/;
+
+function fromFile(file) {
+  if (!fs.existsSync(file)) return '';
+  const data = JSON.parse(fs.readFileSync(file, 'utf-8'));
+  return String((data && data.uri) || '').trim();
+}
+
+module.exports = async ({ resolveVariable }) => {
+  const region = await resolveVariable('self:provider.region');
+  const file = path.join(__dirname, `image-${region}.json`);
+  let uri = String(process.env.ALEX_RESEARCHER_IMAGE_URI || '').trim();
+  let source = 'ALEX_RESEARCHER_IMAGE_URI';
+  if (!uri) {
+    uri = fromFile(file);
+    source = file;
+  }
+  const how =
+    `Build and push it first (needs Docker): uv run python services/researcher/build_image.py ` +
+    `--region ${region}, or set ALEX_RESEARCHER_IMAGE_URI. See docs/researcher-cloud.md.`;
+  if (!uri) {
+    throw new Error(`No researcher image for region ${region}. ${how}`);
+  }
+  const match = DIGEST_URI.exec(uri);
+  if (!match) {
+    throw new Error(
+      `${source}: "${uri}" is not an ECR image by digest ` +
+        `(<account>.dkr.ecr.${region}.amazonaws.com/<repository>@sha256:<digest>). ${how}`
+    );
+  }
+  if (match[2] !== region) {
+    throw new Error(
+      `${source}: the image is in ${match[2]}, but this deployment is in ${region} ` +
+        `(Lambda needs an image in its own region). ${how}`
+    );
+  }
+  return { uri };
+};

