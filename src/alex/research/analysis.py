@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,12 +23,18 @@ MAX_KEY_POINTS = 6
 MAX_RISKS = 4
 MAX_SOURCES = 8
 
+# One key point or risk: a sentence or two. Bounding each string also bounds the grammar a
+# small model decodes under, which stops it repeating itself.
+Point = Annotated[str, Field(min_length=3, max_length=240)]
+
 
 class SourceRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="The URL of a page you were given, exactly as given.")
-    title: str = Field(max_length=200, description="The page's title.")
+    url: str = Field(
+        max_length=2000, description="The URL of a page you were given, exactly as given."
+    )
+    title: str = Field(max_length=150, description="The page's title.")
 
 
 class AnalysisDraft(BaseModel):
@@ -37,15 +44,15 @@ class AnalysisDraft(BaseModel):
 
     title: str = Field(max_length=120, description="A specific, factual headline.")
     summary: str = Field(
-        max_length=1200,
+        max_length=900,
         description="Three to five sentences: what happened, with numbers and dates.",
     )
-    key_points: list[str] = Field(
+    key_points: list[Point] = Field(
         min_length=1,
         max_length=MAX_KEY_POINTS,
         description="Facts from the pages, each with its number or date where there is one.",
     )
-    risks: list[str] = Field(
+    risks: list[Point] = Field(
         max_length=MAX_RISKS, description="Risks or open questions the pages mention."
     )
     sources: list[SourceRef] = Field(

@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
-
-from agents import Model, ModelSettings, OpenAIChatCompletionsModel, OpenAIResponsesModel
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING, Any, Literal
 
 from alex.domain.errors import ChatModelUnavailableError, ConfigError
 
 if TYPE_CHECKING:
+    # The Agents SDK takes ~3 s to import: only a research run pays for it, not `alex status`.
+    from agents import Model, ModelSettings
+
     from alex.config import Settings
 
 OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
@@ -41,7 +41,7 @@ class ChatModel:
     page_chars: int
     total_chars: int
     # Sampling and length: a small model must be kept short and near-greedy, or it rambles.
-    settings: ModelSettings = field(default_factory=ModelSettings)
+    settings: ModelSettings = field(default_factory=lambda: _model_settings())
 
 
 def describe(settings: Settings) -> str:
@@ -53,9 +53,18 @@ def describe(settings: Settings) -> str:
     return "the embedded offline model"
 
 
+def _model_settings(**values: Any) -> ModelSettings:
+    from agents import ModelSettings
+
+    return ModelSettings(**values)
+
+
 @contextmanager
 def open_chat_model(settings: Settings) -> Iterator[ChatModel]:
     """The configured model, started if it runs in process, stopped on exit."""
+    from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
+    from openai import AsyncOpenAI
+
     if settings.openai_api_key is not None:
         client = AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(), max_retries=3)
         name = settings.llm_model or OPENAI_DEFAULT_MODEL
@@ -82,12 +91,15 @@ def open_chat_model(settings: Settings) -> Iterator[ChatModel]:
             total_chars=40_000,
         )
         return
-    with _offline_model(settings) as chat:
+    with _offline_model() as chat:
         yield chat
 
 
 @contextmanager
-def _offline_model(settings: Settings) -> Iterator[ChatModel]:
+def _offline_model() -> Iterator[ChatModel]:
+    from agents import OpenAIChatCompletionsModel
+    from openai import AsyncOpenAI
+
     from alex.research.offline_model import OfflineModelServer
 
     try:
@@ -104,10 +116,13 @@ def _offline_model(settings: Settings) -> Iterator[ChatModel]:
             name=server.model_name,
             kind="offline",
             supports_tools=False,
-            # ~4 characters a token: three 1,200-token pages fit the context with the answer.
-            page_chars=5_000,
-            total_chars=14_000,
-            settings=ModelSettings(temperature=0.2, max_tokens=900),
+            # ~4 characters a token: ~2,500 tokens of pages. On 2 CPU threads the prompt is
+            # read at ~100 tokens/s and the answer written at ~20, so this bounds a run to
+            # about a minute and a half (docs/offline-llm.md).
+            page_chars=4_000,
+            total_chars=10_000,
+            # The schema's bounds cap an answer near 1,300 tokens; a cut answer is invalid JSON.
+            settings=_model_settings(temperature=0.2, max_tokens=1400),
         )
     finally:
         server.stop()

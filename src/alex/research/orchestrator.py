@@ -182,7 +182,7 @@ class Researcher:
         tools = TOOLS if self.chat.supports_tools else []
         agent = build_analyst(self.chat.model, tools, self.chat.settings)
         prompt = (
-            f"Topic: {topic}\nToday: {self.today().isoformat()}\n\n"
+            f"Topic: {topic}\n\n"
             f"Pages:\n{_pages_prompt(pages, self.chat)}\n\n"
             "Notes from the knowledge base:\n"
             + ("\n".join(note_as_data(note) for note in notes) or "(none)")
@@ -288,8 +288,17 @@ def _checked(
             sources.append(SourceRef(url=page.final_url, title=page.title or source.title))
     if not sources:
         raise ResearchFailedError("The analysis cited no page that was read")
+    # Small models repeat themselves; a repeated point says nothing new.
+    key_points = _unique(draft.key_points)
+    said = {_fold(point) for point in key_points}
+    risks = [risk for risk in _unique(draft.risks) if _fold(risk) not in said]
     analysis = Analysis(
-        **draft.model_dump(exclude={"sources"}), sources=sources, topic=topic, model=model
+        **draft.model_dump(exclude={"sources", "key_points", "risks"}),
+        key_points=key_points,
+        risks=risks,
+        sources=sources,
+        topic=topic,
+        model=model,
     )
     corpus = " ".join(page.text for page in reader.pages).replace(",", "")
     written = " ".join([analysis.summary, *analysis.key_points, *analysis.risks])
@@ -297,3 +306,18 @@ def _checked(
         {f for f in _FIGURE.findall(written) if f.replace(",", "").rstrip(".") not in corpus}
     )
     return analysis, figures
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _unique(texts: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for text in texts:
+        key = _fold(text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(text)
+    return kept

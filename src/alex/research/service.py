@@ -11,6 +11,7 @@ thread and their state is kept in memory, newest ``keep`` jobs, for this process
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
@@ -58,6 +59,7 @@ class ResearchService:
         self._chat: ChatModel | None = None
         self._opened = ExitStack()
         self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
 
     def _chat_model(self) -> ChatModel:
         if self._chat is None:
@@ -85,12 +87,15 @@ class ResearchService:
                     max_pages=settings.research_max_pages,
                 ),
             )
-            return researcher.run(topic, urls, report)
+            # One event loop for every run: the chat model's async HTTP client keeps
+            # connections that belong to the loop they were opened on.
+            return self._loop.run_until_complete(researcher.arun(topic, urls, report))
 
     def close(self) -> None:
         with self._lock:
             self._opened.close()
             self._chat = None
+            self._loop.close()
 
 
 def answer_of(result: ResearchResult) -> ResearchResponse:
