@@ -6,10 +6,11 @@
     uv run python -m bench.llm --gguf other.gguf      # any GGUF file instead
 
 The analysis reads PAGE (a fictional company's quarterly results, ~700 words, with concrete
-numbers) and answers with ANALYSIS_SCHEMA through ``response_format`` ``json_schema``
-(strict), as the researcher does. Every number in the answer's prose is looked up on the
-page (``numbers_not_on_page``: invented or derived figures); ``key_facts`` and
-``risks_named`` count which of the page's headline facts and named risks the answer has.
+numbers) and answers with the researcher's own analysis schema through
+``response_format`` ``json_schema`` (strict), as the researcher does. Every number in the
+answer's prose is looked up on the page (``numbers_not_on_page``: invented or derived
+figures); ``key_facts`` and ``risks_named`` count which of the page's headline facts and
+named risks the answer has.
 docs/offline-llm.md explains the results.
 """
 
@@ -110,35 +111,17 @@ demand in the semiconductor and health care markets, supply chain disruptions, t
 currency exchange rates. Actual results may differ materially.
 """
 
-ANALYSIS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "title": {"type": "string", "maxLength": 160},
-        "summary": {"type": "string", "maxLength": 800},
-        "key_points": {
-            "type": "array",
-            "items": {"type": "string", "maxLength": 240},
-            "maxItems": 6,
-        },
-        "risks": {"type": "array", "items": {"type": "string", "maxLength": 240}, "maxItems": 4},
-        "sources": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "url": {"type": "string", "maxLength": 300},
-                    "title": {"type": "string", "maxLength": 200},
-                },
-                "required": ["url", "title"],
-            },
-            "maxItems": 4,
-        },
-        "as_of": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-    },
-    "required": ["title", "summary", "key_points", "risks", "sources", "as_of"],
-}
+
+def _analysis_schema() -> dict[str, Any]:
+    """The researcher's own output schema, exactly as the Agents SDK sends it (strict)."""
+    from agents import AgentOutputSchema
+
+    from alex.research.analysis import AnalysisDraft
+
+    return AgentOutputSchema(AnalysisDraft).json_schema()
+
+
+ANALYSIS_SCHEMA: dict[str, Any] = _analysis_schema()
 
 RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",
