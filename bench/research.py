@@ -26,7 +26,7 @@ PAGES = ("/quarterly-results.html", "/market-news.html", "/prompt-injection.html
 TOPIC = "Corvane Instruments third quarter 2026 results"
 
 
-def run_once(runs: int = 1) -> dict[str, Any]:
+def measure_runs(runs: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder, PageSite() as site:
         os.environ["ALEX_ENV_FILE"] = str(Path(folder) / ".env")
         os.environ["ALEX_DATA_DIR"] = str(Path(folder) / "data")
@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    run_once(args.runs)
+    measure_runs(args.runs)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 
 from alex.config import Settings, load_settings
 from alex.services import Services
+from tests.pagesite import PageSite
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -53,3 +54,10 @@ def services(settings: Settings, embedder, monkeypatch: pytest.MonkeyPatch) -> I
     built.__dict__["embedder"] = embedder  # share the session's model instead of loading again
     yield built
     built.close()
+
+
+@pytest.fixture
+def site() -> Iterator[PageSite]:
+    """The loopback fixture web site (tests/pagesite.py); allow-list ``site.host_port``."""
+    with PageSite() as running:
+        yield running

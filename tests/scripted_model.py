@@ -27,6 +27,8 @@ from openai.types.responses import (
 )
 
 from alex.research.llm import ChatModel
+from alex.research.service import ResearchService
+from alex.services import Services
 
 
 @dataclass
@@ -137,3 +139,12 @@ def opener(
 ) -> Callable[[Any], AbstractContextManager[ChatModel]]:
     """A ``ResearchService`` ``open_model`` that hands out ``model``."""
     return lambda settings: nullcontext(chat_model(model, tools=tools))
+
+
+def research_with(services: Services, model: ScriptedModel, allow_host: str) -> Services:
+    """``services`` whose researcher runs ``model`` and may fetch from ``allow_host``."""
+    settings = services.settings.model_copy(update={"fetch_allow_hosts_setting": allow_host})
+    services.__dict__["research"] = ResearchService(
+        settings, services.ingest, services.search, opener(model)
+    )
+    return services

@@ -38,13 +38,12 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class RequestError(Exception):
-    """A request refused before any use case runs (bad JSON, unknown field, too large)."""
+    """A body refused before it is parsed: not base64 as declared (400), too large (413)."""
 
-    def __init__(self, status: int, message: str, **extra: object) -> None:
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.extra = extra
 
 
 def respond(status: int, payload: object) -> Response:
@@ -163,7 +162,7 @@ class LambdaDoor:
             answer = action(self.services, LambdaRequest(event, max_bytes))
             return respond(200, answer.model_dump(mode="json"))
         except RequestError as error:
-            return respond(error.status, error_body(error.message, **error.extra))
+            return respond(error.status, error_body(error.message))
         except ValidationFailed as error:
             return respond(*validation_error_body(error.errors))
         except AlexError as error:

@@ -55,12 +55,13 @@ STACK_NAME = "alex-infrastructure-{stage}"
 API_KEY_NAME = "alex-{stage}"
 
 # Which stack output becomes which variable (outputs in infrastructure/serverless.yml).
-_OUTPUTS: tuple[tuple[str, str], ...] = (
-    ("SAGEMAKER_ENDPOINT", "EmbeddingEndpointName"),
-    ("OPENSEARCH_ENDPOINT", "CollectionEndpoint"),
-    ("ALEX_API_ENDPOINT", "ApiEndpoint"),
-    ("", "ApiId"),  # not written: the key check below needs it
-)
+_VARIABLES = {
+    "SAGEMAKER_ENDPOINT": "EmbeddingEndpointName",
+    "OPENSEARCH_ENDPOINT": "CollectionEndpoint",
+    "ALEX_API_ENDPOINT": "ApiEndpoint",
+}
+# Every output read: the variables' and the API's id, which the key check needs.
+_REQUIRED_OUTPUTS = (*_VARIABLES.values(), "ApiId")
 
 
 def _client(name: str, region: str) -> Any:
@@ -147,20 +148,19 @@ def read_deployment(
     cloudformation = cloudformation or _client("cloudformation", region)
     apigateway = apigateway or _client("apigateway", region)
     stack = STACK_NAME.format(stage=stage)
-    status, outputs = _stack_outputs(cloudformation, stack, stage, region)
-    values: dict[str, str] = {}
-    for variable, key in _OUTPUTS:
-        value = outputs.get(key, "").strip()
+    status, found = _stack_outputs(cloudformation, stack, stage, region)
+    outputs = {key: found.get(key, "").strip() for key in _REQUIRED_OUTPUTS}
+    for key, value in outputs.items():
         if not value:
             raise ConfigError(
                 f"CloudFormation stack {stack} ({status}) has no output {key}: "
                 f"wait for the deploy to finish or {_hint(stage, region)}"
             )
-        if variable:
-            values[variable] = value.rstrip("/") if variable == "ALEX_API_ENDPOINT" else value
+    values = {variable: outputs[key] for variable, key in _VARIABLES.items()}
+    values["ALEX_API_ENDPOINT"] = values["ALEX_API_ENDPOINT"].rstrip("/")
     key_name = API_KEY_NAME.format(stage=stage)
     key_id, values["ALEX_API_KEY"] = _api_key(apigateway, key_name, stage, region)
-    _check_key_opens_the_api(apigateway, key_id, key_name, outputs["ApiId"].strip(), stage)
+    _check_key_opens_the_api(apigateway, key_id, key_name, outputs["ApiId"], stage)
     # ALEX_BACKEND=aws needs the region too, and it must be the endpoints' own.
     values["DEFAULT_AWS_REGION"] = region
     return values

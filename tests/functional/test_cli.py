@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from alex.cli import app
+from tests.processes import run_alex
 
 runner = CliRunner()
 
@@ -96,12 +95,7 @@ def test_errors_are_one_line_not_a_traceback() -> None:
         result = runner.invoke(app, args)
         assert result.exit_code != 0
     # Through main(), as the console script runs it: one red line and exit code 1.
-    completed = subprocess.run(
-        [sys.executable, "-m", "alex", "docs", "show", "nope"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    completed = run_alex("docs", "show", "nope", timeout=60)
     assert completed.returncode == 1
     assert "No document with id 'nope'" in completed.stderr
     assert "Traceback" not in completed.stderr

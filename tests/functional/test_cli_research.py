@@ -5,7 +5,6 @@ test_research_offline.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,27 +16,26 @@ from alex.cli import app
 from alex.config import load_settings
 from alex.http.app import create_app
 from alex.remote import RemoteClient
-from alex.research.service import ResearchService
 from alex.services import Services
 from tests.pagesite import PageSite
-from tests.scripted_model import ScriptedModel, answer, opener, text
+from tests.scripted_model import ScriptedModel, answer, opener, research_with, text
 
 runner = CliRunner()
 KEY = "cli-research-key-0123456789"
 
 
 @pytest.fixture
-def site(isolated_settings: Path) -> Iterator[PageSite]:
-    with PageSite() as running:
-        isolated_settings.write_text(f"ALEX_FETCH_ALLOW_HOSTS={running.host_port}\n")
-        yield running
+def allowed_site(site: PageSite, isolated_settings: Path) -> PageSite:
+    """The fixture site, allow-listed in .env as a user would."""
+    isolated_settings.write_text(f"ALEX_FETCH_ALLOW_HOSTS={site.host_port}\n")
+    return site
 
 
 def test_research_prints_progress_and_the_analysis_and_search_finds_it(
-    site: PageSite, monkeypatch: pytest.MonkeyPatch, embedder: object
+    allowed_site: PageSite, monkeypatch: pytest.MonkeyPatch, embedder: object
 ) -> None:
     monkeypatch.setattr("alex.services.Services.embedder", embedder, raising=False)
-    url, missing = site.url("/quarterly-results.html"), site.url("/status/404")
+    url, missing = allowed_site.url("/quarterly-results.html"), allowed_site.url("/status/404")
     model = ScriptedModel([answer(sources=[{"url": url, "title": "Q3"}])])
     monkeypatch.setattr("alex.research.service.open_chat_model", opener(model))
 
@@ -55,12 +53,12 @@ def test_research_prints_progress_and_the_analysis_and_search_finds_it(
 
 
 def test_a_failed_run_is_one_error_line(
-    site: PageSite, monkeypatch: pytest.MonkeyPatch, embedder: object
+    allowed_site: PageSite, monkeypatch: pytest.MonkeyPatch, embedder: object
 ) -> None:
     monkeypatch.setattr("alex.services.Services.embedder", embedder, raising=False)
     model = ScriptedModel([text("no JSON")])
     monkeypatch.setattr("alex.research.service.open_chat_model", opener(model))
-    result = runner.invoke(app, ["research", "x", "--url", site.url("/market-news.html")])
+    result = runner.invoke(app, ["research", "x", "--url", allowed_site.url("/market-news.html")])
     assert result.exit_code == 1
     assert "not a valid analysis" in str(result.exception)
 
@@ -70,10 +68,7 @@ def test_research_through_the_api_follows_the_job(
 ) -> None:
     url = site.url("/market-news.html")
     model = ScriptedModel([answer(sources=[{"url": url, "title": "News"}])])
-    settings = services.settings.model_copy(update={"fetch_allow_hosts_setting": site.host_port})
-    services.__dict__["research"] = ResearchService(
-        settings, services.ingest, services.search, opener(model)
-    )
+    research_with(services, model, site.host_port)
     with TestClient(create_app(services, KEY)) as api:
 
         def through_app(request: httpx.Request) -> httpx.Response:

@@ -13,26 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alex.http.app import create_app
-from alex.research.service import ResearchService
 from alex.services import Services
 from tests.pagesite import PageSite
-from tests.scripted_model import ScriptedModel, answer, opener, text
+from tests.scripted_model import ScriptedModel, answer, research_with, text
 
 KEY = "research-key-0123456789"
-
-
-@pytest.fixture
-def site() -> Iterator[PageSite]:
-    with PageSite() as running:
-        yield running
-
-
-def with_model(services: Services, site: PageSite, model: ScriptedModel) -> Services:
-    settings = services.settings.model_copy(update={"fetch_allow_hosts_setting": site.host_port})
-    services.__dict__["research"] = ResearchService(
-        settings, services.ingest, services.search, opener(model)
-    )
-    return services
 
 
 @pytest.fixture
@@ -40,7 +25,7 @@ def client_for(services: Services, site: PageSite) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def make(model: ScriptedModel) -> TestClient:
-        app = create_app(with_model(services, site, model), KEY)
+        app = create_app(research_with(services, model, site.host_port), KEY)
         client = TestClient(app, raise_server_exceptions=False)
         client.headers["x-api-key"] = KEY
         clients.append(client.__enter__())

@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.pagesite import PageSite
+from tests.processes import run_alex
 
 pytest.importorskip("xllamacpp", reason="the offline model needs: uv sync --extra local-llm")
 pytestmark = pytest.mark.timeout(900)
 
 SECRET = "alex-key-that-must-never-leak-0123456789"
-
-
-def alex(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "alex", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=840,
-        check=False,
-    )
 
 
 def test_research_offline_reads_the_pages_stores_a_cited_analysis_and_search_finds_it(
@@ -48,7 +36,9 @@ def test_research_offline_reads_the_pages_stores_a_cited_analysis_and_search_fin
             site.url("/prompt-injection.html"),
         ]
         urls = [arg for url in pages for arg in ("--url", url)]
-        run = alex("research", "Corvane Instruments third quarter 2026", *urls, "--json")
+        run = run_alex(
+            "research", "Corvane Instruments third quarter 2026", *urls, "--json", timeout=840
+        )
         requested = {request.path for request in site.requests}
 
     assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-3000:]
@@ -69,7 +59,7 @@ def test_research_offline_reads_the_pages_stores_a_cited_analysis_and_search_fin
     # A real analysis of these pages: it names the company the pages are about.
     assert "corvane" in text.lower()
 
-    found = alex("search", "Corvane quarter results", "--json", "-f", "kind=research")
+    found = run_alex("search", "Corvane quarter results", "--json", "-f", "kind=research")
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)
     assert hits and hits[0]["document_id"] == answer["document_id"]

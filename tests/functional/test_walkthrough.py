@@ -11,98 +11,54 @@ fixtures served on loopback (and allow-listed), since this machine has no intern
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from bench.load import free_port
+from bench.load import AlexServer
 from tests.pagesite import PageSite
+from tests.processes import run_alex
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(900)
 
 
-def alex(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "alex", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=timeout,
-        check=False,
-    )
-
-
 @pytest.fixture
-def served(isolated_settings: Path) -> Iterator[tuple[str, Path]]:
-    """`alex serve` on a free port, as the quick start runs it (samples loaded)."""
-    port = free_port()
-    log = isolated_settings.parent / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "alex", "serve", "--port", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            assert server.poll() is None, log.read_text("utf-8", "replace")[-3000:]
-            try:
-                if httpx.get(f"{url}/health", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError("alex serve did not start:\n" + log.read_text("utf-8")[-3000:])
-        yield url, log
-    finally:
-        server.send_signal(signal.SIGINT if os.name != "nt" else signal.CTRL_BREAK_EVENT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+def served(isolated_settings: Path) -> Iterator[AlexServer]:
+    """`alex serve` as the quick start runs it: it writes a key into the (empty) .env and
+    loads the samples. Its data and .env are this test's (conftest's isolated_settings)."""
+    server = AlexServer(isolated_settings.parent, None, samples=True, startup_timeout=240)
+    yield server.start()
+    server.stop()
 
 
-def test_the_local_walkthrough(served: tuple[str, Path], isolated_settings: Path) -> None:
-    url, log = served
+def test_the_local_walkthrough(served: AlexServer, isolated_settings: Path) -> None:
+    url = served.url
     # alex serve wrote the key into .env and printed how to query; the samples are in.
     key = re.search(r"^ALEX_API_KEY=(\S+)$", isolated_settings.read_text("utf-8"), re.M)
     assert key, isolated_settings.read_text("utf-8")
-    assert key.group(1) in log.read_text("utf-8", "replace")
+    assert key.group(1) in served.log_text()
 
-    found = alex("search", "chip supply risk", "--json")
+    found = run_alex("search", "chip supply risk", "--json")
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout), "the samples answer the README's example search"
 
     # guide 3's local alternative: the same CLI through the server's keyed API.
-    status = alex("status", "--endpoint", url)
+    status = run_alex("status", "--endpoint", url)
     assert status.returncode == 0 and "remote API" in status.stdout, status.stderr
-    again = alex("ingest", "samples", "--endpoint", url)
+    again = run_alex("ingest", "samples", "--endpoint", url)
     assert again.returncode == 0, again.stderr
-    listed = json.loads(alex("docs", "list", "--json", "--endpoint", url).stdout)
+    listed = json.loads(run_alex("docs", "list", "--json", "--endpoint", url).stdout)
     assert listed["total"] == 12, "re-ingesting the samples adds nothing"
-    remote = alex("search", "chip supply risk", "--json", "--endpoint", url)
+    remote = run_alex("search", "chip supply risk", "--json", "--endpoint", url)
     assert json.loads(remote.stdout)[0]["document_id"] == json.loads(found.stdout)[0]["document_id"]
 
     pytest.importorskip("xllamacpp", reason="research offline needs: uv sync --extra local-llm")
     with PageSite() as site:
         with isolated_settings.open("a", encoding="utf-8") as env:
             env.write(f"ALEX_FETCH_ALLOW_HOSTS={site.host_port}\n")
-        research = alex(
+        research = run_alex(
             "research",
             "Corvane Instruments third quarter 2026 results",
             "--url",
@@ -112,6 +68,6 @@ def test_the_local_walkthrough(served: tuple[str, Path], isolated_settings: Path
     assert research.returncode == 0, research.stderr[-3000:]
     assert "stored as" in research.stdout
     # The server sees what the CLI stored (one store, one SQLite file).
-    hits = alex("search", "Corvane results", "--json", "-f", "kind=research", "--endpoint", url)
+    hits = run_alex("search", "Corvane results", "--json", "-f", "kind=research", "--endpoint", url)
     assert hits.returncode == 0, hits.stderr
     assert json.loads(hits.stdout)[0]["metadata"]["topic"].startswith("Corvane")

@@ -7,7 +7,6 @@ local store; only the model is scripted. Each case ends as docs/researcher.md sa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -20,12 +19,6 @@ from tests.pagesite import PageSite
 from tests.scripted_model import Reply, ScriptedModel, answer, chat_model, text, tool_call
 
 TODAY = date(2026, 11, 26)
-
-
-@pytest.fixture
-def site() -> Iterator[PageSite]:
-    with PageSite() as running:
-        yield running
 
 
 def researcher(

@@ -16,6 +16,9 @@ from alex.domain.models import Filters, Metadata, MetadataValue, Scalar, SearchM
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}$")
 # SQLite stores integers in 64 bits: a larger one could be stored as JSON but never matched.
 INT64 = range(-(2**63), 2**63)
+# One research run: its topic, and the pages it may be given.
+MAX_RESEARCH_TOPIC_CHARS = 200
+MAX_RESEARCH_URLS = 10
 SEARCH_MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from alex.domain.models import ChunkHit, Document, DocumentSummary, IngestStatus
-from alex.domain.validation import INT64
+from alex.domain.validation import INT64, MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS
 
 JsonScalar = StrictStr | StrictInt | StrictFloat | StrictBool | None
 MetadataBody = dict[str, JsonScalar | list[JsonScalar]]
@@ -166,11 +166,13 @@ class ErrorResponse(BaseModel):
 
 class ResearchBody(_Body):
     topic: StrictStr | None = Field(
-        None, max_length=200, description="What to research; null lets Alex choose."
+        None,
+        max_length=MAX_RESEARCH_TOPIC_CHARS,
+        description="What to research; null lets Alex choose.",
     )
     urls: list[StrictStr] = Field(
         default_factory=list,
-        max_length=10,
+        max_length=MAX_RESEARCH_URLS,
         description="Pages to read (http/https). Empty: the configured default sources.",
     )
 

@@ -44,11 +44,21 @@ class ChatModel:
     settings: ModelSettings = field(default_factory=lambda: _model_settings())
 
 
+def kind_of(settings: Settings) -> Kind:
+    """Which kind of model the settings choose: the precedence in the module's docstring."""
+    if settings.openai_api_key is not None:
+        return "openai"
+    if settings.llm_base_url:
+        return "server"
+    return "offline"
+
+
 def describe(settings: Settings) -> str:
     """Which model a run would use, without starting it (for `alex status` and logs)."""
-    if settings.openai_api_key is not None:
+    kind = kind_of(settings)
+    if kind == "openai":
         return f"OpenAI {settings.llm_model or OPENAI_DEFAULT_MODEL}"
-    if settings.llm_base_url:
+    if kind == "server":
         return f"{settings.llm_model} at {settings.llm_base_url}"
     return "the embedded offline model"
 
@@ -65,7 +75,9 @@ def open_chat_model(settings: Settings) -> Iterator[ChatModel]:
     from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
     from openai import AsyncOpenAI
 
-    if settings.openai_api_key is not None:
+    kind = kind_of(settings)
+    if kind == "openai":
+        assert settings.openai_api_key is not None  # kind_of checked it; narrows the type
         client = AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(), max_retries=3)
         name = settings.llm_model or OPENAI_DEFAULT_MODEL
         yield ChatModel(
@@ -77,7 +89,7 @@ def open_chat_model(settings: Settings) -> Iterator[ChatModel]:
             total_chars=80_000,
         )
         return
-    if settings.llm_base_url:
+    if kind == "server":
         if not settings.llm_model:
             raise ConfigError("ALEX_LLM_MODEL must name the model ALEX_LLM_BASE_URL serves")
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"

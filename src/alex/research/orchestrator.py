@@ -41,6 +41,7 @@ from alex.domain.errors import (
     ResearchFailedError,
 )
 from alex.domain.models import ChunkHit, IngestStatus
+from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS
 from alex.ingest import IngestService
 from alex.research.analysis import (
     Analysis,
@@ -64,8 +65,6 @@ Progress = Callable[[str, str], None]
 
 Output = TypeVar("Output")
 
-MAX_TOPIC_CHARS = 200
-MAX_URLS = 10
 _FIGURE = re.compile(r"\d[\d,.]*\d|\d")
 
 
@@ -232,8 +231,8 @@ def _clean_topic(topic: str | None) -> str | None:
     if topic is None:
         return None
     cleaned = " ".join(topic.split())
-    if len(cleaned) > MAX_TOPIC_CHARS:
-        raise InvalidInputError(f"'topic' is over {MAX_TOPIC_CHARS} characters")
+    if len(cleaned) > MAX_RESEARCH_TOPIC_CHARS:
+        raise InvalidInputError(f"'topic' is over {MAX_RESEARCH_TOPIC_CHARS} characters")
     return cleaned or None
 
 
@@ -243,8 +242,8 @@ def _targets(urls: Sequence[str]) -> list[str]:
         raise InvalidInputError(
             "No sources to read: give URLs, or set ALEX_RESEARCH_SOURCES to default ones"
         )
-    if len(targets) > MAX_URLS:
-        raise InvalidInputError(f"At most {MAX_URLS} URLs per run ({len(targets)} given)")
+    if len(targets) > MAX_RESEARCH_URLS:
+        raise InvalidInputError(f"At most {MAX_RESEARCH_URLS} URLs per run ({len(targets)} given)")
     return targets
 
 
