@@ -23,6 +23,11 @@ from tests.conftest import FIXTURES
 pytestmark = pytest.mark.timeout(300)
 
 
+def complete_lines(output: str) -> list[str]:
+    """The lines a killed child finished writing; a line cut off by the kill was not acknowledged."""
+    return [line for line in output.split("\n")[:-1] if line.strip()]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -149,7 +154,8 @@ services = Services(load_settings())
 text = " ".join(f"Sentence {{i}} on revenue, margins and guidance." for i in range(120))
 for n in range(10_000):
     result = services.ingest.ingest(f"Document {{n}}. " + text, {{"n": n}}, f"doc-{{n}}")
-    print(result.document_id, flush=True)
+    sys.stdout.write(result.document_id + "\\n")  # one write: a kill cannot split the line
+    sys.stdout.flush()
 """
 
 
@@ -169,7 +175,7 @@ def test_kill_9_mid_ingest_leaves_a_consistent_store(
     time.sleep(0.05 * round_)  # land the kill at different points of the next write
     child.kill()
     child.wait()
-    acknowledged += [line.strip() for line in child.stdout.read().splitlines() if line.strip()]
+    acknowledged += [line.strip() for line in complete_lines(child.stdout.read())]
     store = SqliteStore(
         Path(env["ALEX_DATA_DIR"]) / "alex.sqlite3", EMBEDDING_DIMENSION, EMBEDDING_MODEL
     )
@@ -199,7 +205,8 @@ for n in range(100_000):
     vectors = rng.normal(size=(40, EMBEDDING_DIMENSION)).astype(np.float32)
     document = Document(f"doc-{n % 25}", f"document {n}", {"n": n}, f"sha-{n}")
     store.upsert(document, chunks, vectors)  # replaces doc-(n % 25): old chunks out, new in
-    print(document.id, n, flush=True)
+    sys.stdout.write(f"{document.id} {n}\\n")  # one write: a kill cannot split the line
+    sys.stdout.flush()
 """
 
 
@@ -221,7 +228,7 @@ def test_kill_9_during_store_writes_never_leaves_half_a_document(
     child.kill()
     child.wait()
     last_acknowledged = {}
-    for line in child.stdout.read().splitlines():
+    for line in complete_lines(child.stdout.read()):
         document_id, n = line.split()
         last_acknowledged[document_id] = int(n)
     store = SqliteStore(path, EMBEDDING_DIMENSION, EMBEDDING_MODEL)
