@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def complete_lines(output: str) -> list[str]:
-    """The lines a killed child finished writing; a line cut off by the kill was not acknowledged."""
+    """The lines a killed child finished writing: a line the kill cut off was never acknowledged."""
     return [line for line in output.split("\n")[:-1] if line.strip()]
 
 
