@@ -9,6 +9,7 @@ could close the element escaped, so a page cannot step outside its fence.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from alex.domain.models import ChunkHit
@@ -43,27 +44,47 @@ class PageReader:
 
     Only pages read here may be cited: the analysis's sources are checked against
     :meth:`read_urls`. ``max_pages`` bounds what one run (and a model with a fetch tool)
-    may read.
+    may read. Reads may run on several threads at once: a URL already being fetched is
+    waited for, not fetched again, and fetches under way count against the budget.
     """
 
     policy: FetchPolicy
     max_pages: int
     pages: list[Page] = field(default_factory=list)
+    _by_url: dict[str, Page] = field(default_factory=dict)
+    _in_flight: dict[str, Future[Page]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def read(self, url: str) -> Page:
         with self._lock:
-            for page in self.pages:
-                if url in (page.url, page.final_url):
-                    return page
-            if len(self.pages) >= self.max_pages:
-                raise ValueError(f"this run may read at most {self.max_pages} pages")
-        page = fetch_page(url, policy=self.policy)
+            if url in self._by_url:
+                return self._by_url[url]
+            pending = self._in_flight.get(url)
+            if pending is None:
+                if len(self.pages) + len(self._in_flight) >= self.max_pages:
+                    raise ValueError(f"this run may read at most {self.max_pages} pages")
+                fetching = self._in_flight[url] = Future()
+        if pending is not None:
+            return pending.result()
+        try:
+            page = fetch_page(url, policy=self.policy)
+        except BaseException as error:
+            with self._lock:
+                del self._in_flight[url]
+            fetching.set_exception(error)
+            raise
         with self._lock:
-            self.pages.append(page)
-        return page
+            del self._in_flight[url]
+            # Two URLs may redirect to one page: keep it once, answering to both.
+            kept = self._by_url.get(page.final_url)
+            if kept is None:
+                self.pages.append(page)
+                kept = page
+            self._by_url.update({url: kept, page.url: kept, page.final_url: kept})
+        fetching.set_result(kept)
+        return kept
 
     def read_urls(self) -> dict[str, Page]:
         """Every URL a read page answers to (as requested and after redirects)."""
         with self._lock:
-            return {url: page for page in self.pages for url in (page.url, page.final_url)}
+            return dict(self._by_url)
