@@ -12,6 +12,7 @@ import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -43,7 +44,19 @@ DEFAULT_RESEARCH_SOURCES = (
 )
 
 
-def _split_hosts(value: str | None) -> tuple[str, ...]:
+def _web_url_problem(url: str) -> str | None:
+    """Why ``url`` is not an absolute http(s) URL, or None when it is."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected an absolute http:// or https:// URL"
+    return None
+
+
+def _split_list(value: str | None) -> tuple[str, ...]:
     return tuple(entry.strip() for entry in (value or "").split(",") if entry.strip())
 
 
@@ -136,10 +149,20 @@ class Settings(BaseSettings):
     @field_validator("fetch_allow_hosts_setting")
     @classmethod
     def _allow_hosts_are_host_port(cls, value: str | None) -> str | None:
-        for entry in _split_hosts(value):
+        for entry in _split_list(value):
             match = _HOST_PORT.match(entry)
             if match is None or not 0 < int(match["port"] or 1) <= 65535:
                 raise ValueError(f"{entry!r} is not host[:port] (e.g. 127.0.0.1:8765, [::1])")
+        return value
+
+    @field_validator("llm_base_url", "research_sources_setting")
+    @classmethod
+    def _urls_are_web_urls(cls, value: str | None) -> str | None:
+        # Caught here, a typo names its variable; caught at the first call, it is a 503.
+        for url in _split_list(value):
+            problem = _web_url_problem(url)
+            if problem is not None:
+                raise ValueError(f"{url!r}: {problem}")
         return value
 
     @model_validator(mode="after")
@@ -165,13 +188,13 @@ class Settings(BaseSettings):
 
     @property
     def fetch_allow_hosts(self) -> tuple[str, ...]:
-        return _split_hosts(self.fetch_allow_hosts_setting)
+        return _split_list(self.fetch_allow_hosts_setting)
 
     @property
     def research_sources(self) -> tuple[str, ...]:
         if self.research_sources_setting is None:
             return DEFAULT_RESEARCH_SOURCES
-        return _split_hosts(self.research_sources_setting)
+        return _split_list(self.research_sources_setting)
 
     @property
     def limits(self) -> Limits:

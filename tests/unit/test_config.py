@@ -48,6 +48,35 @@ def test_bad_value_names_the_variable(isolated_settings: Path) -> None:
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("line", "variable", "reason"),
+    [
+        ("ALEX_LLM_BASE_URL=localhost:8080/v1", "ALEX_LLM_BASE_URL", "absolute http"),
+        ("ALEX_LLM_BASE_URL=http://127.0.0.1:99999/v1", "ALEX_LLM_BASE_URL", "Port out of range"),
+        ("ALEX_LLM_BASE_URL=https:///v1", "ALEX_LLM_BASE_URL", "absolute http"),
+        ("ALEX_RESEARCH_SOURCES=https://ok.example/a, ftp://x/y", "ALEX_RESEARCH_SOURCES", "ftp"),
+        ("ALEX_RESEARCH_SOURCES=www.example.com/news", "ALEX_RESEARCH_SOURCES", "absolute"),
+    ],
+)
+def test_a_url_setting_that_is_not_a_web_url_is_refused_at_load(
+    isolated_settings: Path, line: str, variable: str, reason: str
+) -> None:
+    isolated_settings.write_text(line + "\n")
+    with pytest.raises(ConfigError, match=variable) as raised:
+        load_settings()
+    assert reason in raised.value.message
+
+
+def test_url_settings_are_read_as_given(isolated_settings: Path) -> None:
+    isolated_settings.write_text(
+        "ALEX_LLM_BASE_URL=http://127.0.0.1:8080/v1\n"
+        "ALEX_RESEARCH_SOURCES=https://a.example/news , http://[::1]:8765/page.html\n"
+    )
+    settings = load_settings()
+    assert settings.llm_base_url == "http://127.0.0.1:8080/v1"
+    assert settings.research_sources == ("https://a.example/news", "http://[::1]:8765/page.html")
+
+
 def test_unknown_backend_is_refused(isolated_settings: Path) -> None:
     isolated_settings.write_text("ALEX_BACKEND=azure\n")
     with pytest.raises(ConfigError, match="ALEX_BACKEND"):
