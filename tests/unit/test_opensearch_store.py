@@ -276,6 +276,20 @@ def hits(*sources: dict[str, Any], index: str = "alex-documents") -> dict[str, A
     }
 
 
+def bulk_item(
+    action: str, index: str, status: int, doc_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """One item of a ``_bulk`` answer, e.g. ``{"delete": {"_index", "_id", "status", ...}}``."""
+    identity = {"_id": doc_id} if doc_id is not None else {}
+    return {action: {"_index": index, **identity, "status": status, **fields}}
+
+
+def bulk(*items: dict[str, Any]) -> dict[str, Any]:
+    """A ``_bulk`` answer; like OpenSearch, ``errors`` is set when an item carries an error."""
+    failed = any("error" in result for item in items for result in item.values())
+    return {"took": 1, "errors": failed, "items": list(items)}
+
+
 def record(revision: str = R1, **fields: Any) -> dict[str, Any]:
     data = fixture("bulk_upsert.json")["requests"][1]["ndjson"][1]
     return {**data, "revision": revision, **fields}
@@ -433,20 +447,7 @@ def test_replacing_a_document_removes_the_superseded_version(
     fake.on(
         "POST",
         "/_bulk",
-        body={
-            "took": 1,
-            "errors": False,
-            "items": [
-                {
-                    "delete": {
-                        "_index": "alex-documents",
-                        "_id": "r-old",
-                        "status": 200,
-                        "result": "deleted",
-                    }
-                }
-            ],
-        },
+        body=bulk(bulk_item("delete", "alex-documents", 200, "r-old", result="deleted")),
     )
     fake.on(
         "POST",
@@ -456,28 +457,10 @@ def test_replacing_a_document_removes_the_superseded_version(
     fake.on(
         "POST",
         "/_bulk",
-        body={
-            "took": 1,
-            "errors": False,
-            "items": [
-                {
-                    "delete": {
-                        "_index": "alex-chunks",
-                        "_id": "c-old0",
-                        "status": 200,
-                        "result": "deleted",
-                    }
-                },
-                {
-                    "delete": {
-                        "_index": "alex-chunks",
-                        "_id": "c-old1",
-                        "status": 404,
-                        "result": "not_found",
-                    }
-                },
-            ],
-        },
+        body=bulk(
+            bulk_item("delete", "alex-chunks", 200, "c-old0", result="deleted"),
+            bulk_item("delete", "alex-chunks", 404, "c-old1", result="not_found"),
+        ),
     )
 
     store.upsert(*upsert_fixture())
@@ -539,34 +522,22 @@ def test_a_failed_record_removes_its_chunks(fake: FakeCollection, store: OpenSea
     fake.on(
         "POST",
         "/_bulk",
-        body={
-            "took": 1,
-            "errors": True,
-            "items": [
-                {
-                    "index": {
-                        "_index": "alex-documents",
-                        "status": 400,
-                        "error": {
-                            "type": "mapper_parsing_exception",
-                            "reason": "failed to parse field [created_at]",
-                        },
-                    }
-                }
-            ],
-        },
+        body=bulk(
+            bulk_item(
+                "index",
+                "alex-documents",
+                400,
+                error={
+                    "type": "mapper_parsing_exception",
+                    "reason": "failed to parse field [created_at]",
+                },
+            )
+        ),
     )
     fake.on(
         "POST",
         "/_bulk",
-        body={
-            "took": 1,
-            "errors": False,
-            "items": [
-                {"delete": {"_index": "alex-chunks", "_id": i, "status": 200}}
-                for i in ("c-ZQm1", "c-ZQm2")
-            ],
-        },
+        body=bulk(*(bulk_item("delete", "alex-chunks", 200, i) for i in ("c-ZQm1", "c-ZQm2"))),
     )
 
     with pytest.raises(
@@ -599,7 +570,7 @@ def test_throttled_bulk_items_are_sent_again(
     fake.on(
         "POST",
         "/_bulk",
-        body={"took": 1, "errors": False, "items": [data["responses"][0]["body"]["items"][1]]},
+        body=bulk(data["responses"][0]["body"]["items"][1]),
     )
     fake.on("POST", "/_bulk", **_answer(data["responses"][1]))
     fake.on("POST", "/alex-documents/_search", body=hits())
@@ -628,30 +599,13 @@ def test_delete_writes_a_tombstone_then_removes_the_old_version(
     fake.on(
         "POST",
         "/_bulk",
-        body={
-            "took": 1,
-            "errors": False,
-            "items": [
-                {
-                    "index": {
-                        "_index": "alex-documents",
-                        "_id": "tomb",
-                        "status": 201,
-                        "result": "created",
-                    }
-                }
-            ],
-        },
+        body=bulk(bulk_item("index", "alex-documents", 201, "tomb", result="created")),
     )
     fake.on("POST", "/alex-documents/_search", body=hits({"_id": "r-ZQm3"}))
     fake.on(
         "POST",
         "/_bulk",
-        body={
-            "took": 1,
-            "errors": False,
-            "items": [{"delete": {"_index": "alex-documents", "_id": "r-ZQm3", "status": 200}}],
-        },
+        body=bulk(bulk_item("delete", "alex-documents", 200, "r-ZQm3")),
     )
     fake.on("POST", "/alex-chunks/_search", body=hits(index="alex-chunks"))
     fake.on(
