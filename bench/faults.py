@@ -265,9 +265,7 @@ def _services(data_dir: Path, embedder: Any = None) -> Iterator[Any]:
     from alex.services import Services
 
     source: dict[str, Any] = {"_env_file": None}
-    services = Services(Settings(**source, ALEX_DATA_DIR=str(data_dir)))
-    if embedder is not None:
-        services.__dict__["embedder"] = embedder
+    services = Services(Settings(**source, ALEX_DATA_DIR=str(data_dir)), embedder=embedder)
     try:
         yield services
     finally:

@@ -50,8 +50,7 @@ def settings(isolated_settings: Path) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:  # type: ignore[no-untyped-def]
-    built = Services(settings)
-    built.__dict__["embedder"] = embedder  # share the session's model instead of loading again
+    built = Services(settings, embedder=embedder)  # the session's model, not loaded again
     yield built
     built.close()
 

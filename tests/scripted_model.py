@@ -27,7 +27,6 @@ from openai.types.responses import (
 )
 
 from alex.research.llm import ChatModel
-from alex.research.service import ResearchService
 from alex.services import Services
 
 
@@ -144,7 +143,6 @@ def opener(
 def research_with(services: Services, model: ScriptedModel, allow_host: str) -> Services:
     """``services`` whose researcher runs ``model`` and may fetch from ``allow_host``."""
     settings = services.settings.model_copy(update={"fetch_allow_hosts_setting": allow_host})
-    services.__dict__["research"] = ResearchService(
-        settings, services.ingest, services.search, opener(model)
+    return Services(
+        settings, embedder=services.embedder, store=services.store, open_chat_model=opener(model)
     )
-    return services

@@ -84,19 +84,23 @@ class IngestService:
             self.validate(request, f"document {index}: " if len(requests) > 1 else "")
             for index, request in enumerate(requests)
         ]
-        # Plan every document before storing any, so a bad one still stores nothing.
+        # Plan every document before writing anything (metadata refreshes included), so a
+        # bad one still stores nothing.
         results: list[IngestResult | None] = [None] * len(documents)
         pending: list[_Pending] = []
+        refreshes: list[Document] = []
         for position, document in enumerate(documents):
             stored = self._store.get_fingerprint(document.id)
             if stored is not None and stored.text_sha256 == document.text_sha256:
-                results[position] = self._refresh_metadata(document, stored)
+                results[position] = self._same_text(document, stored, refreshes)
                 continue
             chunks = self.chunker.split(document.text)
             if not chunks:
                 where = f"document {position}: " if len(documents) > 1 else ""
                 raise InvalidInputError(f"{where}'text' has no words the model can read")
             pending.append(_Pending(position, document, chunks, stored is None))
+        for document in refreshes:
+            self._store.update_metadata(document.id, document.metadata)
         done = len(documents) - len(pending)
 
         def report() -> None:
@@ -131,11 +135,14 @@ class IngestService:
             source_id=source_id,
         )
 
-    def _refresh_metadata(self, document: Document, stored: Fingerprint) -> IngestResult:
-        """Same text as stored: nothing to embed; update the metadata if it changed."""
+    @staticmethod
+    def _same_text(
+        document: Document, stored: Fingerprint, refreshes: list[Document]
+    ) -> IngestResult:
+        """Same text as stored: nothing to embed; queue a metadata update if it changed."""
         if stored.metadata_json == canonical_json(document.metadata):
             return IngestResult(document.id, "unchanged", stored.chunk_count)
-        self._store.update_metadata(document.id, document.metadata)
+        refreshes.append(document)
         return IngestResult(document.id, "updated", stored.chunk_count)
 
     def _embed_and_store(self, batch: list[_Pending], results: list[IngestResult | None]) -> int:

@@ -1,8 +1,15 @@
-"""The composition root: builds the adapters the settings choose and the use cases on them."""
+"""The composition root: the use cases, built on the adapters it is given or the settings choose.
+
+Every adapter is a parameter with a default (cosmicpython's ``bootstrap``): a door passes
+nothing and gets what the settings say; a test or the cloud researcher passes its own
+(in-memory fakes, a scripted chat model, the DynamoDB job store). Defaults are built on first
+use, so a door that only searches never starts the chat model.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -14,14 +21,34 @@ from alex.ports import Embedder, VectorStore
 from alex.search import SearchService
 
 if TYPE_CHECKING:
-    from alex.research.service import ResearchJobs, ResearchService
+    from alex.research.llm import ChatModel
+    from alex.research.service import JobStore, ResearchJobs, ResearchService
+
+ModelOpener = Callable[[Settings], "AbstractContextManager[ChatModel]"]
+"""Opens the researcher's chat model for the given settings (closed with the services)."""
+JobLauncher = Callable[[str], None]
+"""Starts a queued research job by id (default: this process's worker thread)."""
 
 
-@dataclass
 class Services:
-    """Everything a door needs; adapters are created on first use and kept."""
+    """Everything a door needs; each adapter is the one passed in, or built on first use."""
 
-    settings: Settings
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        store: VectorStore | None = None,
+        open_chat_model: ModelOpener | None = None,
+        job_store: JobStore | None = None,
+        launch_job: JobLauncher | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._store = store
+        self._open_chat_model = open_chat_model
+        self._job_store = job_store
+        self._launch_job = launch_job
 
     def _require_aws(self) -> tuple[str, str, str]:
         """SAGEMAKER_ENDPOINT, OPENSEARCH_ENDPOINT and DEFAULT_AWS_REGION, or a clear error."""
@@ -31,9 +58,14 @@ class Services:
         assert settings.sagemaker_endpoint and settings.opensearch_endpoint and settings.aws_region
         return settings.sagemaker_endpoint, settings.opensearch_endpoint, settings.aws_region
 
-    @cached_property
+    @property
     def embedder(self) -> Embedder:
-        """The model itself: local ONNX Runtime, or the SageMaker endpoint."""
+        """The model itself: the one given, local ONNX Runtime, or the SageMaker endpoint."""
+        if self._embedder is None:
+            self._embedder = self._default_embedder()
+        return self._embedder
+
+    def _default_embedder(self) -> Embedder:
         if self.settings.backend == "aws":
             from alex.adapters.sagemaker_embedder import SageMakerEmbedder
 
@@ -42,6 +74,23 @@ class Services:
         from alex.adapters.local_embedder import LocalEmbedder
 
         return LocalEmbedder(batch_size=self.settings.embed_batch_size)
+
+    @property
+    def store(self) -> VectorStore:
+        """The one given, the SQLite file, or the OpenSearch Serverless collection."""
+        if self._store is None:
+            self._store = self._default_store()
+        return self._store
+
+    def _default_store(self) -> VectorStore:
+        if self.settings.backend == "aws":
+            from alex.adapters.opensearch_store import OpenSearchStore
+
+            _, endpoint, region = self._require_aws()
+            return OpenSearchStore.connect(endpoint, region)
+        from alex.adapters.sqlite_store import SqliteStore
+
+        return SqliteStore(self.settings.store_path, EMBEDDING_DIMENSION, EMBEDDING_MODEL)
 
     @cached_property
     def ingest_embedder(self) -> Embedder:
@@ -53,17 +102,6 @@ class Services:
         from alex.adapters.batching_embedder import BatchingEmbedder
 
         return BatchingEmbedder(self.embedder)
-
-    @cached_property
-    def store(self) -> VectorStore:
-        if self.settings.backend == "aws":
-            from alex.adapters.opensearch_store import OpenSearchStore
-
-            _, endpoint, region = self._require_aws()
-            return OpenSearchStore.connect(endpoint, region)
-        from alex.adapters.sqlite_store import SqliteStore
-
-        return SqliteStore(self.settings.store_path, EMBEDDING_DIMENSION, EMBEDDING_MODEL)
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -81,16 +119,16 @@ class Services:
 
     @cached_property
     def research(self) -> ResearchService:
-        """The researcher; it starts its chat model on the first run."""
+        """The researcher; it opens its chat model on the first run."""
         from alex.research.service import ResearchService
 
-        return ResearchService(self.settings, self.ingest, self.search)
+        return ResearchService(self.settings, self.ingest, self.search, self._open_chat_model)
 
     @cached_property
     def research_jobs(self) -> ResearchJobs:
         from alex.research.service import ResearchJobs
 
-        return ResearchJobs(self.research)
+        return ResearchJobs(self.research, self._job_store, self._launch_job)
 
     def warm_up(self) -> None:
         """Load the model and the vectors before the first request, not during it."""
@@ -98,9 +136,11 @@ class Services:
         self.store.warm_up()
 
     def close(self) -> None:
-        if "research_jobs" in self.__dict__:
+        """Close what was opened: jobs, the chat model, then the store."""
+        built = vars(self)  # cached_property keeps what it built here
+        if "research_jobs" in built:
             self.research_jobs.close()
-        if "research" in self.__dict__:
+        if "research" in built:
             self.research.close()
-        if "store" in self.__dict__:
-            self.store.close()
+        if self._store is not None:
+            self._store.close()

@@ -193,8 +193,9 @@ def test_the_aws_backend_reports_what_it_misses(ingest_module: ModuleType) -> No
 @pytest.fixture
 def two_doors(services: Services, tmp_path: Path) -> Iterator[tuple[TestClient, Services]]:
     """The FastAPI app on ``services``; a second, empty store for the Lambda door."""
-    lambda_services = Services(load_settings(data_dir_setting=tmp_path / "lambda-data"))
-    lambda_services.__dict__["embedder"] = services.embedder
+    lambda_services = Services(
+        load_settings(data_dir_setting=tmp_path / "lambda-data"), embedder=services.embedder
+    )
     with TestClient(create_app(services, KEY), raise_server_exceptions=False) as client:
         client.headers["x-api-key"] = KEY
         client.headers["content-type"] = "application/json"

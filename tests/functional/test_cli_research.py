@@ -68,8 +68,8 @@ def test_research_through_the_api_follows_the_job(
 ) -> None:
     url = site.url("/market-news.html")
     model = ScriptedModel([answer(sources=[{"url": url, "title": "News"}])])
-    research_with(services, model, site.host_port)
-    with TestClient(create_app(services, KEY)) as api:
+    researching = research_with(services, model, site.host_port)
+    with TestClient(create_app(researching, KEY)) as api:
 
         def through_app(request: httpx.Request) -> httpx.Response:
             answer = api.request(

@@ -56,8 +56,7 @@ def fuzz_services(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterato
         patch.setenv("ALEX_DATA_DIR", str(folder / "data"))
         patch.setenv("ALEX_MAX_TEXT_CHARS", str(MAX_TEXT_CHARS))
         patch.setenv("ALEX_MAX_BODY_BYTES", str(MAX_BODY_BYTES))
-        built = Services(load_settings())
-    built.__dict__["embedder"] = embedder
+        built = Services(load_settings(), embedder=embedder)
     for number, text in enumerate(SEED_TEXTS):
         built.ingest.ingest(text, {"ticker": text.split("(")[1][:4], "n": number}, f"seed-{number}")
     yield built

@@ -62,6 +62,15 @@ def test_text_the_model_cannot_read_is_refused_before_anything_is_stored(
     assert services.documents.count() == (0, 0)
 
 
+def test_a_batch_that_fails_in_planning_changes_no_stored_metadata(services: Services) -> None:
+    """Planning (the metadata refresh included) finishes before the first write."""
+    stored = services.ingest.ingest("Gamma Ltd. beat estimates.", {"ticker": "GAMA"})
+    newer = IngestRequest("Gamma Ltd. beat estimates.", {"ticker": "GAMA", "note": "new"})
+    with pytest.raises(InvalidInputError, match="document 1: 'text' has no words"):
+        services.ingest.ingest_many([newer, IngestRequest("\u200b\u200b")])
+    assert services.documents.get(stored.document_id).metadata == {"ticker": "GAMA"}
+
+
 def test_progress_reaches_the_total(services: Services) -> None:
     seen: list[tuple[int, int]] = []
     services.ingest.ingest("Already here.")

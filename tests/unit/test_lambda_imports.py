@@ -144,11 +144,13 @@ class FakeOpenSearch:
 
 
 collection = FakeOpenSearch()
-services = Services(load_settings())
-services.__dict__["embedder"] = SageMakerEmbedder(
-    "alex-embeddings", client=FakeRuntime(), tokenizer=built.embedder.tokenizer
+services = Services(
+    load_settings(),
+    embedder=SageMakerEmbedder(
+        "alex-embeddings", client=FakeRuntime(), tokenizer=built.embedder.tokenizer
+    ),
+    store=OpenSearchStore(collection, settle_seconds=0),
 )
-services.__dict__["store"] = OpenSearchStore(collection, settle_seconds=0)
 
 result = services.ingest.ingest(
     "Northwind Semiconductor raised full-year guidance. Net debt is 2.6 times EBITDA.",

@@ -35,7 +35,7 @@ from alex.research.cloud import (
     chat_model_opener,
     read_secure_parameter,
 )
-from alex.research.service import ResearchService, new_job
+from alex.research.service import new_job
 from alex.services import Services
 from tests.pagesite import PageSite
 from tests.scripted_model import ScriptedModel, answer, chat_model, opener, text
@@ -103,11 +103,16 @@ def researcher_on(
     services: Services, site: PageSite, model: ScriptedModel, store: DynamoJobStore
 ) -> tuple[CloudResearcher, Launches]:
     settings = services.settings.model_copy(update={"fetch_allow_hosts_setting": site.host_port})
-    services.__dict__["research"] = ResearchService(
-        settings, services.ingest, services.search, opener(model)
-    )
     launches = Launches()
-    return CloudResearcher(services, store, launches), launches
+    cloud_services = Services(
+        settings,
+        embedder=services.embedder,
+        store=services.store,
+        open_chat_model=opener(model),
+        job_store=store,
+        launch_job=launches,
+    )
+    return CloudResearcher(cloud_services, store), launches
 
 
 def api_event(

@@ -47,7 +47,7 @@ from alex.http.app import API_KEY_HEADER, ASGIApp, Receive, Scope, Send, create_
 from alex.http.errors import error_body, status_for
 from alex.http.schemas import ResearchBody, ResearchJobError, ResearchJobResponse
 from alex.research.llm import ChatModel, open_chat_model
-from alex.research.service import JobStore, ResearchJobs, ResearchService, new_job, run_job
+from alex.research.service import JobStore, new_job, run_job
 from alex.services import Services
 
 logger = logging.getLogger("alex.research.cloud")
@@ -351,15 +351,14 @@ class CloudResearcher:
         self,
         services: Services,
         store: ClaimingJobStore,
-        launch: Callable[[str], None],
         api_key: str | None = None,
     ) -> None:
-        """``api_key``: the app's own key (App Runner, where no API Gateway checks one);
+        """``services`` keep their research jobs in ``store`` (the one that can claim a job).
+        ``api_key``: the app's own key (App Runner, where no API Gateway checks one);
         None on Lambda, where a random key only API-Gateway-checked requests get is used."""
         self.services = services
         self.store = store
-        self.jobs = ResearchJobs(services.research, store, launch)
-        services.__dict__["research_jobs"] = self.jobs  # the app's job routes use this store
+        self.jobs = services.research_jobs
         key = api_key or secrets.token_urlsafe(32)
         self.app = TrustApiGatewayKey(create_app(services, key), key)
         self._http = Mangum(self.app, lifespan="off")
@@ -378,17 +377,15 @@ class CloudResearcher:
             missing = JOBS_TABLE_ENV if not table else WORKER_FUNCTION_ENV
             raise ConfigError(f"{missing} must be set for the researcher in the cloud")
         region = settings.aws_region
-        services = Services(settings)
         parameter = os.environ.get(OPENAI_KEY_PARAMETER_ENV, "").strip() or None
-        services.__dict__["research"] = ResearchService(
-            settings,
-            services.ingest,
-            services.search,
-            chat_model_opener(parameter, lambda: aws_client("ssm", region)),
-        )
         store = DynamoJobStore(table, aws_client("dynamodb", region))
-        launch = AsyncInvoker(aws_client("lambda", region), worker, store)
-        return cls(services, store, launch, api_key)
+        services = Services(
+            settings,
+            open_chat_model=chat_model_opener(parameter, lambda: aws_client("ssm", region)),
+            job_store=store,
+            launch_job=AsyncInvoker(aws_client("lambda", region), worker, store),
+        )
+        return cls(services, store, api_key)
 
     def handle(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         if JOB_EVENT in event:
