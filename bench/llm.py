@@ -272,7 +272,7 @@ def analyse(
 
 def long_prompt(words: int, seed: int = 11) -> str:
     """The page followed by corpus paragraphs, about ``words`` words in all."""
-    from bench.corpus import paragraph
+    from tests.support.text import paragraph
 
     rng = random.Random(seed)
     parts = [PAGE]

@@ -176,7 +176,8 @@ def course_baseline(
     def cls_vectors(texts: list[str], max_tokens: int) -> np.ndarray:
         hidden = embedder.inner.token_vectors(texts, max_tokens=max_tokens)
         vectors = np.stack([h[0] for h in hidden]).astype(np.float64)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        normalised: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return normalised
 
     doc_vectors = cls_vectors([d["text"] for d in documents], 512)
     answerable = [q for q in queries if q["relevant"]]

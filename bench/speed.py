@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.corpus import cached_corpus, paragraph
-from bench.load import AlexServer, percentile
+from bench.corpus import cached_corpus
+from tests.support.load import percentile
+from tests.support.server import AlexServer
+from tests.support.text import paragraph
 
 QUERY_TEMPLATES = [
     "which company cut its outlook because of {reason}",
@@ -36,7 +38,7 @@ QUERY_TEMPLATES = [
 
 
 def queries(count: int, seed: int = 5) -> list[str]:
-    from bench.corpus import _EVENTS, _PRODUCTS, _REASONS, _REGIONS
+    from tests.support.text import _EVENTS, _PRODUCTS, _REASONS, _REGIONS
 
     rng = random.Random(seed)
     return [
@@ -142,7 +144,11 @@ def build_store(path: Path, texts: list[str], vectors: np.ndarray) -> None:
                 document_id_for("", f"c{n}"), texts[n], {"n": n}, sha256_hex(texts[n]), f"c{n}"
             )
             items.append(
-                (document, [StoredChunk(0, texts[n], 0, len(texts[n]))], vectors[n : n + 1])
+                (
+                    document,
+                    [StoredChunk(0, texts[n], 0, len(texts[n]))],
+                    vectors[n : n + 1].tolist(),
+                )
             )
         store.upsert_many(items)
     store.close()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from alex.domain.errors import StoreUnavailableError
 from alex.remote import RemoteClient
-from bench.load import AlexServer
+from tests.support.server import AlexServer
 
 runner = CliRunner()
 KEY = "remote-test-key-0123456789"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import AlexServer
 from tests.pagesite import PageSite
 from tests.processes import run_alex
+from tests.support.server import AlexServer
 
 pytestmark = pytest.mark.timeout(900)
 

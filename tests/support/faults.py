@@ -1,6 +1,7 @@
 """Faults: kill -9 during batch ingests, a full disk, a read-only data folder.
 
-uv run python -m bench.faults [all|kill|disk-full|read-only] [--rounds 20] [--out FILE]
+The checks behind tests/functional/test_load_faults.py (``KILL_ROUNDS=20 uv run pytest
+tests/functional/test_load_faults.py -k kill_9`` runs more kill rounds).
 
 ``run_kill_rounds`` restarts a real ``alex serve`` on one data folder and kills it with
 SIGKILL at random moments while a client sends ``POST /ingest/batch``; after each
@@ -11,8 +12,6 @@ marker word, and ``alex status --check`` must pass. ``check_disk_full`` and
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import random
 import secrets
@@ -30,12 +29,9 @@ from typing import Any
 
 import httpx
 
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from alex.domain.validation import document_id_for
-from bench.corpus import paragraph
-from bench.load import AlexServer, Deadline, server_env
+from tests.support.server import AlexServer, Deadline, server_env
+from tests.support.text import paragraph
 
 # Kill -9 rounds ---------------------------------------------------------------------------
 
@@ -545,38 +541,3 @@ def check_read_only_dir(work_dir: Path | None = None, embedder: Any = None) -> d
         "duration_s": round(time.perf_counter() - started, 2),
         "ok": not problems,
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "run", nargs="?", choices=("all", "kill", "disk-full", "read-only"), default="all"
-    )
-    parser.add_argument("--rounds", type=int, default=20, help="kill -9 rounds")
-    parser.add_argument("--batch-size", type=int, default=8, help="documents per batch")
-    parser.add_argument("--max-delay", type=float, default=3.0, help="longest wait before a kill")
-    parser.add_argument("--deadline", type=float, default=900.0, help="seconds, at most")
-    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
-    args = parser.parse_args(argv)
-    results: dict[str, Any] = {}
-    if args.run in ("all", "kill"):
-        results["kill_rounds"] = run_kill_rounds(
-            args.rounds,
-            batch_size=args.batch_size,
-            max_delay=args.max_delay,
-            deadline_s=args.deadline,
-        )
-    if args.run in ("all", "disk-full"):
-        results["disk_full"] = check_disk_full()
-    if args.run in ("all", "read-only"):
-        results["read_only_dir"] = check_read_only_dir()
-    print(json.dumps(results, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
-    return 0 if all(result["ok"] for result in results.values()) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
