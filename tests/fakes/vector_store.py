@@ -9,6 +9,7 @@ strings never match each other), cosine for semantic search, BM25 on the query's
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections.abc import Sequence
@@ -246,7 +247,7 @@ def _cosine(query: list[float], row: tuple[float, ...]) -> float:
 
 
 def _copied(metadata: Metadata) -> Metadata:
-    """A copy, so a caller mutating what it passed or got back cannot change the store."""
-    return {
-        key: list(value) if isinstance(value, list) else value for key, value in metadata.items()
-    }
+    """A copy through canonical JSON: keys sorted as a real store returns them, and nothing
+    shared, so a caller mutating what it passed or got back cannot change the store."""
+    copied: Metadata = json.loads(canonical_json(metadata))
+    return copied
