@@ -183,7 +183,14 @@ def test_delete_is_true_once_then_false(store: VectorStore) -> None:
 
 # Filters ---------------------------------------------------------------------------------------
 METADATA: dict[str, Metadata] = {
-    "a": {"ticker": "AAPL", "year": 2025, "ratio": 0.5, "flag": True, "tags": ["x", 7]},
+    "a": {
+        "ticker": "AAPL",
+        "year": 2025,
+        "ratio": 0.5,
+        "flag": True,
+        "tags": ["x", 7],
+        "sec.form-1": "10-K",
+    },
     "b": {"ticker": "MSFT", "year": "2025", "flag": 1, "tags": ["y"]},
     "c": {"ticker": "AAPL", "year": 2024, "flag": False, "tags": "x"},
 }
@@ -201,6 +208,8 @@ FILTER_CASES: list[tuple[Filters, set[str]]] = [
     ({"tags": 7}, {"a"}),
     ({"ticker": "AAPL", "year": 2024}, {"c"}),  # every filter must hold
     ({"missing": "x"}, set()),
+    ({"sec.form-1": "10-K"}, {"a"}),  # keys may hold dots and dashes
+    ({"ticker": "AAPL", "year": 2025, "flag": True, "tags": "x"}, {"a"}),
 ]
 
 
@@ -251,6 +260,7 @@ def test_keyword_finds_exact_identifiers_and_numbers(store: VectorStore) -> None
     assert ids(store.keyword("revenue 412", 5, {}))[0] == "number"
     assert set(ids(store.keyword("revenue quarter", 5, {}))) == {"number", "other"}
     assert store.keyword("nothing matches this", 5, {}) == []
+    assert store.keyword("?! ... ,", 5, {}) == []  # no term at all: nothing, not an error
     hits = store.keyword("revenue third quarter", 1, {})
     assert len(hits) == 1 and hits[0].score > 0
     scores = [h.score for h in store.keyword("revenue 412 quarter", 5, {})]
