@@ -14,7 +14,8 @@ import pytest
 
 from alex.config import Settings, load_settings
 from alex.services import Services
-from tests.fakes import FakeEmbedder, InMemoryVectorStore
+from tests.fakes.embedder import FakeEmbedder
+from tests.fakes.vector_store import InMemoryVectorStore
 from tests.pagesite import PageSite
 
 FIXTURES = Path(__file__).parent / "fixtures"
