@@ -14,8 +14,7 @@ import pytest
 
 from alex.config import Settings, load_settings
 from alex.services import Services
-from tests.fakes.embedder import FakeEmbedder
-from tests.fakes.vector_store import InMemoryVectorStore
+from tests.fakes import FakeEmbedder, InMemoryVectorStore
 from tests.pagesite import PageSite
 
 FIXTURES = Path(__file__).parent / "fixtures"

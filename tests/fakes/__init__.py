@@ -2,8 +2,9 @@
 
 * ``FakeEmbedder``: hashed bag of words, the real WordPiece tokenizer (chunking as in production).
 * ``InMemoryVectorStore``: the ``VectorStore`` port in a dict.
-* ``FakeOpenSearch`` / ``fake_opensearch_store``: the real ``OpenSearchStore`` on an
-  in-memory collection.
+* ``tests.fakes.opensearch``: ``FakeOpenSearch``, an in-memory collection, and
+  ``fake_opensearch_store``, the real ``OpenSearchStore`` on it (imported from there, not
+  here, so that only the tests using it depend on the OpenSearch store's module).
 * Chat model: ``tests/scripted_model.py`` (``ScriptedModel``, ``opener``) is the fake.
 
 ``tests/unit/test_vector_store_contract.py`` runs one contract over every store, and
@@ -11,7 +12,6 @@
 """
 
 from tests.fakes.embedder import FakeEmbedder
-from tests.fakes.opensearch import FakeOpenSearch, fake_opensearch_store
 from tests.fakes.vector_store import InMemoryVectorStore
 
-__all__ = ["FakeEmbedder", "FakeOpenSearch", "InMemoryVectorStore", "fake_opensearch_store"]
+__all__ = ["FakeEmbedder", "InMemoryVectorStore"]

@@ -17,7 +17,8 @@ from alex.domain.errors import StoreUnavailableError
 from alex.domain.models import ChunkHit, Document, Filters, Fingerprint, Metadata, StoredChunk
 from alex.domain.validation import canonical_json, sha256_hex
 from alex.ports import VectorStore
-from tests.fakes import InMemoryVectorStore, fake_opensearch_store
+from tests.fakes import InMemoryVectorStore
+from tests.fakes.opensearch import fake_opensearch_store
 
 DIM = 4
 MODEL = "contract-model"
