@@ -1,4 +1,8 @@
-"""Shared fixtures: every test gets its own data folder and .env, never the user's."""
+"""Shared fixtures: every test gets its own data folder and .env, never the user's.
+
+``services`` runs on the real model and SQLite store; ``fake_services`` on the in-memory fakes
+of ``tests/fakes`` (no model load, no file): use it unless the test is about the model or store.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import pytest
 
 from alex.config import Settings, load_settings
 from alex.services import Services
+from tests.fakes import FakeEmbedder, InMemoryVectorStore
 from tests.pagesite import PageSite
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -51,6 +56,14 @@ def settings(isolated_settings: Path) -> Settings:
 @pytest.fixture
 def services(settings: Settings, embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:  # type: ignore[no-untyped-def]
     built = Services(settings, embedder=embedder)  # the session's model, not loaded again
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def fake_services(settings: Settings) -> Iterator[Services]:
+    """The use cases on a hashed bag-of-words embedder and an in-memory store."""
+    built = Services(settings, embedder=FakeEmbedder(), store=InMemoryVectorStore())
     yield built
     built.close()
 

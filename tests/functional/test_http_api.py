@@ -1,4 +1,7 @@
-"""The HTTP API in process: keys, the course contract, bad input and nothing stored from it."""
+"""The HTTP API in process: keys, the course contract, bad input and nothing stored from it.
+
+Routing and validation, not ranking: the app runs on the in-memory fakes (no model load).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,11 @@ from alex.services import Services
 
 KEY = "test-key-0123456789"
 OPEN_ROUTES = {"/health", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"}
+
+
+@pytest.fixture
+def services(fake_services: Services) -> Services:
+    return fake_services
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """POST /research and the async job form through the real app, with a scripted chat model.
 
-Pages come from the loopback fixture site (allow-listed); the store is a real local one.
+Pages come from the loopback fixture site (allow-listed); the knowledge base is the in-memory
+fakes (tests/fakes).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from tests.pagesite import PageSite
 from tests.scripted_model import ScriptedModel, answer, research_with, text
 
 KEY = "research-key-0123456789"
+
+
+@pytest.fixture
+def services(fake_services: Services) -> Services:
+    return fake_services
 
 
 @pytest.fixture

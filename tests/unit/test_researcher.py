@@ -1,7 +1,8 @@
 """The research run driven by a scripted model through the Agents SDK's own Model interface.
 
-The pages come from the loopback fixture site (allow-listed), the knowledge base is a real
-local store; only the model is scripted. Each case ends as docs/researcher.md says.
+The pages come from the loopback fixture site (allow-listed); the knowledge base is the
+in-memory fakes (tests/fakes: real chunking, hashed-word vectors); the model is scripted.
+Each case ends as docs/researcher.md says.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from tests.pagesite import PageSite
 from tests.scripted_model import Reply, ScriptedModel, answer, chat_model, text, tool_call
 
 TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture
+def services(fake_services: Services) -> Services:
+    return fake_services
 
 
 def researcher(

@@ -81,14 +81,19 @@ def _now() -> str:
 
 
 def _filter_sql(filters: Filters, alias: str = "d") -> tuple[str, list[Any]]:
-    """SQL for metadata equality filters; a list value matches when it contains the value."""
+    """SQL for metadata equality filters; a list value matches when it contains the value.
+
+    JSON true/false read as 1/0 in SQLite, so the type is checked both ways: a boolean
+    filter matches only booleans, a number only numbers (as in the OpenSearch store).
+    """
     clauses: list[str] = []
     params: list[Any] = []
     for key, value in filters.items():
+        booleans = "IN" if isinstance(value, bool) else "NOT IN"
         clauses.append(
             f"EXISTS (SELECT 1 FROM json_each({alias}.metadata, ?) AS m "
             "WHERE m.type NOT IN ('array', 'object') AND m.value = ?"
-            + (" AND m.type IN ('true', 'false'))" if isinstance(value, bool) else ")")
+            f" AND m.type {booleans} ('true', 'false'))"
         )
         params.extend([f'$."{key}"', int(value) if isinstance(value, bool) else value])
     return (" AND ".join(clauses) or "1"), params

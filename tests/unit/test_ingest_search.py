@@ -1,18 +1,21 @@
-"""The use cases on the real local model and store: idempotence, atomic replace, hybrid search."""
+"""The ingest, search and document use cases on the in-memory fakes: idempotence, atomic
+replace, batch validation, limits, delete, filters, progress. Ranking quality with the real
+model is in tests/functional/test_hybrid_search.py.
+"""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from alex.domain.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
-from alex.domain.validation import document_id_for
 from alex.ingest import IngestRequest
 from alex.services import Services
-from tests.conftest import FIXTURES
+from tests.fakes import FakeEmbedder
 
-TOP = 3
+
+@pytest.fixture
+def services(fake_services: Services) -> Services:
+    return fake_services
 
 
 def test_same_document_twice_is_stored_once(services: Services) -> None:
@@ -21,6 +24,18 @@ def test_same_document_twice_is_stored_once(services: Services) -> None:
     assert first.document_id == second.document_id
     assert (first.status, second.status) == ("created", "unchanged")
     assert services.documents.count() == (1, 1)
+
+
+def test_only_new_or_changed_text_is_embedded(services: Services) -> None:
+    embedder = services.embedder
+    assert isinstance(embedder, FakeEmbedder)
+    services.ingest.ingest("Delta Co. opened a plant.", {"ticker": "DLT"}, "delta")
+    assert embedder.texts_embedded == 1
+    services.ingest.ingest("Delta Co. opened a plant.", {"ticker": "DLT"}, "delta")
+    services.ingest.ingest("Delta Co. opened a plant.", {"ticker": "DLTA"}, "delta")
+    assert embedder.texts_embedded == 1  # unchanged, then a metadata-only update
+    services.ingest.ingest("Delta Co. opened two plants.", {"ticker": "DLTA"}, "delta")
+    assert embedder.texts_embedded == 2
 
 
 def test_new_metadata_for_the_same_text_updates_without_duplicating(services: Services) -> None:
@@ -106,41 +121,3 @@ def test_filters_narrow_every_mode(services: Services) -> None:
     for mode in ("semantic", "keyword", "hybrid"):
         hits = services.search.search("rates fell", 5, mode, {"ticker": "HOME"})
         assert [h.metadata["ticker"] for h in hits] == ["HOME"], mode
-
-
-@pytest.fixture
-def hybrid_corpus(services: Services) -> dict[str, object]:
-    corpus = json.loads((FIXTURES / "hybrid_corpus.json").read_text("utf-8"))
-    services.ingest.ingest_many(
-        [IngestRequest(d["text"], d["metadata"], d["id"]) for d in corpus["documents"]]
-    )
-    return corpus
-
-
-def _ranked(services: Services, query: str, mode: str) -> list[str]:
-    return [h.document_id for h in services.search.search(query, TOP, mode)]
-
-
-def test_hybrid_finds_the_number_semantic_misses(services: Services, hybrid_corpus: dict) -> None:  # type: ignore[type-arg]
-    for case in hybrid_corpus["semantic_misses"]:
-        expected = document_id_for("", case["expected"])
-        assert expected not in _ranked(services, case["query"], "semantic"), case
-        assert _ranked(services, case["query"], "keyword")[0] == expected
-        assert _ranked(services, case["query"], "hybrid")[0] == expected
-
-
-def test_hybrid_finds_the_paraphrase_keyword_misses(
-    services: Services, hybrid_corpus: dict
-) -> None:  # type: ignore[type-arg]
-    for case in hybrid_corpus["keyword_misses"]:
-        expected = document_id_for("", case["expected"])
-        assert expected not in _ranked(services, case["query"], "keyword"), case
-        assert _ranked(services, case["query"], "semantic")[0] == expected
-        assert expected in _ranked(services, case["query"], "hybrid")
-
-
-def test_hybrid_puts_exact_identifiers_first(services: Services, hybrid_corpus: dict) -> None:  # type: ignore[type-arg]
-    for case in hybrid_corpus["identifiers"]:
-        assert _ranked(services, case["query"], "hybrid")[0] == document_id_for(
-            "", case["expected"]
-        )
