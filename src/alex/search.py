@@ -1,11 +1,11 @@
-"""The search use case: semantic, keyword and hybrid (reciprocal rank fusion), with filters."""
+"""The search use case: semantic, keyword and hybrid (``domain/fusion.py``), with filters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from alex.domain.errors import InvalidInputError
-from alex.domain.fusion import RRF_K, reciprocal_rank_fusion
+from alex.domain.fusion import SEMANTIC_WEIGHT, hybrid_fusion
 from alex.domain.models import ChunkHit, Filters
 from alex.domain.validation import Limits, validate_filters, validate_query
 from alex.ports import Embedder, VectorStore
@@ -15,9 +15,8 @@ from alex.ports import Embedder, VectorStore
 class HybridPolicy:
     """How hybrid search fuses the two rankings (tuned on bench/eval; docs/performance.md)."""
 
-    rrf_k: int = RRF_K
-    semantic_weight: float = 1.0
-    keyword_weight: float = 1.0
+    # The semantic share of the convex mix; the keyword share is the rest.
+    semantic_weight: float = SEMANTIC_WEIGHT
     # Each mode contributes max(candidates_factor * k, min_candidates) hits to the fusion.
     candidates_factor: int = 4
     min_candidates: int = 20
@@ -47,12 +46,9 @@ class SearchService:
             return self._semantic(text, count, clean_filters)
         policy = self.hybrid
         candidates = max(count * policy.candidates_factor, policy.min_candidates)
-        rankings = [
-            self._semantic(text, candidates, clean_filters),
-            self._store.keyword(text, candidates, clean_filters),
-        ]
-        weights = [policy.semantic_weight, policy.keyword_weight]
-        return reciprocal_rank_fusion(rankings, count, policy.rrf_k, weights)
+        semantic = self._semantic(text, candidates, clean_filters)
+        keyword = self._store.keyword(text, candidates, clean_filters)
+        return hybrid_fusion(text, semantic, keyword, count, policy.semantic_weight)
 
     def _semantic(self, text: str, k: int, filters: Filters) -> list[ChunkHit]:
         pieces = len(self._embedder.tokenizer.piece_offsets(text))
