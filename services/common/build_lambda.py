@@ -64,6 +64,7 @@ LOCAL_ONLY = (
     "cli.py",
     "cloud_env.py",
     "envfile.py",
+    "private_files.py",
     "remote.py",
     "loaders.py",
     "py.typed",

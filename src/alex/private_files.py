@@ -1,0 +1,51 @@
+"""Files and folders only their owner may read: the ``.env`` (it holds ``ALEX_API_KEY``)
+and the store (the user's documents).
+
+Modes are set with ``chmod`` after creating, so a permissive umask cannot widen them. On
+Windows ``chmod`` only toggles the read-only flag and access is governed by ACLs (a user's
+profile is private by default), so there these helpers create but never change modes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+OWNER_ONLY_FILE = 0o600
+OWNER_ONLY_DIR = 0o700
+
+_MODES_MEAN_ACCESS = os.name == "posix"
+
+
+def restrict(path: Path, mode: int = OWNER_ONLY_FILE) -> None:
+    """Make an existing ``path`` owner-only; a missing one, or one another user owns, is left.
+
+    Another user's file (a shared store the user may write but not chmod) keeps its mode:
+    failing to open it would help no one.
+    """
+    if not _MODES_MEAN_ACCESS:
+        return
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        path.chmod(mode)
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty and owner-only if missing; tighten it if it exists."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, OWNER_ONLY_FILE))
+    restrict(path)
+
+
+def create_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) with the folder itself owner-only.
+
+    A folder that already exists is left as it is: ``ALEX_DATA_DIR`` may name a folder the
+    user shares on purpose, and the files Alex keeps in it are owner-only anyway.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=OWNER_ONLY_DIR)
+    except FileExistsError:
+        return
+    restrict(path, OWNER_ONLY_DIR)
