@@ -69,6 +69,7 @@ LOCAL_ONLY = (
     "loaders.py",
     "py.typed",
     "http/app.py",
+    "http/server.py",
     "adapters/local_embedder.py",
     "adapters/sqlite_store.py",
     "adapters/vector_matrix.py",
