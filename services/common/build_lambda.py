@@ -62,6 +62,7 @@ LOCAL_ONLY = (
     "__main__.py",
     "research",  # the researcher runs from its own container image (services/researcher)
     "cli.py",
+    "api_key.py",
     "cloud_env.py",
     "envfile.py",
     "private_files.py",

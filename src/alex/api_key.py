@@ -21,9 +21,9 @@ from alex.private_files import restrict
 _VARIABLE = "ALEX_API_KEY"
 
 
-def mask(key: str) -> str:
-    """Enough of ``key`` to tell two keys apart, not enough to use it."""
-    return f"{key[:4]}…"
+def mask(secret: str) -> str:
+    """``****`` plus the last 4 characters (all stars when the secret is that short)."""
+    return "****" + secret[-4:] if len(secret) > 8 else "****"
 
 
 @dataclass(frozen=True)
