@@ -38,7 +38,9 @@ class ServerKey:
 
     @property
     def where(self) -> str:
-        return f"{_VARIABLE} in {self.env_file}" if self.env_file else f"{_VARIABLE}, environment"
+        if self.env_file is None:
+            return f"{_VARIABLE} from the environment"
+        return f"{_VARIABLE} in {self.env_file}"
 
 
 def ensure_api_key(settings: Settings) -> ServerKey:

@@ -1,15 +1,17 @@
 """Files and folders only their owner may read: the ``.env`` (it holds ``ALEX_API_KEY``)
 and the store (the user's documents).
 
-Modes are set with ``chmod`` after creating, so a permissive umask cannot widen them. On
-Windows ``chmod`` only toggles the read-only flag and access is governed by ACLs (a user's
-profile is private by default), so there these helpers create but never change modes.
+New ones are created owner-only (a umask can only take permission bits away, so it cannot
+widen them); existing ones lose their group and other bits. On Windows modes only toggle
+the read-only flag and access is governed by ACLs (a user's profile is private by
+default), so there these helpers create but never change modes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 OWNER_ONLY_FILE = 0o600
@@ -18,20 +20,22 @@ OWNER_ONLY_DIR = 0o700
 _MODES_MEAN_ACCESS = os.name == "posix"
 
 
-def restrict(path: Path, mode: int = OWNER_ONLY_FILE) -> None:
-    """Make an existing ``path`` owner-only; a missing one, or one another user owns, is left.
+def restrict(path: Path) -> None:
+    """Take the group and other permissions off an existing ``path``; never add any.
 
-    Another user's file (a shared store the user may write but not chmod) keeps its mode:
-    failing to open it would help no one.
+    A missing path is ignored, and so is one another user owns (a shared store the user
+    may write but not chmod): failing to open it would help no one.
     """
     if not _MODES_MEAN_ACCESS:
         return
     with contextlib.suppress(FileNotFoundError, PermissionError):
-        path.chmod(mode)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
 
 
 def create_private_file(path: Path) -> None:
-    """Create ``path`` empty and owner-only if missing; tighten it if it exists."""
+    """Create ``path`` empty and owner-only if missing; restrict it if it exists."""
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, OWNER_ONLY_FILE))
     restrict(path)
@@ -44,8 +48,5 @@ def create_private_dir(path: Path) -> None:
     user shares on purpose, and the files Alex keeps in it are owner-only anyway.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):
         path.mkdir(mode=OWNER_ONLY_DIR)
-    except FileExistsError:
-        return
-    restrict(path, OWNER_ONLY_DIR)

@@ -19,16 +19,15 @@ LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 @pytest.fixture
 def access_lines() -> Iterator[list[str]]:
-    """uvicorn configures logging globally: put the loggers back as they were afterwards."""
-    saved = {
-        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).filters[:])
-        for name in LOGGERS
-    }
-    lines: list[str] = []
-    yield lines
-    for name, (handlers, filters) in saved.items():
-        logging.getLogger(name).handlers[:] = handlers
-        logging.getLogger(name).filters[:] = filters
+    """uvicorn configures logging globally: put its loggers back as they were afterwards."""
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    saved = [(lg.handlers[:], lg.filters[:], lg.level, lg.propagate) for lg in loggers]
+    yield []
+    for logger, (handlers, filters, level, propagate) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.filters[:] = filters
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 class Lines(logging.Handler):

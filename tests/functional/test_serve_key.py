@@ -62,3 +62,16 @@ def test_serve_makes_a_world_readable_env_file_owner_only(
     output = serve()
     assert "an-older-alex-wrote-this-key" not in output
     assert stat.S_IMODE(isolated_settings.stat().st_mode) == 0o600
+
+
+def test_a_key_from_the_environment_is_masked_and_the_commands_use_the_variable(
+    isolated_settings: Path, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "a-key-from-the-environment-0123456789"
+    monkeypatch.setenv("ALEX_API_KEY", key)
+    output = serve()
+    assert key not in output
+    assert f"****{key[-4:]}" in output and "ALEX_API_KEY from the environment" in output
+    assert "sed -n" not in output  # no .env to read it from
+    assert '-H "x-api-key: $ALEX_API_KEY"' in output
+    assert not isolated_settings.exists()

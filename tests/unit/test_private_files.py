@@ -31,12 +31,22 @@ def test_a_new_folder_is_owner_only_and_its_new_parents_are_not_changed(tmp_path
     assert (tmp_path / "a" / "b" / "f").read_bytes() == b""
 
 
-def test_an_existing_file_keeps_its_content_and_is_tightened(tmp_path: Path) -> None:
+def test_an_existing_file_keeps_its_content_and_loses_group_and_other_bits(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "f"
     path.write_text("kept")
     path.chmod(0o664)
     create_private_file(path)
     assert mode(path) == 0o600 and path.read_text() == "kept"
+
+
+def test_a_read_only_file_is_not_made_writable(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("kept")
+    path.chmod(0o444)
+    restrict(path)
+    assert mode(path) == 0o400
 
 
 def test_missing_files_are_ignored_and_nothing_changes_where_modes_mean_little(
