@@ -145,17 +145,6 @@ class Settings(BaseSettings):
         # .env before the environment: the .env wins.
         return init_settings, dotenv_settings, env_settings, file_secret_settings
 
-    @field_validator("api_key")
-    @classmethod
-    def _api_key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        # A short key can be guessed by trying; the message never repeats the key.
-        if value is not None and len(value.get_secret_value()) < MIN_API_KEY_LENGTH:
-            raise ValueError(
-                f"must be at least {MIN_API_KEY_LENGTH} characters "
-                "(delete the line and run `alex serve` to generate one)"
-            )
-        return value
-
     @field_validator("fetch_allow_hosts_setting")
     @classmethod
     def _allow_hosts_are_host_port(cls, value: str | None) -> str | None:
@@ -182,6 +171,17 @@ class Settings(BaseSettings):
             text = value.get_secret_value() if isinstance(value, SecretStr) else value
             if isinstance(text, str) and _PLACEHOLDER.match(text.strip()):
                 raise ValueError(f"{field.alias} is still the placeholder {text!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _api_key_is_long_enough(self) -> Settings:
+        # After the placeholder check, which names the problem better. A short key can be
+        # guessed by trying; the message never repeats the key.
+        if self.api_key is not None and len(self.api_key.get_secret_value()) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"ALEX_API_KEY must be at least {MIN_API_KEY_LENGTH} characters "
+                "(delete it and `alex serve` generates one)"
+            )
         return self
 
     @cached_property
