@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,6 @@ from alex.config import Settings, load_settings
 from alex.domain.errors import AlexError, ConfigError, InvalidInputError, ResearchFailedError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult, Metadata
 from alex.domain.validation import parse_key_values
-from alex.envfile import set_env_values
 from alex.http.schemas import DocumentBody, DocumentSummaryBody, SearchHit
 from alex.ingest import IngestRequest
 from alex.loaders import expand_paths, load_file
@@ -137,16 +135,6 @@ def _print_ingest_summary(results: list[IngestResult]) -> None:
     )
 
 
-def ensure_api_key(settings: Settings) -> str:
-    """The key in ALEX_API_KEY, or a new one written into the project's .env."""
-    if settings.api_key is not None:
-        return settings.api_key.get_secret_value()
-    key = secrets.token_urlsafe(32)
-    set_env_values(settings.env_file, {"ALEX_API_KEY": key})
-    console.print(f"Generated a new API key into [bold]{settings.env_file}[/bold] (ALEX_API_KEY)")
-    return key
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (ALEX_HOST).")] = None,
@@ -157,8 +145,10 @@ def serve(
     ] = True,
 ) -> None:
     """Run the local HTTP API (the same routes and x-api-key check as the cloud API)."""
-    import uvicorn
+    from rich.markup import escape
 
+    from alex.api_key import ensure_api_key, how_to_query
+    from alex.http import server
     from alex.http.app import create_app
 
     services = _services()
@@ -173,34 +163,24 @@ def serve(
     services.warm_up()
     shown_host = "localhost" if bind_host in ("127.0.0.1", "0.0.0.0") else bind_host  # noqa: S104
     url = f"http://{shown_host}:{bind_port}"
+    key_note = "new: shown in full only this once; " if key.created else ""
     console.print(
         Panel.fit(
             f"Alex API   [bold]{url}[/bold]   (OpenAPI docs: {url}/docs)\n"
-            f"API key    [bold]{key}[/bold]   (header x-api-key; ALEX_API_KEY in .env)\n"
-            f"Store      {settings.store_path}\n"
+            f"API key    [bold]{key.shown}[/bold]   "
+            f"({key_note}{escape(key.where)}; header x-api-key)\n"
+            f"Store      {escape(str(settings.store_path))}\n"
             "Stop with Ctrl+C.",
             title="Alex is running",
         )
     )
     # Outside the panel, so long commands wrap instead of being cut: they are for pasting.
-    console.print(_how_to_query(url, key), soft_wrap=True, markup=False, highlight=False)
+    console.print(how_to_query(url, key), soft_wrap=True, markup=False, highlight=False)
     if bind_host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
             f"[yellow]Listening on {bind_host}: other machines can reach this API.[/yellow]"
         )
-    uvicorn.run(create_app(services, key), host=bind_host, port=bind_port, log_level="info")
-
-
-def _how_to_query(url: str, key: str) -> str:
-    body = '{"query": "chip supply risk", "k": 3}'
-    return (
-        "Query it from another terminal:\n"
-        '  uv run alex search "chip supply risk"\n'
-        f"  bash/zsh:   curl -s -X POST {url}/search -H 'x-api-key: {key}' "
-        f"-H 'content-type: application/json' -d '{body}'\n"
-        f"  PowerShell: Invoke-RestMethod -Method Post -Uri {url}/search "
-        f"-Headers @{{'x-api-key'='{key}'}} -ContentType 'application/json' -Body '{body}'"
-    )
+    server.run(create_app(services, key.value), bind_host, bind_port)
 
 
 @app.command(

@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from alex.api_key import mask
 from alex.config import env_file_path
 from alex.domain.errors import ConfigError
 from alex.envfile import set_env_values
@@ -169,11 +170,6 @@ def read_deployment(
 def write_env(values: dict[str, str], env_file: Path) -> None:
     """Set ``values`` in ``env_file``, keeping its other lines and comments."""
     set_env_values(env_file, values)
-
-
-def mask(secret: str) -> str:
-    """``****`` plus the last 4 characters (all stars when the secret is that short)."""
-    return "****" + secret[-4:] if len(secret) > 8 else "****"
 
 
 def resolve_region(explicit: str | None = None) -> str:

@@ -31,6 +31,9 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 
+# ALEX_API_KEY's shortest accepted length (`alex serve` generates 43 characters).
+MIN_API_KEY_LENGTH = 16
+
 # One ALEX_FETCH_ALLOW_HOSTS entry: a name or IPv4 address, or a bracketed IPv6 address,
 # with an optional port. No scheme, path or credentials.
 _HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/?#@\[\]]+)(?::(?P<port>\d{1,5}))?$")
@@ -89,7 +92,10 @@ def env_file_path(project_root: Path | None = None) -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    # env_ignore_empty: ``ALEX_PORT=`` (in .env or the environment) means unset: the default.
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, frozen=True, env_ignore_empty=True
+    )
 
     project_root: Path = Field(default_factory=find_project_root, alias="ALEX_PROJECT_ROOT")
     backend: Literal["local", "aws"] = Field("local", alias="ALEX_BACKEND")
@@ -139,13 +145,6 @@ class Settings(BaseSettings):
         # .env before the environment: the .env wins.
         return init_settings, dotenv_settings, env_settings, file_secret_settings
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
     @field_validator("fetch_allow_hosts_setting")
     @classmethod
     def _allow_hosts_are_host_port(cls, value: str | None) -> str | None:
@@ -172,6 +171,17 @@ class Settings(BaseSettings):
             text = value.get_secret_value() if isinstance(value, SecretStr) else value
             if isinstance(text, str) and _PLACEHOLDER.match(text.strip()):
                 raise ValueError(f"{field.alias} is still the placeholder {text!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _api_key_is_long_enough(self) -> Settings:
+        # After the placeholder check, which names the problem better. A short key can be
+        # guessed by trying; the message never repeats the key.
+        if self.api_key is not None and len(self.api_key.get_secret_value()) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"ALEX_API_KEY must be at least {MIN_API_KEY_LENGTH} characters "
+                "(delete it and `alex serve` generates one)"
+            )
         return self
 
     @cached_property

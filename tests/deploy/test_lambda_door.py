@@ -29,7 +29,7 @@ from alex.services import Services
 
 from .helpers import load_handler
 
-KEY = "deploy-test-key"
+KEY = "deploy-test-key-0123456789"
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,9 @@ def test_remote_mode_ingests_searches_lists_shows_and_deletes_through_the_api(
 
 
 def test_a_wrong_key_is_a_clear_error(remote_env: AlexServer, isolated_settings: Path) -> None:
-    isolated_settings.write_text(f"ALEX_API_ENDPOINT={remote_env.url}\nALEX_API_KEY=wrong-key\n")
+    isolated_settings.write_text(
+        f"ALEX_API_ENDPOINT={remote_env.url}\nALEX_API_KEY=wrong-key-0123456789\n"
+    )
     result = cli("search", "anything")
     assert result.exit_code != 0
     assert "refused the API key" in str(result.exception)

@@ -137,7 +137,7 @@ def test_main_writes_env_and_keeps_other_lines(
         "# my settings\n"
         "OPENAI_API_KEY=sk-keep-me\n"
         "\n"
-        "ALEX_API_KEY=old-local-key\n"
+        "ALEX_API_KEY=old-local-key-0123456789\n"
         "# SAGEMAKER_ENDPOINT=commented-out\n",
         encoding="utf-8",
     )

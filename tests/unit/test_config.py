@@ -39,7 +39,8 @@ def test_placeholder_secret_is_refused_naming_the_variable(
     isolated_settings.write_text(f"ALEX_API_KEY={value}\n")
     with pytest.raises(ConfigError, match="ALEX_API_KEY") as raised:
         load_settings()
-    assert "placeholder" in raised.value.message
+    # Not just "placeholder": the test's folder name holds that word too.
+    assert "ALEX_API_KEY is still the placeholder" in raised.value.message
 
 
 def test_bad_value_names_the_variable(isolated_settings: Path) -> None:
@@ -95,6 +96,30 @@ def test_aws_backend_names_the_missing_variables(isolated_settings: Path) -> Non
 def test_empty_value_counts_as_unset(isolated_settings: Path) -> None:
     isolated_settings.write_text("ALEX_API_KEY=\n")
     assert load_settings().api_key is None
+
+
+def test_an_empty_number_setting_means_its_default(
+    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALEX_PORT", "")
+    isolated_settings.write_text("ALEX_MAX_TEXT_CHARS=\n")
+    settings = load_settings()
+    assert settings.port == 8000
+    assert settings.max_text_chars == 1_000_000
+
+
+def test_an_api_key_shorter_than_16_characters_is_refused(isolated_settings: Path) -> None:
+    isolated_settings.write_text("ALEX_API_KEY=fifteen-chars-k\n")
+    with pytest.raises(ConfigError, match="ALEX_API_KEY") as raised:
+        load_settings()
+    assert "at least 16 characters" in raised.value.message
+    assert "fifteen-chars-k" not in raised.value.message  # never echo a secret
+
+
+def test_an_api_key_of_16_characters_is_accepted(isolated_settings: Path) -> None:
+    isolated_settings.write_text("ALEX_API_KEY=sixteen-chars-ok\n")
+    key = load_settings().api_key
+    assert key is not None and key.get_secret_value() == "sixteen-chars-ok"
 
 
 def test_aws_backend_builds_the_cloud_adapters_without_calling_aws(

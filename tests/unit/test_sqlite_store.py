@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +150,53 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(StoreUnavailableError, match="ALEX_DATA_DIR"):
         SqliteStore(blocker / "s.sqlite3", DIM, "test-model")
+
+
+owner_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@owner_only
+def test_a_new_store_its_side_files_and_its_folder_are_owner_only(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    previous = os.umask(0)  # the widest umask: the modes must not depend on it
+    try:
+        store = SqliteStore(folder / "s.sqlite3", DIM, "test-model")
+        put(store, "d1", ["words"])
+    finally:
+        os.umask(previous)
+    try:
+        files = sorted(folder.iterdir())
+        assert [path.name for path in files] == ["s.sqlite3", "s.sqlite3-shm", "s.sqlite3-wal"]
+        assert [mode(path) for path in files] == [0o600] * 3
+        assert mode(folder) == 0o700
+    finally:
+        store.close()
+
+
+@owner_only
+def test_a_world_readable_store_is_tightened_when_opened(tmp_path: Path) -> None:
+    """As an older version left it: store, WAL and SHM 0644, in a folder the user made."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o755)
+    path = folder / "s.sqlite3"
+    older = SqliteStore(path, DIM, "test-model")  # still open: its WAL and SHM exist
+    put(older, "d1", ["words"])
+    files = sorted(folder.iterdir())
+    assert len(files) == 3
+    for file in files:
+        file.chmod(0o644)
+    newer = SqliteStore(path, DIM, "test-model")
+    try:
+        assert [mode(file) for file in files] == [0o600] * 3
+        assert mode(folder) == 0o755  # a folder Alex did not create keeps its mode
+    finally:
+        newer.close()
+        older.close()
 
 
 def test_integrity_check_reports_a_half_document(store: SqliteStore) -> None:

@@ -35,6 +35,7 @@ from alex.domain.models import (
 )
 from alex.domain.validation import canonical_json
 from alex.ports import Vector, Vectors
+from alex.private_files import create_private_dir, create_private_file, restrict
 
 SCHEMA_VERSION = "1"
 
@@ -113,7 +114,12 @@ class SqliteStore:
         self._matrix: VectorMatrix | None = None
         self._data_version: int | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only: created so before SQLite opens it (SQLite gives the WAL and SHM
+            # files the store's mode), or tightened if an older version left it readable.
+            create_private_dir(path.parent)
+            create_private_file(path)
+            for side_file in (f"{path}-wal", f"{path}-shm"):
+                restrict(Path(side_file))
             self._db = sqlean.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.enable_load_extension(True)
             sqlite_vec.load(self._db)

@@ -472,7 +472,7 @@ def serve() -> None:
     App Runner throttles the CPU of an instance between requests, so background work
     there would crawl.
     """
-    import uvicorn
+    from alex.http import server
 
     settings = load_settings()
     if settings.api_key is None:
@@ -480,7 +480,7 @@ def serve() -> None:
     researcher = CloudResearcher.from_environment(settings.api_key.get_secret_value())
     port = int(os.environ.get(HTTP_PORT_ENV) or 8080)
     # All interfaces: the container's port is what App Runner's proxy forwards to.
-    uvicorn.run(researcher.app, host="0.0.0.0", port=port, log_level="info")  # noqa: S104
+    server.run(researcher.app, "0.0.0.0", port)  # noqa: S104
 
 
 if __name__ == "__main__":
