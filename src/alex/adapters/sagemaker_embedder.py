@@ -27,9 +27,10 @@ short queries up to ``batch_size`` per call. Pooling on the endpoint would shrin
 answer ~250 times; see docs/cloud-adapters.md.
 
 Failures: cold starts (``ModelError`` with a timeout or 5xx from the container,
-``ModelNotReadyException``), throttling and 5xx are retried with exponential backoff and
-full jitter; anything else, or running out of attempts, raises
-:class:`EmbedderUnavailableError` naming the endpoint and what to check.
+``ModelNotReadyException``), throttling and 5xx are retried as the
+``alex.retry.SAGEMAKER_INVOKE`` policy says (exponential backoff, full jitter); anything
+else, or running out of attempts, raises :class:`EmbedderUnavailableError` naming the
+endpoint and what to check.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from alex import retry
 from alex.adapters.minilm_tokenizer import MAX_SEQ_LENGTH, MiniLMModel
 from alex.adapters.wordpiece import WordPieceTokenizer
 from alex.domain.errors import EmbedderUnavailableError
 from alex.domain.models import EMBEDDING_MODEL
 from alex.domain.pooling import mean_pool_normalise
+from alex.retry import Backoff
 
 __all__ = ["SageMakerEmbedder", "default_runtime_client"]
 
@@ -110,9 +113,9 @@ class SageMakerEmbedder(MiniLMModel):
         tokenizer: WordPieceTokenizer | None = None,
         batch_size: int = 16,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_attempts: int = 6,
-        base_delay_s: float = 1.0,
-        max_delay_s: float = 20.0,
+        max_attempts: int = retry.SAGEMAKER_INVOKE.attempts,
+        base_delay_s: float = retry.SAGEMAKER_INVOKE.base_s,
+        max_delay_s: float = retry.SAGEMAKER_INVOKE.cap_s,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -128,9 +131,7 @@ class SageMakerEmbedder(MiniLMModel):
         self._tokenizer = tokenizer if tokenizer is not None else WordPieceTokenizer()
         self._batch_size = batch_size
         self._max_response_bytes = max_response_bytes
-        self._max_attempts = max_attempts
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
+        self._backoff = Backoff(max_attempts, base_delay_s, max_delay_s)
         self._sleep = sleep
         self._jitter = jitter
 
@@ -198,7 +199,8 @@ class SageMakerEmbedder(MiniLMModel):
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         started = time.monotonic()
         last = ""
-        for attempt in range(self._max_attempts):
+        attempt = 0
+        for attempt in retry.attempts(self._backoff, sleep=self._sleep, jitter=self._jitter):
             try:
                 response = self._client.invoke_endpoint(
                     EndpointName=self.endpoint_name,
@@ -213,8 +215,6 @@ class SageMakerEmbedder(MiniLMModel):
                     raise EmbedderUnavailableError(
                         self._explain(last, attempt + 1, started)
                     ) from error
-                if attempt + 1 < self._max_attempts:
-                    self._sleep(self._delay(attempt))
                 continue
             try:
                 return json.loads(raw)
@@ -224,11 +224,7 @@ class SageMakerEmbedder(MiniLMModel):
                     f"not JSON ({raw[:80]!r}...): is it serving the Hugging Face "
                     "feature-extraction task (HF_TASK=feature-extraction)?"
                 ) from error
-        raise EmbedderUnavailableError(self._explain(last, self._max_attempts, started))
-
-    def _delay(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-        return float(self._jitter() * min(self._max_delay_s, self._base_delay_s * 2.0**attempt))
+        raise EmbedderUnavailableError(self._explain(last, attempt + 1, started))
 
     def _explain(self, last: str, attempts: int, started: float) -> str:
         where = f" in {self.region}" if self.region else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -12,7 +13,9 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import SSLError, TransportError
 from opensearchpy.helpers.signer import RequestsAWSV4SignerAuth
 
+from alex import retry
 from alex.domain.errors import StoreUnavailableError
+from alex.retry import Backoff
 
 SERVICE = "aoss"  # SigV4 signing name of OpenSearch Serverless ("es" is managed domains)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -22,25 +25,21 @@ class BackoffConnection(RequestsHttpConnection):
     """``RequestsHttpConnection`` that retries 429, 502-504 and dropped connections.
 
     opensearch-py's ``Transport`` retries at once, without any delay (``transport.py``,
-    2.8), which only adds load to a throttled collection. This waits with exponential
-    backoff and full jitter instead; each attempt is signed afresh. The client is built
-    with ``max_retries=0`` so attempts are not multiplied.
+    2.8), which only adds load to a throttled collection. This waits as the
+    ``alex.retry.OPENSEARCH_REQUEST`` policy says instead; each attempt is signed afresh.
+    The client is built with ``max_retries=0`` so attempts are not multiplied.
     """
 
     def __init__(
         self,
         *args: Any,
-        backoff_attempts: int = 5,
-        backoff_base_s: float = 0.5,
-        backoff_cap_s: float = 20.0,
+        backoff: Backoff = retry.OPENSEARCH_REQUEST,
         backoff_sleep: Callable[[float], None] = time.sleep,
         backoff_jitter: Callable[[], float] = random.random,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.backoff_attempts = max(1, backoff_attempts)
-        self.backoff_base_s = backoff_base_s
-        self.backoff_cap_s = backoff_cap_s
+        self.backoff = backoff
         self.backoff_sleep = backoff_sleep
         self.backoff_jitter = backoff_jitter
 
@@ -55,20 +54,29 @@ class BackoffConnection(RequestsHttpConnection):
         ignore: Any = (),
         headers: Any = None,
     ) -> Any:
-        for attempt in range(self.backoff_attempts):
-            try:
-                return super().perform_request(
-                    method, url, params, body, timeout, allow_redirects, ignore, headers
-                )
-            except TransportError as error:
-                retry = (
-                    isinstance(error, OpenSearchConnectionError) and not isinstance(error, SSLError)
-                ) or error.status_code in RETRY_STATUSES
-                if not retry or attempt + 1 >= self.backoff_attempts:
-                    raise
-                cap = min(self.backoff_cap_s, self.backoff_base_s * 2**attempt)
-                self.backoff_sleep(self.backoff_jitter() * cap)
-        raise AssertionError("unreachable")  # pragma: no cover
+        attempt = functools.partial(
+            super().perform_request,
+            method,
+            url,
+            params,
+            body,
+            timeout,
+            allow_redirects,
+            ignore,
+            headers,
+        )
+        return retry.call(
+            attempt, self.backoff, _retryable, sleep=self.backoff_sleep, jitter=self.backoff_jitter
+        )
+
+
+def _retryable(error: Exception) -> bool:
+    """Throttling, a gateway error or a dropped connection; never a TLS failure."""
+    if not isinstance(error, TransportError):
+        return False
+    if isinstance(error, OpenSearchConnectionError):
+        return not isinstance(error, SSLError)
+    return error.status_code in RETRY_STATUSES
 
 
 def build_client(
@@ -77,7 +85,7 @@ def build_client(
     *,
     credentials: Any = None,
     timeout: float = 30.0,
-    max_attempts: int = 5,
+    max_attempts: int = retry.OPENSEARCH_REQUEST.attempts,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
 ) -> OpenSearch:
@@ -113,7 +121,7 @@ def build_client(
         max_retries=0,
         retry_on_timeout=False,
         retry_on_status=(),
-        backoff_attempts=max_attempts,
+        backoff=retry.OPENSEARCH_REQUEST.with_attempts(max_attempts),
         backoff_sleep=sleep,
         backoff_jitter=jitter,
     )

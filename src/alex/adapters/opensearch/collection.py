@@ -21,6 +21,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
+from alex import retry
 from alex.adapters.opensearch.bulk import (
     PartialWrite,
     dumps,
@@ -56,7 +57,7 @@ class Collection:
         endpoint: str | None = None,
         region: str | None = None,
         settle_seconds: float = 120.0,
-        bulk_attempts: int = 4,
+        bulk_attempts: int = retry.OPENSEARCH_BULK_ITEMS.attempts,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], datetime] = utcnow,
@@ -71,7 +72,7 @@ class Collection:
         self.endpoint = endpoint or "the collection"
         self.region = region
         self.settle_seconds = settle_seconds
-        self._bulk_attempts = max(1, bulk_attempts)
+        self._bulk_backoff = retry.OPENSEARCH_BULK_ITEMS.with_attempts(bulk_attempts)
         self._sleep = sleep
         self._jitter = jitter
         self._clock = clock
@@ -227,7 +228,7 @@ class Collection:
         """
         results: list[Json] = [{} for _ in actions]
         pending = list(range(len(actions)))
-        for attempt in range(self._bulk_attempts):
+        for _ in retry.attempts(self._bulk_backoff, sleep=self._sleep, jitter=self._jitter):
             for batch in split_by_size(pending, actions):
                 lines: list[str] = []
                 for index in batch:
@@ -248,9 +249,8 @@ class Collection:
                 for index, item in zip(batch, items, strict=True):
                     results[index] = next(iter(item.values()))
             pending = [index for index in pending if results[index].get("status") == 429]
-            if not pending or attempt + 1 == self._bulk_attempts:
+            if not pending:
                 break
-            self._sleep(self._jitter() * min(20.0, 0.5 * 2**attempt))
         return results
 
     def _index_all(self, index: str, sources: list[Json], noun: str) -> list[str]:
