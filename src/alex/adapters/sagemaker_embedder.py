@@ -24,7 +24,9 @@ Sizes: token vectors are big. One 256-token text is about 2 MB of JSON, and a se
 endpoint answers at most 4 MB (6 MB for real-time endpoints), so texts are batched by
 their estimated answer size as well as by count: full-length chunks go one per call,
 short queries up to ``batch_size`` per call. Pooling on the endpoint would shrink the
-answer ~250 times; see docs/cloud-adapters.md.
+answer ~250 times; see docs/cloud-adapters.md. Up to ``max_concurrency`` calls run at once
+(the endpoint's MaxConcurrency), so a long document's one-call-per-chunk takes
+``calls / max_concurrency`` round trips.
 
 Failures: cold starts (``ModelError`` with a timeout or 5xx from the container,
 ``ModelNotReadyException``), throttling and 5xx are retried as the
