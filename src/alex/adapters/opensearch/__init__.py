@@ -51,6 +51,8 @@ Consistency, honestly:
   versions older than ``settle_seconds``: chunk counts that disagree, duplicate chunks
   (a retried request stored twice), superseded or orphaned items awaiting removal
   (``purge_superseded()`` removes them), and index mappings that are not what this
+  module creates. It cannot check what AWS manages: segment or HNSW-graph integrity,
+  replication, durability.
 
 Modules: ``mappings`` (the two index bodies), ``terms`` (how values are encoded: metadata
 terms, filters, scores, vectors, revisions), ``client`` (the signed client and its retrying
