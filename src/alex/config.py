@@ -39,6 +39,12 @@ MIN_API_KEY_LENGTH = 16
 _HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/?#@\[\]]+)(?::(?P<port>\d{1,5}))?$")
 
 
+# The deployed API (ALEX_BACKEND=aws): a body Lambda accepts within its 6 MiB event limit,
+# with room for the event's envelope and JSON escaping; and the chunks one POST /ingest can
+# embed within API Gateway's 29 s (bench/cloud_ingest.py, docs/deploy.md).
+AWS_MAX_BODY_BYTES = 5_000_000
+AWS_MAX_REQUEST_CHUNKS = 200
+
 # Public, server-rendered news pages a run reads when given neither URLs nor
 # ALEX_RESEARCH_SOURCES: central banks' press releases (rates, inflation, markets).
 DEFAULT_RESEARCH_SOURCES = (
@@ -112,6 +118,10 @@ class Settings(BaseSettings):
     aws_region: str | None = Field(None, alias="DEFAULT_AWS_REGION")
     sagemaker_endpoint: str | None = Field(None, alias="SAGEMAKER_ENDPOINT")
     opensearch_endpoint: str | None = Field(None, alias="OPENSEARCH_ENDPOINT")
+    # SageMaker calls in flight at once while embedding (the endpoint's MaxConcurrency).
+    sagemaker_concurrency: int = Field(2, alias="ALEX_SAGEMAKER_CONCURRENCY", ge=1, le=200)
+    # Most chunks one ingest request may embed, 0 for no limit; unset: request_chunk_limit.
+    max_request_chunks: int | None = Field(None, alias="ALEX_MAX_REQUEST_CHUNKS", ge=0)
     # The researcher's page fetcher (alex.research.fetch, docs/researcher-fetch.md).
     # Comma-separated host[:port] entries whose loopback/private addresses may be fetched.
     fetch_allow_hosts_setting: str | None = Field(None, alias="ALEX_FETCH_ALLOW_HOSTS")
@@ -144,6 +154,19 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # .env before the environment: the .env wins.
         return init_settings, dotenv_settings, env_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cloud_body_limit(cls, data: Any) -> Any:
+        # Lambda refuses an event over 6 MiB before Alex runs: on the aws backend the
+        # default is a body that can arrive (docs/deploy.md, "Limits of the deployed API").
+        if not isinstance(data, dict):
+            return data
+        backend = data.get("ALEX_BACKEND", data.get("backend"))
+        given = data.get("ALEX_MAX_BODY_BYTES", data.get("max_body_bytes"))
+        if backend == "aws" and given in (None, ""):
+            return {**data, "ALEX_MAX_BODY_BYTES": AWS_MAX_BODY_BYTES}
+        return data
 
     @field_validator("fetch_allow_hosts_setting")
     @classmethod
@@ -205,6 +228,17 @@ class Settings(BaseSettings):
         if self.research_sources_setting is None:
             return DEFAULT_RESEARCH_SOURCES
         return _split_list(self.research_sources_setting)
+
+    @property
+    def request_chunk_limit(self) -> int | None:
+        """Most chunks one ingest request may embed (None: no limit).
+
+        ``ALEX_MAX_REQUEST_CHUNKS`` (0: no limit); unset, the aws backend's default keeps
+        ``POST /ingest`` within API Gateway's 29 s (docs/deploy.md, "Large documents").
+        """
+        if self.max_request_chunks is not None:
+            return self.max_request_chunks or None
+        return AWS_MAX_REQUEST_CHUNKS if self.backend == "aws" else None
 
     @property
     def limits(self) -> Limits:

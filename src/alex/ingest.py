@@ -50,8 +50,11 @@ class IngestService:
         store: VectorStore,
         limits: Limits | None = None,
         overlap_pieces: int = CHUNK_OVERLAP,
+        *,
+        max_request_chunks: int | None = None,
     ) -> None:
         self._embedder = embedder
+        self.max_request_chunks = max_request_chunks
         self._store = store
         self.limits = limits or Limits()
         self.chunker = Chunker(
@@ -99,6 +102,7 @@ class IngestService:
                 where = f"document {position}: " if len(documents) > 1 else ""
                 raise InvalidInputError(f"{where}'text' has no words the model can read")
             pending.append(_Pending(position, document, chunks, stored is None))
+        self._check_chunk_budget(sum(len(item.chunks) for item in pending))
         for document in refreshes:
             self._store.update_metadata(document.id, document.metadata)
         done = len(documents) - len(pending)
@@ -134,6 +138,17 @@ class IngestService:
             text_sha256=sha256_hex(text),
             source_id=source_id,
         )
+
+    def _check_chunk_budget(self, chunks: int) -> None:
+        """Refuse, before anything is embedded or written, more chunks than may be embedded."""
+        limit = self.max_request_chunks
+        if limit is not None and chunks > limit:
+            raise PayloadTooLargeError(
+                f"The text makes {chunks} chunks to embed; this service embeds at most {limit} "
+                "per request (ALEX_MAX_REQUEST_CHUNKS), to answer in time. Split it into "
+                "smaller documents, or ingest it where no request time limit applies "
+                "(docs/deploy.md, 'Large documents')."
+            )
 
     @staticmethod
     def _same_text(

@@ -7,13 +7,14 @@ are retried with backoff; anything else is mapped to the domain error it stands 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
+from alex import retry
 from alex.domain.errors import (
     AlexError,
     ConfigError,
@@ -51,9 +52,8 @@ class RemoteClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         error: str = ""
-        for attempt in range(self._attempts):
-            if attempt:
-                self._sleep(random.uniform(0, self._base_delay_s * 2 ** (attempt - 1)))  # noqa: S311
+        policy = replace(retry.HTTP_CLIENT, attempts=self._attempts, base_s=self._base_delay_s)
+        for _ in retry.attempts(policy, sleep=self._sleep):
             try:
                 response = self._client.request(method, path, **kwargs)
             except (httpx.TimeoutException, httpx.TransportError) as exc:

@@ -70,7 +70,9 @@ class Services:
             from alex.adapters.sagemaker_embedder import SageMakerEmbedder
 
             endpoint, _, region = self._require_aws()
-            return SageMakerEmbedder(endpoint, region=region)
+            return SageMakerEmbedder(
+                endpoint, region=region, max_concurrency=self.settings.sagemaker_concurrency
+            )
         from alex.adapters.local_embedder import LocalEmbedder
 
         return LocalEmbedder(batch_size=self.settings.embed_batch_size)
@@ -106,7 +108,11 @@ class Services:
     @cached_property
     def ingest(self) -> IngestService:
         return IngestService(
-            self.ingest_embedder, self.store, self.settings.limits, self.settings.chunk_overlap
+            self.ingest_embedder,
+            self.store,
+            self.settings.limits,
+            self.settings.chunk_overlap,
+            max_request_chunks=self.settings.request_chunk_limit,
         )
 
     @cached_property

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from opensearchpy.exceptions import NotFoundError, RequestError
 
-from alex.adapters.opensearch_store import OpenSearchStore  # the one import of the real store
+from alex.adapters.opensearch import OpenSearchStore  # the one import of the real store
 from tests.fakes.text import bm25, tokens
 
 Json = dict[str, Any]

@@ -37,6 +37,7 @@ CLOUD_MODULES = (
     "alex.search",
     "alex.documents",
     "alex.adapters.sagemaker_embedder",
+    "alex.adapters.opensearch",
     "alex.adapters.opensearch_store",
     "alex.config",
     "alex.services",
@@ -72,7 +73,7 @@ import json
 import math
 import random
 
-from alex.adapters.opensearch_store import OpenSearchStore
+from alex.adapters.opensearch import OpenSearchStore
 from alex.adapters.sagemaker_embedder import SageMakerEmbedder
 from alex.config import load_settings
 from alex.ingest import IngestService

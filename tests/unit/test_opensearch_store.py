@@ -30,7 +30,7 @@ from botocore.credentials import Credentials
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from alex.adapters.opensearch_store import (
+from alex.adapters.opensearch import (
     OpenSearchStore,
     build_client,
     chunk_index_body,

@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +23,7 @@ import boto3
 import numpy as np
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -156,6 +159,8 @@ def bodies_sent() -> list[dict[str, Any]]:
 
 
 def make(client: Any, local: LocalEmbedder, **options: Any) -> SageMakerEmbedder:
+    # moto and the Stubber hand out queued answers in arrival order: one call at a time.
+    options.setdefault("max_concurrency", 1)
     options.setdefault("sleep", Sleeps())
     options.setdefault("jitter", lambda: 0.5)
     return SageMakerEmbedder(ENDPOINT, client=client, tokenizer=local.tokenizer, **options)
@@ -399,3 +404,94 @@ def test_unexpected_answers_are_reported(
 
     with pytest.raises(EmbedderUnavailableError, match=ENDPOINT):
         make(client, embedder).embed(TEXTS[:1])
+
+
+# Parallel calls -----------------------------------------------------------------------------
+class SlowEndpoint:
+    """A thread-safe stand-in endpoint: answers each text's pooled vector after a pause.
+
+    Text ``"chunk <i> ..."`` gets the unit vector along axis ``i``, so order is checkable.
+    ``fail`` maps an index to the errors its attempts raise before it answers.
+    """
+
+    def __init__(self, pause_s: float = 0.05, fail: dict[int, list[Exception]] | None = None):
+        self.pause_s = pause_s
+        self.fail = fail or {}
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.calls: list[int] = []
+
+    def invoke_endpoint(self, **request: Any) -> dict[str, Any]:
+        inputs = json.loads(request["Body"])["inputs"]
+        index = int(inputs[0].split()[1])
+        with self.lock:
+            self.calls.append(index)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(self.pause_s)
+            errors = self.fail.get(index)
+            if errors:
+                raise errors.pop(0)
+            rows = []
+            for text in inputs:
+                row = [0.0] * 384
+                row[int(text.split()[1])] = 2.0
+                rows.append(row)
+            return {"Body": io.BytesIO(json.dumps(rows).encode())}
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def client_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "InvokeEndpoint",
+    )
+
+
+def chunks(count: int) -> list[str]:
+    return [f"chunk {i} of a long filing about revenue and margins" for i in range(count)]
+
+
+def test_calls_run_in_parallel_up_to_max_concurrency_in_input_order(embedder: Any) -> None:
+    endpoint = SlowEndpoint()
+    cloud = make(endpoint, embedder, batch_size=1, max_concurrency=3)
+
+    started = time.perf_counter()
+    vectors = cloud.embed(chunks(9))
+    elapsed = time.perf_counter() - started
+
+    assert endpoint.most_in_flight == 3
+    assert [row.index(1.0) for row in vectors] == list(range(9))
+    assert elapsed < 9 * endpoint.pause_s * 0.75  # three rounds of three, not nine calls
+
+
+def test_each_parallel_call_retries_on_its_own(embedder: Any) -> None:
+    endpoint = SlowEndpoint(fail={1: [client_error("ThrottlingException", 400)]})
+    sleeps = Sleeps()
+    cloud = make(endpoint, embedder, batch_size=1, max_concurrency=2, sleep=sleeps)
+
+    vectors = cloud.embed(chunks(4))
+
+    assert [row.index(1.0) for row in vectors] == [0, 1, 2, 3]
+    assert sorted(endpoint.calls) == [0, 1, 1, 2, 3] and sleeps.calls == [0.5]
+
+
+def test_a_failed_call_fails_the_embed_and_calls_not_started_are_dropped(
+    embedder: Any,
+) -> None:
+    endpoint = SlowEndpoint(fail={0: [client_error("ValidationError", 400)]})
+    cloud = make(endpoint, embedder, batch_size=1, max_concurrency=2)
+
+    with pytest.raises(EmbedderUnavailableError, match="ValidationError"):
+        cloud.embed(chunks(12))
+
+    assert len(endpoint.calls) < 12
+
+
+def test_max_concurrency_must_be_positive(embedder: Any) -> None:
+    with pytest.raises(ValueError, match="max_concurrency"):
+        make(SlowEndpoint(), embedder, max_concurrency=0)

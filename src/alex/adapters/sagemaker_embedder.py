@@ -24,12 +24,15 @@ Sizes: token vectors are big. One 256-token text is about 2 MB of JSON, and a se
 endpoint answers at most 4 MB (6 MB for real-time endpoints), so texts are batched by
 their estimated answer size as well as by count: full-length chunks go one per call,
 short queries up to ``batch_size`` per call. Pooling on the endpoint would shrink the
-answer ~250 times; see docs/cloud-adapters.md.
+answer ~250 times; see docs/cloud-adapters.md. Up to ``max_concurrency`` calls run at once
+(the endpoint's MaxConcurrency), so a long document's one-call-per-chunk takes
+``calls / max_concurrency`` round trips.
 
 Failures: cold starts (``ModelError`` with a timeout or 5xx from the container,
-``ModelNotReadyException``), throttling and 5xx are retried with exponential backoff and
-full jitter; anything else, or running out of attempts, raises
-:class:`EmbedderUnavailableError` naming the endpoint and what to check.
+``ModelNotReadyException``), throttling and 5xx are retried as the
+``alex.retry.SAGEMAKER_INVOKE`` policy says (exponential backoff, full jitter); anything
+else, or running out of attempts, raises :class:`EmbedderUnavailableError` naming the
+endpoint and what to check.
 """
 
 from __future__ import annotations
@@ -40,19 +43,25 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from alex import retry
 from alex.adapters.minilm_tokenizer import MAX_SEQ_LENGTH, MiniLMModel
 from alex.adapters.wordpiece import WordPieceTokenizer
 from alex.domain.errors import EmbedderUnavailableError
 from alex.domain.models import EMBEDDING_MODEL
 from alex.domain.pooling import mean_pool_normalise
+from alex.retry import Backoff
 
 __all__ = ["SageMakerEmbedder", "default_runtime_client"]
 
 CONTENT_TYPE = "application/json"
 # Bytes of JSON per float in a token-vector answer ("-0.034763850271701813, "), rounded up.
 _BYTES_PER_VALUE = 24
+# Calls in flight at once per embed(): the endpoint's MaxConcurrency by default
+# (infrastructure/serverless.yml, embeddingMaxConcurrency: 2); more would be throttled.
+DEFAULT_MAX_CONCURRENCY = 2
 # Serverless endpoints answer at most 4 MB (AWS docs, serverless-endpoints-invoke); keep a margin.
 DEFAULT_MAX_RESPONSE_BYTES = 3_500_000
 
@@ -110,9 +119,10 @@ class SageMakerEmbedder(MiniLMModel):
         tokenizer: WordPieceTokenizer | None = None,
         batch_size: int = 16,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_attempts: int = 6,
-        base_delay_s: float = 1.0,
-        max_delay_s: float = 20.0,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_attempts: int = retry.SAGEMAKER_INVOKE.attempts,
+        base_delay_s: float = retry.SAGEMAKER_INVOKE.base_s,
+        max_delay_s: float = retry.SAGEMAKER_INVOKE.cap_s,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -120,6 +130,8 @@ class SageMakerEmbedder(MiniLMModel):
             raise ValueError("endpoint_name is required")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         self.endpoint_name = endpoint_name
@@ -128,9 +140,8 @@ class SageMakerEmbedder(MiniLMModel):
         self._tokenizer = tokenizer if tokenizer is not None else WordPieceTokenizer()
         self._batch_size = batch_size
         self._max_response_bytes = max_response_bytes
-        self._max_attempts = max_attempts
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
+        self.max_concurrency = max_concurrency
+        self._backoff = Backoff(max_attempts, base_delay_s, max_delay_s)
         self._sleep = sleep
         self._jitter = jitter
 
@@ -183,22 +194,45 @@ class SageMakerEmbedder(MiniLMModel):
         return [(batch, [prepared[i][0] for i in batch]) for batch in self._batches(prepared)]
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One unit-length vector (384 floats) per text, in input order."""
+        """One unit-length vector (384 floats) per text, in input order.
+
+        Up to ``max_concurrency`` calls run at once (threads: a call mostly waits on the
+        network), each retried on its own; the first call that fails for good fails the
+        whole embed, and calls not started yet are dropped.
+        """
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not a single str")
+        calls = self.plan(texts)
         out: list[list[float]] = [[] for _ in texts]
-        for positions, inputs in self.plan(texts):
-            rows = self._parse(self._invoke(self.request_body(inputs)), len(inputs))
+        for (positions, _), rows in zip(calls, self._run(calls), strict=True):
             for position, row in zip(positions, rows, strict=True):
                 out[position] = row
         return out
+
+    def _run(self, calls: list[tuple[list[int], list[str]]]) -> list[list[list[float]]]:
+        """The rows of every call, in call order."""
+        workers = min(self.max_concurrency, len(calls))
+        if workers <= 1:
+            return [self._call(inputs) for _, inputs in calls]
+        with ThreadPoolExecutor(workers, thread_name_prefix="sagemaker") as pool:
+            futures = [pool.submit(self._call, inputs) for _, inputs in calls]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()  # not started yet: dropped; running ones finish
+                raise
+
+    def _call(self, inputs: list[str]) -> list[list[float]]:
+        return self._parse(self._invoke(self.request_body(inputs)), len(inputs))
 
     # Calls and retries ------------------------------------------------------------------
     def _invoke(self, body: dict[str, Any]) -> Any:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         started = time.monotonic()
         last = ""
-        for attempt in range(self._max_attempts):
+        attempt = 0
+        for attempt in retry.attempts(self._backoff, sleep=self._sleep, jitter=self._jitter):
             try:
                 response = self._client.invoke_endpoint(
                     EndpointName=self.endpoint_name,
@@ -213,8 +247,6 @@ class SageMakerEmbedder(MiniLMModel):
                     raise EmbedderUnavailableError(
                         self._explain(last, attempt + 1, started)
                     ) from error
-                if attempt + 1 < self._max_attempts:
-                    self._sleep(self._delay(attempt))
                 continue
             try:
                 return json.loads(raw)
@@ -224,11 +256,7 @@ class SageMakerEmbedder(MiniLMModel):
                     f"not JSON ({raw[:80]!r}...): is it serving the Hugging Face "
                     "feature-extraction task (HF_TASK=feature-extraction)?"
                 ) from error
-        raise EmbedderUnavailableError(self._explain(last, self._max_attempts, started))
-
-    def _delay(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-        return float(self._jitter() * min(self._max_delay_s, self._base_delay_s * 2.0**attempt))
+        raise EmbedderUnavailableError(self._explain(last, attempt + 1, started))
 
     def _explain(self, last: str, attempts: int, started: float) -> str:
         where = f" in {self.region}" if self.region else ""

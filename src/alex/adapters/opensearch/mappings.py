@@ -1,0 +1,95 @@
+"""The two indexes' settings and mappings, as created before the first write.
+
+``<prefix>-chunks`` holds one doc per chunk (BM25 text, the Faiss HNSW vector, typed
+metadata terms); ``<prefix>-documents`` one record per version of a document. The store
+compares the live mappings with these before using an index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
+
+Json = dict[str, Any]
+
+SCHEMA_VERSION = "1"
+ANALYZER = "alex_text"
+
+
+def chunk_index_body(
+    dimension: int = EMBEDDING_DIMENSION, model_name: str = EMBEDDING_MODEL
+) -> Json:
+    """``PUT <prefix>-chunks``: the chunk index, created once before the first write."""
+    return {
+        "settings": {
+            "index": {"knn": True},
+            "analysis": {
+                "analyzer": {
+                    # Like the local FTS5 table: unicode words, lowercase, no diacritics, Porter.
+                    ANALYZER: {
+                        "type": "custom",
+                        "tokenizer": "standard",
+                        "filter": ["lowercase", "asciifolding", "porter_stem"],
+                    }
+                }
+            },
+        },
+        "mappings": {
+            "_meta": _index_meta("chunks", dimension, model_name),
+            "dynamic": "strict",
+            "properties": {
+                "document_id": {"type": "keyword"},
+                "revision": {"type": "keyword"},
+                "uid": {"type": "keyword"},
+                "ordinal": {"type": "integer"},
+                "start": {"type": "integer", "index": False},
+                "end": {"type": "integer", "index": False},
+                "text": {"type": "text", "analyzer": ANALYZER},
+                "meta_terms": {"type": "keyword", "ignore_above": 4096},
+                "metadata": {"type": "object", "enabled": False},
+                "embedding": {
+                    "type": "knn_vector",
+                    "dimension": dimension,
+                    "method": {"name": "hnsw", "engine": "faiss", "space_type": "innerproduct"},
+                },
+            },
+        },
+    }
+
+
+def document_index_body(
+    dimension: int = EMBEDDING_DIMENSION, model_name: str = EMBEDDING_MODEL
+) -> Json:
+    """``PUT <prefix>-documents``: one record per version of a document."""
+    return {
+        "mappings": {
+            "_meta": _index_meta("documents", dimension, model_name),
+            "dynamic": "strict",
+            "properties": {
+                "document_id": {"type": "keyword"},
+                "revision": {"type": "keyword"},
+                "uid": {"type": "keyword"},
+                "deleted": {"type": "boolean"},
+                "source_id": {"type": "keyword", "index": False},
+                "text": {"type": "text", "index": False},
+                "text_sha256": {"type": "keyword", "index": False},
+                "meta_terms": {"type": "keyword", "ignore_above": 4096},
+                "metadata": {"type": "object", "enabled": False},
+                "chunk_count": {"type": "integer"},
+                "chars": {"type": "integer", "index": False},
+                "preview": {"type": "text", "index": False},
+                "created_at": {"type": "date"},
+                "updated_at": {"type": "date"},
+            },
+        },
+    }
+
+
+def _index_meta(kind: str, dimension: int, model_name: str) -> Json:
+    return {
+        "alex_index": kind,
+        "schema_version": SCHEMA_VERSION,
+        "model": model_name,
+        "dimension": dimension,
+    }
