@@ -13,10 +13,11 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from alex.domain.errors import (
     AlexError,
@@ -48,8 +49,12 @@ BATCH_DOCUMENTS = 64
 BATCH_BYTES = 4_000_000
 _BATCH_ENVELOPE = len(b'{"documents":[]}')
 
+Answer = TypeVar("Answer", bound=BaseModel)
+
 
 class RemoteClient:
+    """The API's routes as the CLI's client (``alex.client.AlexClient``), answers validated."""
+
     def __init__(
         self,
         endpoint: str,
@@ -99,12 +104,22 @@ class RemoteClient:
             "A cold start can take a minute: try again, and check ALEX_API_ENDPOINT."
         )
 
+    def _answer(self, model: type[Answer], method: str, path: str, **kwargs: Any) -> Answer:
+        """The answer to a request, as ``model``; any other JSON is the wrong server."""
+        answer = self._call(method, path, **kwargs)
+        try:
+            return model.model_validate(answer)
+        except ValidationError:
+            raise StoreUnavailableError(
+                f"{self.endpoint}{path} did not answer as Alex's API does: check ALEX_API_ENDPOINT"
+            ) from None
+
     @property
     def where(self) -> str:
         return self.endpoint
 
     def health(self) -> HealthResponse:
-        return HealthResponse.model_validate(self._call("GET", "/health"))
+        return self._answer(HealthResponse, "GET", "/health")
 
     def ingest(self, text: str, metadata: Mapping[str, Any], source_id: str | None) -> str:
         """One document through ``POST /ingest`` (the course contract); its id."""
@@ -139,29 +154,35 @@ class RemoteClient:
         try:
             content = b'{"documents":[' + b",".join(batch) + b"]}"
             headers = {"content-type": "application/json"}
-            answer = self._call("POST", "/ingest/batch", content=content, headers=headers)
+            answer = self._answer(
+                BatchIngestResponse, "POST", "/ingest/batch", content=content, headers=headers
+            )
         except (InvalidInputError, PayloadTooLargeError) as error:
             if len(batch) == 1:
                 return [error]
             # One refused document refuses its whole batch: send them alone to tell which.
             return [outcome for document in batch for outcome in self._send([document])]
-        items = BatchIngestResponse.model_validate(answer).results
-        return [IngestResult(item.document_id, item.status, item.chunks) for item in items]
+        if len(answer.results) != len(batch):
+            raise StoreUnavailableError(
+                f"{self.endpoint}/ingest/batch answered {len(answer.results)} results "
+                f"for {len(batch)} documents"
+            )
+        return [IngestResult(r.document_id, r.status, r.chunks) for r in answer.results]
 
     def search(self, query: str, k: int, mode: str, filters: Mapping[str, Any]) -> list[SearchHit]:
         body = {"query": query, "k": k, "mode": mode, "filters": dict(filters)}
-        return SearchResponse.model_validate(self._call("POST", "/search", json=body)).results
+        return self._answer(SearchResponse, "POST", "/search", json=body).results
 
     def list_documents(
         self, limit: int, offset: int, filters: Mapping[str, str]
     ) -> tuple[list[DocumentSummaryBody], int]:
         params: list[tuple[str, str | int]] = [("limit", limit), ("offset", offset)]
         params += [("filter", f"{key}={value}") for key, value in filters.items()]
-        answer = DocumentListResponse.model_validate(self._call("GET", "/documents", params=params))
+        answer = self._answer(DocumentListResponse, "GET", "/documents", params=params)
         return answer.documents, answer.total
 
     def get(self, document_id: str) -> DocumentBody:
-        return DocumentBody.model_validate(self._call("GET", _document_path(document_id)))
+        return self._answer(DocumentBody, "GET", _document_path(document_id))
 
     def delete(self, document_id: str) -> None:
         self._call("DELETE", _document_path(document_id))
@@ -170,20 +191,19 @@ class RemoteClient:
         self, topic: str | None, urls: Sequence[str], progress: Callable[[str, str], None]
     ) -> ResearchResponse:
         """Queue a research job (``POST /research/jobs``) and follow it to its end."""
-        job = self._job("POST", "/research/jobs", json={"topic": topic, "urls": list(urls)})
+        body = {"topic": topic, "urls": list(urls)}
+        job = self._answer(ResearchJobResponse, "POST", "/research/jobs", json=body)
         seen = ("", "")
         while job.status in ("queued", "running"):
             if (job.step, job.detail) != seen:
                 seen = (job.step, job.detail)
                 progress(*seen)
             time.sleep(self._poll_s)
-            job = self._job("GET", f"/research/jobs/{quote(job.job_id, safe='')}")
+            path = f"/research/jobs/{quote(job.job_id, safe='')}"
+            job = self._answer(ResearchJobResponse, "GET", path)
         if job.result is None:
             raise ResearchFailedError(job.error.message if job.error else "The research run failed")
         return job.result
-
-    def _job(self, method: str, path: str, **kwargs: Any) -> ResearchJobResponse:
-        return ResearchJobResponse.model_validate(self._call(method, path, **kwargs))
 
     def status_rows(self) -> list[tuple[str, str]]:
         total = self.list_documents(1, 0, {})[1]

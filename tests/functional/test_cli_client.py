@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alex.cli import app, main
+from alex.domain.errors import StoreUnavailableError
 from alex.services import Services
 
 runner = CliRunner()
@@ -310,3 +311,17 @@ def test_remote_ids_are_one_path_segment_and_status_check_is_local_only(api: Fak
     assert "remote API http://api.test" in checked.output and "9.9[/x]" in checked.output
     assert checked.exit_code == 1
     assert "integrity check runs on a local store" in str(checked.exception)
+
+
+def test_an_answer_that_is_not_alex_is_a_clear_error(api: FakeApi) -> None:
+    api.routes["GET", "/documents"] = lambda r: httpx.Response(200, json={"items": []})
+    result = runner.invoke(app, ["docs", "list"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, StoreUnavailableError)
+    assert "did not answer as Alex's API does" in str(result.exception)
+
+    api.routes["POST", "/ingest/batch"] = lambda r: httpx.Response(
+        200, json={"message": "ok", "results": []}
+    )
+    result = runner.invoke(app, ["ingest", "--text", "Turbine orders doubled."])
+    assert "answered 0 results for 1 documents" in str(result.exception)
