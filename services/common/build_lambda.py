@@ -62,6 +62,8 @@ LOCAL_ONLY = (
     "__main__.py",
     "research",  # the researcher runs from its own container image (services/researcher)
     "cli.py",
+    "client.py",
+    "terminal.py",
     "cloud_env.py",
     "envfile.py",
     "remote.py",
