@@ -16,7 +16,6 @@ from alex.domain.errors import AlexError, ConfigError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult
 from alex.http.schemas import DocumentBody, DocumentSummaryBody, ResearchResponse, SearchHit
 from alex.ingest import IngestRequest, ProgressCallback
-from alex.remote import BATCH_BYTES, BATCH_DOCUMENTS, RemoteClient
 from alex.services import Services
 
 IngestOutcome = IngestResult | AlexError
@@ -79,7 +78,25 @@ class AlexClient(Protocol):
     ) -> None: ...
 
 
-class LocalClient:
+class Closing:
+    """A client as a context manager: ``with open_client(...) as client`` closes it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LocalClient(Closing):
     """The use cases of this machine's store (``Services``), closed with the client."""
 
     where = "the local store"
@@ -156,20 +173,11 @@ class LocalClient:
     def close(self) -> None:
         self.services.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def open_client(endpoint: str | None = None, settings: Settings | None = None) -> AlexClient:
     """A client of the API at ``endpoint`` or ALEX_API_ENDPOINT, else of the local store."""
+    from alex.remote import BATCH_BYTES, BATCH_DOCUMENTS, RemoteClient  # it builds on Closing
+
     settings = settings or load_settings()
     url = endpoint or settings.api_endpoint
     if not url:

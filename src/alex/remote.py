@@ -12,13 +12,13 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from alex.client import Closing
 from alex.domain.errors import (
     AlexError,
     ConfigError,
@@ -52,7 +52,7 @@ _BATCH_ENVELOPE = len(b'{"documents":[]}')
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
-class RemoteClient:
+class RemoteClient(Closing):
     """The API's routes as the CLI's client (``alex.client.AlexClient``), answers validated."""
 
     def __init__(
@@ -218,17 +218,6 @@ class RemoteClient:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _document(text: object, metadata: object, source_id: object) -> dict[str, object]:
