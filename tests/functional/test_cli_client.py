@@ -325,3 +325,16 @@ def test_an_answer_that_is_not_alex_is_a_clear_error(api: FakeApi) -> None:
     )
     result = runner.invoke(app, ["ingest", "--text", "Turbine orders doubled."])
     assert "answered 0 results for 1 documents" in str(result.exception)
+
+
+def test_local_ingest_skips_the_refused_file_and_stores_the_others(
+    local_model: None, tmp_path: Path
+) -> None:
+    for name, text in (("a.txt", "Alpha turbines."), ("b.txt", " \n "), ("c.txt", "Gamma ships.")):
+        (tmp_path / name).write_text(text)
+    result = runner.invoke(app, ["ingest", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "b.txt: 'text' is empty" in result.output
+    assert "2 documents: 2 new" in result.output and "2 of 3 files indexed" in result.output
+    listed = json.loads(invoke("docs", "list", "--json").output)["documents"]
+    assert sorted(d["metadata"]["file"] for d in listed) == ["a.txt", "c.txt"]
