@@ -215,14 +215,14 @@ def cold_start() -> dict[str, float]:
     """Process start to the first answered request of `alex serve` (its model and vectors
     load before it answers), on a store holding the samples; and import times."""
     from alex.cli import ingest_files
+    from alex.client import LocalClient
     from alex.config import load_settings
     from alex.services import Services
 
     work_dir = Path(tempfile.mkdtemp(prefix="alex-bench-cold-"))
-    with isolated_env(work_dir / "data"):
-        services = Services(load_settings())
-        ingest_files(services, [Path(__file__).resolve().parents[1] / "samples"], {})
-        services.close()
+    root = Path(__file__).resolve().parents[1]
+    with isolated_env(work_dir / "data"), LocalClient(Services(load_settings())) as client:
+        ingest_files(client, [root / "samples"], {}, root)
     server = AlexServer(work_dir, "bench-key-0123456789")
     server.start()
     server.stop()

@@ -63,6 +63,8 @@ LOCAL_ONLY = (
     "research",  # the researcher runs from its own container image (services/researcher)
     "cli.py",
     "api_key.py",
+    "client.py",
+    "terminal.py",
     "cloud_env.py",
     "envfile.py",
     "private_files.py",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,18 +11,19 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from alex import __version__
-from alex.config import Settings, load_settings
-from alex.domain.errors import AlexError, ConfigError, InvalidInputError, ResearchFailedError
-from alex.domain.models import EMBEDDING_MODEL, IngestResult, Metadata
+from alex.client import AlexClient, LocalClient, open_client
+from alex.config import load_settings
+from alex.domain.errors import AlexError, InvalidInputError
+from alex.domain.models import IngestResult, Metadata
 from alex.domain.validation import parse_key_values
-from alex.http.schemas import DocumentBody, DocumentSummaryBody, SearchHit
+from alex.http.schemas import ResearchResponse
 from alex.ingest import IngestRequest
 from alex.loaders import expand_paths, load_file
-from alex.remote import RemoteClient
-from alex.research.llm import describe as describe_chat_model
 from alex.services import Services
+from alex.terminal import safe_json, safe_text, visible
 
 app = typer.Typer(
     name="alex",
@@ -37,8 +36,10 @@ app = typer.Typer(
 docs_app = typer.Typer(help="List, show and delete stored documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 
-console = Console()
-errors = Console(stderr=True)
+# Everything printed of a document, a page, a file name or user input goes through
+# alex.terminal (safe_text in markup, visible outside it); emoji codes stay text.
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 FilterOption = Annotated[
     list[str] | None,
@@ -57,17 +58,6 @@ EndpointOption = Annotated[
 
 def _services() -> Services:
     return Services(load_settings())
-
-
-def _door(endpoint: str | None, settings: Settings | None = None) -> RemoteClient | Services:
-    """A client of the API in --endpoint or ALEX_API_ENDPOINT, else the local services."""
-    settings = settings or load_settings()
-    url = endpoint or settings.api_endpoint
-    if not url:
-        return Services(settings)
-    if settings.api_key is None:
-        raise ConfigError(f"ALEX_API_KEY must be set to use the API at {url}")
-    return RemoteClient(url, settings.api_key.get_secret_value())
 
 
 def _source_id(path: Path, root: Path) -> str:
@@ -90,40 +80,54 @@ def _progress() -> Progress:
     )
 
 
-def ingest_files(services: Services, paths: list[Path], extra: Metadata) -> list[IngestResult]:
-    """Load, validate and ingest files with a progress bar; bad files are reported, not fatal."""
-    requests: list[IngestRequest] = []
+def ingest_files(
+    client: AlexClient, paths: list[Path], extra: Metadata, root: Path
+) -> list[IngestResult]:
+    """Load and ingest files with a progress bar; bad files are reported, not fatal."""
+    files = list(expand_paths(paths))
+    loaded: list[tuple[Path, IngestRequest]] = []
     failures = 0
-    for path in expand_paths(paths):
+    for path in files:
         try:
-            loaded = load_file(path)
-            request = IngestRequest(
-                loaded.text,
-                {**loaded.metadata, **extra},
-                _source_id(path, services.settings.project_root),
-            )
-            services.ingest.validate(request)
+            file = load_file(path)
         except AlexError as error:
-            errors.print(f"[yellow]skipped[/yellow] {path}: {error.message}")
+            _skipped(path, error)
             failures += 1
             continue
-        requests.append(request)
-    if not requests:
-        if failures:
-            raise InvalidInputError("no file could be ingested")
+        request = IngestRequest(file.text, {**file.metadata, **extra}, _source_id(path, root))
+        loaded.append((path, request))
+    if not files:
         raise InvalidInputError("no supported files found (.txt, .md, .html, .pdf)")
-    with _progress() as progress:
-        task = progress.add_task("Ingesting", total=len(requests))
-        results = services.ingest.ingest_many(
-            requests, progress=lambda done, _: progress.update(task, completed=done)
-        )
-    _print_ingest_summary(results)
+    results: list[IngestResult] = []
+    if loaded:
+        with _progress() as progress:
+            task = progress.add_task(f"Ingesting into {safe_text(client.where)}", total=len(loaded))
+            outcomes = client.ingest_many(
+                [request for _, request in loaded],
+                progress=lambda done, _: progress.update(task, completed=done),
+            )
+        for (path, _), outcome in zip(loaded, outcomes, strict=True):
+            if isinstance(outcome, AlexError):
+                _skipped(path, outcome)
+                failures += 1
+            else:
+                results.append(outcome)
+    if not results:
+        raise InvalidInputError("no file could be ingested")
+    _print_ingest_summary(results, len(files))
     if failures:
         raise typer.Exit(1)
     return results
 
 
-def _print_ingest_summary(results: list[IngestResult]) -> None:
+def _skipped(path: Path, error: AlexError) -> None:
+    # soft_wrap: a long path stays on one line.
+    errors.print(
+        f"[yellow]skipped[/yellow] {safe_text(path)}: {safe_text(error.message)}", soft_wrap=True
+    )
+
+
+def _print_ingest_summary(results: list[IngestResult], files: int) -> None:
     counts = {
         status: sum(r.status == status for r in results)
         for status in ("created", "updated", "unchanged")
@@ -131,7 +135,8 @@ def _print_ingest_summary(results: list[IngestResult]) -> None:
     chunks = sum(r.chunks for r in results)
     console.print(
         f"[green]{len(results)} documents[/green]: {counts['created']} new, "
-        f"{counts['updated']} updated, {counts['unchanged']} unchanged ({chunks} chunks)"
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged ({chunks} chunks); "
+        f"{len(results)} of {files} files indexed"
     )
 
 
@@ -159,7 +164,8 @@ def serve(
     sample_dir = settings.project_root / "samples"
     if samples and documents == 0 and sample_dir.is_dir():
         console.print(f"Empty store: loading the bundled samples from {sample_dir}")
-        ingest_files(services, [sample_dir], {})
+        # Not closed: the server goes on with these services.
+        ingest_files(LocalClient(services), [sample_dir], {}, settings.project_root)
     services.warm_up()
     shown_host = "localhost" if bind_host in ("127.0.0.1", "0.0.0.0") else bind_host  # noqa: S104
     url = f"http://{shown_host}:{bind_port}"
@@ -205,46 +211,17 @@ def ingest(
     if not paths and text is None:
         raise InvalidInputError("give files or folders to ingest, or --text")
     settings = load_settings()
-    services = _door(endpoint, settings)
-    if isinstance(services, RemoteClient):
-        ingest_remotely(services, settings.project_root, paths or [], text, extra, document_id)
-        return
-    if text is not None:
-        result = services.ingest.ingest(text, extra, document_id)
-        console.print(
-            f"{result.status}: [bold]{result.document_id}[/bold] ({result.chunks} chunks)"
-        )
-    if paths:
-        ingest_files(services, paths, extra)
-
-
-def ingest_remotely(
-    client: RemoteClient,
-    root: Path,
-    paths: list[Path],
-    text: str | None,
-    extra: Metadata,
-    text_id: str | None,
-) -> None:
-    """The course contract, one document a request: ``POST /ingest`` for each."""
-    if text is not None:
-        console.print(f"indexed: [bold]{client.ingest(text, extra, text_id)}[/bold]")
-    files = list(expand_paths(paths))
-    failures = 0
-    with _progress() as progress:
-        task = progress.add_task(f"Ingesting via {client.endpoint}", total=len(files))
-        for path in files:
-            try:
-                loaded = load_file(path)
-                client.ingest(loaded.text, {**loaded.metadata, **extra}, _source_id(path, root))
-            except AlexError as error:
-                errors.print(f"[yellow]skipped[/yellow] {path}: {error.message}", soft_wrap=True)
-                failures += 1
-            progress.advance(task)
-    if files:
-        console.print(f"{len(files) - failures} of {len(files)} files indexed")
-    if failures:
-        raise typer.Exit(1)
+    with open_client(endpoint, settings) as client:
+        if text is not None:
+            (outcome,) = client.ingest_many([IngestRequest(text, extra, document_id)])
+            if isinstance(outcome, AlexError):
+                raise outcome
+            console.print(
+                f"{outcome.status}, indexed: [bold]{safe_text(outcome.document_id)}[/bold] "
+                f"({outcome.chunks} chunks)"
+            )
+        if paths:
+            ingest_files(client, paths, extra, settings.project_root)
 
 
 @app.command(
@@ -261,29 +238,24 @@ def search(
 ) -> None:
     """Search the knowledge base and print the best chunks."""
     wanted = parse_key_values(filters or [], "--filter")
-    door = _door(endpoint)
-    if isinstance(door, RemoteClient):
-        hits = door.search(query, k, mode, wanted)
-    else:
-        hits = [
-            SearchHit.of(hit).model_dump() for hit in door.search.search(query, k, mode, wanted)
-        ]
+    with open_client(endpoint) as client:
+        hits = client.search(query, k, mode, wanted)
     if as_json:
-        _print_json(hits)
+        _print_json([hit.model_dump() for hit in hits])
         return
     if not hits:
         console.print("No results.")
         return
-    table = Table(title=f"{mode} search: {query}", show_lines=True)
+    table = Table(title=f"{safe_text(mode)} search: {safe_text(query)}", show_lines=True)
     for column in ("#", "score", "document", "text"):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(hits, start=1):
-        snippet = " ".join(hit["text"].split())
+        snippet = " ".join(hit.text.split())
         table.add_row(
             str(rank),
-            f"{hit['score']:.4f}",
-            f"{_label(hit['metadata'])}\n[dim]{hit['document_id']}[/dim]",
-            snippet[:300] + ("..." if len(snippet) > 300 else ""),
+            f"{hit.score:.4f}",
+            f"{safe_text(_label(hit.metadata))}\n[dim]{safe_text(hit.document_id)}[/dim]",
+            Text(visible(snippet[:300] + ("..." if len(snippet) > 300 else ""))),
         )
     console.print(table)
 
@@ -311,70 +283,54 @@ def research(
 ) -> None:
     """Research a topic: read web pages, write a cited analysis, store it in the knowledge
     base (where `alex search` finds it)."""
-    door = _door(endpoint)
-    with console.status("starting", spinner="dots") as spinner:
+    with open_client(endpoint) as client, console.status("starting", spinner="dots") as spinner:
 
         def progress(step: str, detail: str) -> None:
             if step in ("read", "skip", "plan", "write", "store"):
                 style = "yellow" if step == "skip" else "dim"
-                console.print(f"[{style}]{step:>5}[/{style}] {detail}", soft_wrap=True)
-            spinner.update(f"{step}: {detail}")
+                console.print(f"[{style}]{step:>5}[/{style}] {safe_text(detail)}", soft_wrap=True)
+            spinner.update(f"{safe_text(step)}: {safe_text(detail)}")
 
-        if isinstance(door, RemoteClient):
-            answer = _research_remotely(door, topic, urls or [], progress)
-        else:
-            from alex.research.service import answer_of
-
-            result = door.research.run(topic, urls or [], progress)
-            answer = answer_of(result).model_dump(mode="json")
+        answer = client.research(topic, urls or [], progress)
     if as_json:
-        _print_json(answer)
+        _print_json(answer.model_dump(mode="json"))
     else:
         _print_analysis(answer)
 
 
-def _research_remotely(
-    client: RemoteClient, topic: str | None, urls: list[str], progress: Any
-) -> dict[str, Any]:
-    """Submit a research job to the API and follow it until it ends."""
-    job = client.submit_research(topic, urls)
-    seen = ("", "")
-    while job["status"] in ("queued", "running"):
-        if (job["step"], job["detail"]) != seen:
-            seen = (job["step"], job["detail"])
-            progress(*seen)
-        time.sleep(1.0)
-        job = client.research_job(job["job_id"])
-    if job["status"] == "failed":
-        error = job.get("error") or {}
-        raise ResearchFailedError(str(error.get("message") or "The research run failed"))
-    result: dict[str, Any] = job["result"]
-    return result
-
-
-def _print_analysis(answer: dict[str, Any]) -> None:
-    analysis = answer["analysis"]
-    lines = [f"[bold]{analysis['summary']}[/bold]", "", "[bold]Key points[/bold]"]
-    lines += [f"  - {point}" for point in analysis["key_points"]]
-    if analysis["risks"]:
-        lines += ["", "[bold]Risks[/bold]", *(f"  - {risk}" for risk in analysis["risks"])]
+def _print_analysis(answer: ResearchResponse) -> None:
+    analysis = answer.analysis
+    lines = [
+        f"[bold]{safe_text(analysis.summary, multiline=True)}[/bold]",
+        "",
+        "[bold]Key points[/bold]",
+    ]
+    lines += [f"  - {safe_text(point, multiline=True)}" for point in analysis.key_points]
+    if analysis.risks:
+        risks = [f"  - {safe_text(risk, multiline=True)}" for risk in analysis.risks]
+        lines += ["", "[bold]Risks[/bold]", *risks]
     lines += ["", "[bold]Sources[/bold]"]
-    lines += [f"  {n}. {s['title']} <{s['url']}>" for n, s in enumerate(analysis["sources"], 1)]
+    lines += [
+        f"  {n}. {safe_text(source.title)} <{safe_text(source.url)}>"
+        for n, source in enumerate(analysis.sources, 1)
+    ]
     console.print(
         Panel(
             "\n".join(lines),
-            title=analysis["title"],
-            subtitle=f"{analysis['topic']} - as of {analysis['as_of']} - {analysis['model']}",
+            title=safe_text(analysis.title),
+            subtitle=safe_text(f"{analysis.topic} - as of {analysis.as_of} - {analysis.model}"),
         ),
         soft_wrap=True,
     )
-    if answer["unverified_figures"]:
-        figures = ", ".join(answer["unverified_figures"])
+    if answer.unverified_figures:
+        figures = safe_text(", ".join(answer.unverified_figures))
         console.print(f"[yellow]check:[/yellow] these figures appear on no page read: {figures}")
-    for url, why in answer["failed_urls"].items():
-        console.print(f"[yellow]not read:[/yellow] {url}: {why}", soft_wrap=True)
+    for url, why in answer.failed_urls.items():
+        console.print(
+            f"[yellow]not read:[/yellow] {safe_text(url)}: {safe_text(why)}", soft_wrap=True
+        )
     console.print(
-        f"stored as {answer['document_id']} ({answer['status']}) in {answer['seconds']:.0f} s"
+        f"stored as {safe_text(answer.document_id)} ({answer.status}) in {answer.seconds:.0f} s"
     )
 
 
@@ -386,7 +342,7 @@ def _label(metadata: Metadata) -> str:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(safe_json(value) + "\n")
 
 
 @docs_app.command("list")
@@ -399,14 +355,10 @@ def docs_list(
 ) -> None:
     """List stored documents, newest first."""
     wanted = parse_key_values(filters or [], "--filter")
-    door = _door(endpoint)
-    if isinstance(door, RemoteClient):
-        documents, total = door.list_documents(limit, offset, wanted)
-    else:
-        summaries, total = door.documents.list_documents(limit, offset, wanted)
-        documents = [DocumentSummaryBody.of(summary).model_dump() for summary in summaries]
+    with open_client(endpoint) as client:
+        documents, total = client.list_documents(limit, offset, wanted)
     if as_json:
-        _print_json({"total": total, "documents": documents})
+        _print_json({"total": total, "documents": [d.model_dump() for d in documents]})
         return
     shown = f" (showing {len(documents)})" if total > len(documents) else ""
     table = Table(title=f"{total} documents{shown}")
@@ -414,11 +366,11 @@ def docs_list(
         table.add_column(column, overflow="fold")
     for document in documents:
         table.add_row(
-            document["document_id"],
-            _label(document["metadata"]) or document["preview"][:60],
-            str(document["chunks"]),
-            f"{document['chars']:,}",
-            document["updated_at"],
+            Text(visible(document.document_id)),
+            Text(visible(_label(document.metadata) or document.preview[:60])),
+            str(document.chunks),
+            f"{document.chars:,}",
+            Text(visible(document.updated_at)),
         )
     console.print(table)
 
@@ -429,19 +381,16 @@ def docs_show(
     endpoint: EndpointOption = None,
 ) -> None:
     """Print one document: metadata and full text."""
-    door = _door(endpoint)
-    if isinstance(door, RemoteClient):
-        document = door.get(document_id)
-    else:
-        document = DocumentBody.of(door.documents.get(document_id)).model_dump()
+    with open_client(endpoint) as client:
+        document = client.get(document_id)
     console.print(
         Panel(
-            json.dumps(document["metadata"], indent=2, ensure_ascii=False),
-            title=f"{document['document_id']} ({document['chunks']} chunks, "
-            f"updated {document['updated_at']})",
+            Text(safe_json(document.metadata)),
+            title=f"{safe_text(document.document_id)} ({document.chunks} chunks, "
+            f"updated {safe_text(document.updated_at)})",
         )
     )
-    console.print(document["text"], markup=False, highlight=False)
+    console.print(visible(document.text, multiline=True), markup=False, highlight=False)
 
 
 @docs_app.command("delete")
@@ -458,16 +407,16 @@ def docs_delete(
     """Delete documents (their chunks and vectors go with them)."""
     if bool(document_ids) == delete_all:
         raise InvalidInputError("give document ids, or --all (not both)")
-    door = _door(endpoint)
+    with open_client(endpoint) as client:
+        _delete(client, document_ids or [], delete_all, yes)
 
+
+def _delete(client: AlexClient, document_ids: list[str], delete_all: bool, yes: bool) -> None:
     def page_of_ids() -> list[str]:
-        if isinstance(door, RemoteClient):
-            return [d["document_id"] for d in door.list_documents(500, 0, {})[0]]
-        return [d.id for d in door.documents.list_documents(500, 0, {})[0]]
+        return [d.document_id for d in client.list_documents(500, 0, {})[0]]
 
-    delete_one = door.delete if isinstance(door, RemoteClient) else door.documents.delete
-    where = door.endpoint if isinstance(door, RemoteClient) else "the local store"
-    targets = page_of_ids() if delete_all else list(document_ids or [])
+    targets = page_of_ids() if delete_all else document_ids
+    where = visible(client.where)  # typer.confirm prints plain text
     question = (
         f"Delete ALL documents in {where}?"
         if delete_all
@@ -478,10 +427,10 @@ def docs_delete(
     deleted: set[str] = set()
     while targets:
         for document_id in targets:
-            delete_one(document_id)
+            client.delete(document_id)
             deleted.add(document_id)
             if not delete_all:
-                console.print(f"deleted {document_id}")
+                console.print(f"deleted {safe_text(document_id)}")
         # A cloud index lists deletions late (eventual consistency): never delete twice.
         targets = [i for i in page_of_ids() if i not in deleted] if delete_all else []
     if delete_all:
@@ -494,42 +443,18 @@ def status(
     endpoint: EndpointOption = None,
 ) -> None:
     """Show the backend, model, store and counts (or the remote API's)."""
-    services = _door(endpoint)
-    if isinstance(services, RemoteClient):
-        health = services.health()
-        total = services.list_documents(1, 0, {})[1]
+    with open_client(endpoint) as client:
         table = Table(show_header=False, title=f"Alex {__version__}")
-        table.add_row("backend", f"remote API {services.endpoint}")
-        table.add_row("API version", str(health.get("version", "?")))
-        table.add_row("documents", str(total))
+        for name, value in client.status_rows():
+            table.add_row(name, Text(visible(value)))
         console.print(table)
-        return
-    settings = services.settings
-    documents, chunks = services.documents.count()
-    size = sum(
-        path.stat().st_size
-        for path in settings.store_path.parent.glob(settings.store_path.name + "*")
-    )
-    table = Table(show_header=False, title=f"Alex {__version__}")
-    table.add_row("backend", settings.backend)
-    table.add_row("model", EMBEDDING_MODEL)
-    table.add_row("store", str(settings.store_path))
-    table.add_row("store size", f"{size / 1e6:.1f} MB")
-    table.add_row("documents", str(documents))
-    table.add_row("chunks", str(chunks))
-    table.add_row(
-        "settings file", f"{settings.env_file}" + ("" if settings.env_file.exists() else " (none)")
-    )
-    table.add_row("API key", "set" if settings.api_key else "not set (alex serve makes one)")
-    table.add_row("research model", describe_chat_model(settings))
-    console.print(table)
-    if check:
-        problems = services.documents.check_integrity()
-        if problems:
-            for problem in problems:
-                errors.print(f"[red]integrity:[/red] {problem}")
-            raise typer.Exit(1)
-        console.print("[green]integrity check passed[/green]")
+        if check:
+            problems = client.check_integrity()
+            if problems:
+                for problem in problems:
+                    errors.print(f"[red]integrity:[/red] {safe_text(problem)}")
+                raise typer.Exit(1)
+            console.print("[green]integrity check passed[/green]")
 
 
 @app.callback(invoke_without_command=True)
@@ -547,5 +472,5 @@ def main() -> None:
         app()
     except AlexError as error:
         # soft_wrap: one line even when stderr is not a terminal (Rich would wrap at 80).
-        errors.print(f"[red]error:[/red] {error.message}", soft_wrap=True)
+        errors.print(f"[red]error:[/red] {safe_text(error.message)}", soft_wrap=True)
         sys.exit(1)

@@ -80,7 +80,7 @@ def test_research_through_the_api_follows_the_job(
             )
 
         client = RemoteClient("http://testserver", KEY, transport=httpx.MockTransport(through_app))
-        monkeypatch.setattr("alex.cli._door", lambda endpoint, settings=None: client)
+        monkeypatch.setattr("alex.cli.open_client", lambda endpoint, settings=None: client)
         result = runner.invoke(app, ["research", "Rates", "--url", url, "--json"])
     assert result.exit_code == 0, result.output
     answered = json.loads(result.output[result.output.index("{") :])
