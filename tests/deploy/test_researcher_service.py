@@ -174,6 +174,16 @@ def test_the_job_table_pays_per_request_and_expires_jobs(template: dict[str, Any
 
 
 @needs_node
+def test_the_job_table_is_encrypted_with_the_free_aws_owned_key(template: dict[str, Any]) -> None:
+    """DynamoDB encrypts every table at rest; without SSESpecification it uses an AWS owned
+    key at no charge. SSEEnabled: true would switch to the AWS managed KMS key, whose
+    requests KMS bills, for no gain here (AWS docs: API_SSESpecification)."""
+    table = only(template, "AWS::DynamoDB::Table")
+    assert "SSESpecification" not in table
+    assert "KMSMasterKeyId" not in json.dumps(template)
+
+
+@needs_node
 def test_the_schedule_is_disabled_by_default_and_its_rate_a_parameter(
     template: dict[str, Any],
 ) -> None:
