@@ -343,10 +343,11 @@ def research(
         if isinstance(door, RemoteClient):
             answer = _research_remotely(door, topic, urls or [], progress)
         else:
-            from alex.research.service import answer_of
+            from alex.http.schemas import ResearchResponse
+            from alex.research.jobs import JobResult
 
             result = door.research.run(topic, urls or [], progress)
-            answer = answer_of(result).model_dump(mode="json")
+            answer = ResearchResponse.of(JobResult.of(result)).model_dump(mode="json")
     if as_json:
         _print_json(answer)
     else:
