@@ -33,6 +33,7 @@ from alex.domain.errors import ConfigError, StoreUnavailableError
 from alex.http import research_cloud as cloud
 from alex.http.errors import status_for_kind
 from alex.http.research_cloud import CloudResearcher, chat_model_opener
+from alex.http.schemas import ResearchJobResponse
 from alex.research.jobs import new_job
 from alex.services import Services
 from tests.pagesite import PageSite
@@ -203,6 +204,34 @@ def test_a_job_stored_before_jobs_had_a_record_is_still_read(store: DynamoJobSto
     assert kept is not None and kept.error is not None and kept.urls == ("https://example.com/a",)
     assert kept.error.message == "The model gave no valid analysis"
     assert status_for_kind(kept.error.kind) == 502
+
+    analysis = {
+        "title": "Rates held",
+        "topic": "Rates",
+        "summary": "Rates held at 4%.",
+        "key_points": ["Rates held at 4%."],
+        "risks": [],
+        "sources": [{"url": "https://example.com/a", "title": "A"}],
+        "as_of": "2026-01-01",
+        "model": "gpt-4.1-mini",
+    }
+    result = {
+        "message": "Research stored",
+        "document_id": "research/rates/2026-01-01",
+        "status": "created",
+        "analysis": analysis,
+        "pages_read": ["https://example.com/a"],
+        "failed_urls": {},
+        "unverified_figures": ["4"],
+        "seconds": 12.3,
+    }
+    done = {**old, "job_id": "d" * 32, "status": "succeeded", "step": "done", "error": None}
+    store_item = {"job_id": {"S": "d" * 32}, "job": {"S": json.dumps({**done, "result": result})}}
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=TABLE, Item=store_item)
+    finished = store.get("d" * 32)
+    assert finished is not None and finished.result is not None and finished.error is None
+    answer = ResearchJobResponse.of(finished).model_dump(mode="json")
+    assert answer == {**done, "result": result}  # answered exactly as it was stored
 
 
 def test_a_job_is_claimed_once(store: DynamoJobStore) -> None:
