@@ -61,6 +61,10 @@ NEVER_SHIPPED = ("boto3", "botocore", "s3transfer", "huggingface-hub")
 LOCAL_ONLY = (
     "__main__.py",
     "research",  # the researcher runs from its own container image (services/researcher)
+    "http/research_cloud.py",  # ... as do its door and its AWS adapters
+    "adapters/aws_clients.py",
+    "adapters/dynamo_jobs.py",
+    "adapters/lambda_invoker.py",
     "cli.py",
     "api_key.py",
     "client.py",

@@ -10,8 +10,9 @@ Docker 23) and AWS credentials, and:
 1. creates the ECR repository (``alex-researcher``, scan on push) if it does not exist;
 2. logs Docker in to the account's registry (an ECR token, valid 12 hours);
 3. builds ``services/researcher/Dockerfile`` with the REPOSITORY ROOT as the build context
-   (the image is built from ``pyproject.toml``, ``uv.lock`` and ``src/``; the
-   ``Dockerfile.dockerignore`` next to the Dockerfile keeps everything else out), for
+   (the image is built from ``pyproject.toml``, ``uv.lock``, ``src/`` and the ``handler.py``
+   and ``entrypoint.sh`` beside the Dockerfile; the ``Dockerfile.dockerignore`` next to it
+   keeps everything else out), for
    ``linux/amd64`` (Lambda runs it on x86_64, also when you build on Apple Silicon) and with
    ``--provenance=false`` (otherwise BuildKit pushes a manifest list, which Lambda refuses);
 4. pushes it and writes ``services/researcher/image-<region>.json`` with the image's URI by

@@ -139,9 +139,10 @@ class LocalClient(Closing):
     def research(
         self, topic: str | None, urls: Sequence[str], progress: StepCallback
     ) -> ResearchResponse:
-        from alex.research.service import answer_of  # the Agents SDK: only when researching
+        from alex.research.jobs import JobResult  # the Agents SDK: only when researching
 
-        return answer_of(self.services.research.run(topic, urls, progress))
+        result = self.services.research.run(topic, urls, progress)
+        return ResearchResponse.of(JobResult.of(result))
 
     def status_rows(self) -> list[tuple[str, str]]:
         from alex.research.llm import describe as describe_chat_model

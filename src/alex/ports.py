@@ -6,7 +6,7 @@ Adapters (local and AWS) implement these; the domain never imports an adapter.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from alex.domain.models import (
     ChunkHit,
@@ -17,6 +17,11 @@ from alex.domain.models import (
     Metadata,
     StoredChunk,
 )
+from alex.domain.tokenizer import Tokenizer as Tokenizer  # the chunker's port, re-exported
+
+if TYPE_CHECKING:
+    # Types only: the ingest and search Lambdas import this module without the researcher.
+    from alex.research.jobs import ResearchJob
 
 # Plain sequences, not numpy arrays: the cloud path (AWS Lambda) ships without numpy.
 # Adapters that compute with numpy convert at their boundary (``tolist()`` out,
@@ -25,14 +30,6 @@ Vector = Sequence[float]
 """One sentence vector: ``dimension`` floats, unit length to float32 precision."""
 Vectors = Sequence[Vector]
 """One vector per text or chunk, in order (e.g. a list of lists of floats)."""
-
-
-class Tokenizer(Protocol):
-    """Counts and locates word pieces, so chunks fit the model without truncation."""
-
-    def piece_offsets(self, text: str) -> list[tuple[int, int]]:
-        """Character span of each word piece of ``text`` (no special tokens)."""
-        ...
 
 
 class Embedder(Protocol):
@@ -99,3 +96,20 @@ class VectorStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class JobStore(Protocol):
+    """Where research jobs' state lives: this process's memory, or a table in the cloud
+    (where the run happens in another invocation than the request that queued it)."""
+
+    def put(self, job: ResearchJob) -> None: ...
+
+    def get(self, job_id: str) -> ResearchJob | None: ...
+
+
+class ClaimingJobStore(JobStore, Protocol):
+    """A job store that can hand a queued job to exactly one worker."""
+
+    def claim(self, job_id: str) -> bool:
+        """Mark a queued job as running; False if it is not queued (taken already)."""
+        ...

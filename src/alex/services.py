@@ -17,12 +17,12 @@ from alex.config import Settings
 from alex.documents import DocumentService
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.ingest import IngestService
-from alex.ports import Embedder, VectorStore
+from alex.ports import Embedder, JobStore, VectorStore
 from alex.search import SearchService
 
 if TYPE_CHECKING:
     from alex.research.llm import ChatModel
-    from alex.research.service import JobStore, ResearchJobs, ResearchService
+    from alex.research.service import ResearchJobs, ResearchService
 
 ModelOpener = Callable[[Settings], "AbstractContextManager[ChatModel]"]
 """Opens the researcher's chat model for the given settings (closed with the services)."""

@@ -8,6 +8,8 @@ names starts without the packages the image leaves out.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import os
 import re
@@ -20,7 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from alex.research import cloud
+from alex.adapters.dynamo_jobs import TTL_ATTRIBUTE
+from alex.http import research_cloud as cloud
 
 from .helpers import ROOT, SERVICES, node_tools_missing, python_env
 from .test_serverless import (
@@ -167,10 +170,20 @@ def test_the_job_table_pays_per_request_and_expires_jobs(template: dict[str, Any
     assert table["KeySchema"] == [{"AttributeName": "job_id", "KeyType": "HASH"}]
     assert table["AttributeDefinitions"] == [{"AttributeName": "job_id", "AttributeType": "S"}]
     assert table["TimeToLiveSpecification"] == {
-        "AttributeName": cloud.TTL_ATTRIBUTE,
+        "AttributeName": TTL_ATTRIBUTE,
         "Enabled": True,
     }
     assert "TableName" not in table  # CloudFormation names it: stages never collide
+
+
+@needs_node
+def test_the_job_table_is_encrypted_with_the_free_aws_owned_key(template: dict[str, Any]) -> None:
+    """DynamoDB encrypts every table at rest; without SSESpecification it uses an AWS owned
+    key at no charge. SSEEnabled: true would switch to the AWS managed KMS key, whose
+    requests KMS bills, for no gain here (AWS docs: API_SSESpecification)."""
+    table = only(template, "AWS::DynamoDB::Table")
+    assert "SSESpecification" not in table
+    assert "KMSMasterKeyId" not in json.dumps(template)
 
 
 @needs_node
@@ -360,8 +373,32 @@ def test_the_dockerfile_builds_on_the_lambda_python_image_from_the_lock() -> Non
     assert sorted(re.findall(r"--prune (\S+)", export)) == sorted(LEFT_OUT)
     assert "--no-deps" in text and "--compile-bytecode" in text  # exactly the lock; no .pyc at run
     assert "torch" not in text.replace("No torch", "")
-    assert re.search(r'^CMD \["alex\.research\.cloud\.handler"\]$', text, re.MULTILINE)
-    assert callable(cloud.handler)
+    # Lambda's runtime imports handler.py from the task root, as for the zip functions.
+    assert re.search(r'^CMD \["handler\.handler"\]$', text, re.MULTILINE)
+    assert re.search(
+        r"^COPY services/researcher/handler\.py \$\{LAMBDA_TASK_ROOT\}/handler\.py$",
+        text,
+        re.MULTILINE,
+    )
+
+
+def test_the_handler_imports_only_what_the_image_installs() -> None:
+    """handler.py is copied alone (no services/common beside it): it may import Alex (the
+    wheel in the image) and the standard library, and hands over the door's handler."""
+    path = RESEARCHER / "handler.py"
+    tree = ast.parse(path.read_text("utf-8"))
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert {name.split(".")[0] for name in imported} <= {"__future__", "alex"}
+    spec = importlib.util.spec_from_file_location("alex_researcher_image_handler", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.handler is cloud.handler
 
 
 def exported(*extras: str) -> set[str]:
@@ -416,7 +453,8 @@ def test_the_handler_starts_without_the_packages_the_image_leaves_out(tmp_path: 
                 if name.split(".")[0] in BLOCKED:
                     raise ImportError(f"{name} is not in the image")
         sys.meta_path.insert(0, Block())
-        from alex.research.cloud import handler
+        sys.path.insert(0, sys.argv[1])  # the image's task root: handler.py beside Alex
+        from handler import handler
         event = {"resource": "/research/jobs/{job_id}", "path": "/research/jobs/nope",
                  "httpMethod": "GET", "headers": {}, "multiValueHeaders": {},
                  "queryStringParameters": None, "multiValueQueryStringParameters": None,
@@ -443,7 +481,11 @@ def test_the_handler_starts_without_the_packages_the_image_leaves_out(tmp_path: 
         }
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+        [sys.executable, "-c", script, str(RESEARCHER)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     answer = json.loads(result.stdout.strip().splitlines()[-1])
@@ -460,6 +502,7 @@ def test_the_build_context_is_the_repository_root_filtered_by_the_dockerignore()
     assert rules[0] == "*"  # everything out, then only what the build copies
     assert {"!pyproject.toml", "!uv.lock", "!README.md", "!src/"} <= set(rules)
     assert "!services/researcher/entrypoint.sh" in rules
+    assert "!services/researcher/handler.py" in rules
     copied = re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile(), re.MULTILINE)
     for sources in copied:
         for source in sources.split():
@@ -471,7 +514,7 @@ def test_the_entrypoint_hands_over_to_lambda_or_serves_http() -> None:
     assert b"\r\n" not in script and script.startswith(b"#!/bin/sh\n")
     text = script.decode("utf-8")
     assert f"${{{cloud.HTTP_PORT_ENV}:-}}" in text
-    assert "exec python3 -m alex.research.cloud" in text
+    assert "exec python3 -m alex.http.research_cloud" in text
     assert 'exec /lambda-entrypoint.sh "$@"' in text
 
 

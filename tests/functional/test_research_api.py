@@ -126,3 +126,21 @@ def test_research_jobs_run_in_the_background_and_report_their_result(
 
     assert client.get("/research/jobs/nope").status_code == 404
     assert client.get("/documents").json()["total"] == 1
+
+
+def test_a_failed_jobs_stored_message_is_capped(client_for: Any) -> None:
+    """Ten refused URLs of ~1,900 characters each make a ~40 KB reason; the job keeps 1,000
+    characters of it (kept for each of the newest 100 jobs, and answered on every poll)."""
+    urls = [f"http://10.0.0.{n}/{'a' * 1900}" for n in range(1, 11)]
+    client = client_for(ScriptedModel([]))
+    submitted = client.post("/research/jobs", json={"topic": "x", "urls": urls}).json()
+    deadline = time.monotonic() + 60
+    job = submitted
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = client.get(f"/research/jobs/{submitted['job_id']}").json()
+    assert job["status"] == "failed" and job["error"]["status"] == 502
+    message = job["error"]["message"]
+    assert message.startswith("No source could be read (http://10.0.0.")
+    assert len(message) == 1000 and message.endswith("…")
+    assert len(job["detail"]) <= 1000

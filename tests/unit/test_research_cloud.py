@@ -1,4 +1,4 @@
-"""The researcher's Lambda entry point (alex.research.cloud), offline.
+"""The researcher's cloud door (alex.http.research_cloud) and its AWS adapters, offline.
 
 DynamoDB, SSM and Lambda are moto's (or botocore's Stubber, for the exact invoke call); the
 research itself runs on a real local store with a scripted chat model, reading pages from
@@ -7,6 +7,7 @@ the loopback fixture site, through Mangum and the real FastAPI app.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -23,19 +24,17 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from pydantic import SecretStr
 
+from alex.adapters import aws_clients, dynamo_jobs, lambda_invoker
+from alex.adapters.aws_clients import read_secure_parameter
+from alex.adapters.dynamo_jobs import DynamoJobStore, job_from_json
+from alex.adapters.lambda_invoker import AsyncInvoker, JobLaunchError
 from alex.config import Settings
 from alex.domain.errors import ConfigError, StoreUnavailableError
+from alex.http import research_cloud as cloud
+from alex.http.errors import status_for_kind
+from alex.http.research_cloud import CloudResearcher, chat_model_opener
 from alex.http.schemas import ResearchJobResponse
-from alex.research import cloud
-from alex.research.cloud import (
-    AsyncInvoker,
-    CloudResearcher,
-    DynamoJobStore,
-    JobLaunchError,
-    chat_model_opener,
-    read_secure_parameter,
-)
-from alex.research.service import new_job
+from alex.research.jobs import new_job
 from alex.services import Services
 from tests.pagesite import PageSite
 from tests.scripted_model import ScriptedModel, answer, chat_model, opener, text
@@ -58,12 +57,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setattr(cloud, "_parameter_values", {})
-    cloud.aws_client.cache_clear()
+    monkeypatch.setattr(aws_clients, "_parameter_values", {})
+    aws_clients.aws_client.cache_clear()
     cloud.runtime.cache_clear()
     with mock_aws():
         yield
-    cloud.aws_client.cache_clear()
+    aws_clients.aws_client.cache_clear()
     cloud.runtime.cache_clear()
 
 
@@ -168,13 +167,71 @@ def test_the_job_table_keeps_jobs_with_a_ttl(store: DynamoJobStore) -> None:
     )["Item"]
     assert item["expires_at"] == {"N": str(1_800_000_000 + 7 * 24 * 3600)}
     assert item["job_status"] == {"S": "queued"}
-    assert ResearchJobResponse.model_validate_json(item["job"]["S"]) == job
+    assert job_from_json(item["job"]["S"]) == job
+    assert json.loads(item["job"]["S"])["urls"] == ["https://example.com/a"]
 
-    done = job.model_copy(update={"status": "succeeded", "step": "done"})
+    done = dataclasses.replace(job, status="succeeded", step="done")
     store.put(done)
     assert store.get(job.job_id) == done
     assert store.get("f" * 32) is None
     assert store.get("../not-a-job-id") is None  # not even asked: ids are 32 hex digits
+
+
+def test_a_job_stored_before_jobs_had_a_record_is_still_read(store: DynamoJobStore) -> None:
+    """Items written as the API's answer (result.message, error.status) live a week: read
+    back, their error keeps the status it was answered with."""
+    job_id = "c" * 32
+    old = {
+        "job_id": job_id,
+        "status": "failed",
+        "step": "failed",
+        "detail": "",
+        "topic": "Rates",
+        "urls": ["https://example.com/a"],
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "result": None,
+        "error": {"message": "The model gave no valid analysis", "status": 502},
+    }
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=TABLE,
+        Item={
+            "job_id": {"S": job_id},
+            "job_status": {"S": "failed"},
+            "job": {"S": json.dumps(old)},
+        },
+    )
+    kept = store.get(job_id)
+    assert kept is not None and kept.error is not None and kept.urls == ("https://example.com/a",)
+    assert kept.error.message == "The model gave no valid analysis"
+    assert status_for_kind(kept.error.kind) == 502
+
+    analysis = {
+        "title": "Rates held",
+        "topic": "Rates",
+        "summary": "Rates held at 4%.",
+        "key_points": ["Rates held at 4%."],
+        "risks": [],
+        "sources": [{"url": "https://example.com/a", "title": "A"}],
+        "as_of": "2026-01-01",
+        "model": "gpt-4.1-mini",
+    }
+    result = {
+        "message": "Research stored",
+        "document_id": "research/rates/2026-01-01",
+        "status": "created",
+        "analysis": analysis,
+        "pages_read": ["https://example.com/a"],
+        "failed_urls": {},
+        "unverified_figures": ["4"],
+        "seconds": 12.3,
+    }
+    done = {**old, "job_id": "d" * 32, "status": "succeeded", "step": "done", "error": None}
+    store_item = {"job_id": {"S": "d" * 32}, "job": {"S": json.dumps({**done, "result": result})}}
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=TABLE, Item=store_item)
+    finished = store.get("d" * 32)
+    assert finished is not None and finished.result is not None and finished.error is None
+    answer = ResearchJobResponse.of(finished).model_dump(mode="json")
+    assert answer == {**done, "result": result}  # answered exactly as it was stored
 
 
 def test_a_job_is_claimed_once(store: DynamoJobStore) -> None:
@@ -187,7 +244,7 @@ def test_a_job_is_claimed_once(store: DynamoJobStore) -> None:
 
 def test_a_result_too_large_for_dynamodb_is_kept_as_a_failure(store: DynamoJobStore) -> None:
     job = new_job("x" * 10, [])
-    huge = job.model_copy(update={"detail": "y" * 400_000, "status": "succeeded"})
+    huge = dataclasses.replace(job, detail="y" * 400_000, status="succeeded")
     store.put(huge)
     kept = store.get(job.job_id)
     assert kept is not None and kept.status == "failed" and kept.error is not None
@@ -286,7 +343,7 @@ def test_a_launch_that_fails_marks_the_job_failed(store: DynamoJobStore) -> None
             AsyncInvoker(client, "fn", store)(job.job_id)
     failed = store.get(job.job_id)
     assert failed is not None and failed.status == "failed" and failed.error is not None
-    assert failed.error.status == 500
+    assert status_for_kind(failed.error.kind) == 500
 
 
 # ------------------------------------------------------------------------ the events
@@ -372,7 +429,8 @@ def test_a_failed_job_records_why(
     outcome = researcher.handle({"alex_research_job": job["job_id"]}, None)
     assert outcome["status"] == "failed" and "not a valid analysis" in outcome["error"]
     kept = store.get(job["job_id"])
-    assert kept is not None and kept.error is not None and kept.error.status == 502
+    assert kept is not None and kept.error is not None
+    assert kept.error.kind == "ResearchFailedError" and status_for_kind(kept.error.kind) == 502
 
 
 def test_the_schedule_event_queues_and_runs_a_job(
@@ -459,8 +517,9 @@ def test_a_configuration_error_is_answered_to_api_calls(
     assert isinstance(cloud.runtime(), CloudResearcher)
 
 
-def test_boto3_is_not_imported_by_the_module_itself() -> None:
-    source = Path(cloud.__file__).read_text("utf-8")
+@pytest.mark.parametrize("module", [cloud, aws_clients, dynamo_jobs, lambda_invoker])
+def test_boto3_is_not_imported_by_the_modules_themselves(module: ModuleType) -> None:
+    source = Path(str(module.__file__)).read_text("utf-8")
     top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert not [line for line in top_level if "boto" in line]
 
@@ -507,5 +566,5 @@ def test_the_pushed_digest_is_found(build_image: ModuleType) -> None:
 
 def test_client_errors_keep_their_code() -> None:
     error = ClientError({"Error": {"Code": "ThrottlingException"}}, "GetItem")
-    assert cloud._error_code(error) == "ThrottlingException"
-    assert cloud._error_code(RuntimeError("x")) == "RuntimeError"
+    assert aws_clients.error_code(error) == "ThrottlingException"
+    assert aws_clients.error_code(RuntimeError("x")) == "RuntimeError"

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from alex.domain.models import StoredChunk
-from alex.ports import Tokenizer
+from alex.domain.tokenizer import Tokenizer
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*#>]|\d+[.)])[ \t])")
 # A sentence ends at . ! ? followed by space (not inside "4.82"), or at a CJK full stop.

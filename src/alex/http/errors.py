@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from alex.domain import errors as domain_errors
 from alex.domain.errors import (
     AlexError,
     ChatModelUnavailableError,
@@ -34,10 +35,20 @@ _STATUS: tuple[tuple[type[AlexError], HTTPStatus], ...] = (
 )
 
 
-def status_for(error: AlexError) -> HTTPStatus:
+def status_for(error: AlexError | type[AlexError]) -> HTTPStatus:
+    error_class = error if isinstance(error, type) else type(error)
     for error_type, status in _STATUS:
-        if isinstance(error, error_type):
+        if issubclass(error_class, error_type):
             return status
+    return HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+def status_for_kind(kind: str) -> HTTPStatus:
+    """The status of an error kept by its kind, a class name of ``alex.domain.errors`` (as a
+    research job keeps its error); 500 for any other name."""
+    error_type = getattr(domain_errors, kind, None)
+    if isinstance(error_type, type) and issubclass(error_type, AlexError):
+        return status_for(error_type)
     return HTTPStatus.INTERNAL_SERVER_ERROR
 
 

@@ -7,8 +7,6 @@ answers the same wherever it runs. Each one calls one use case and shapes its an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from alex import __version__
 from alex.domain.validation import parse_key_values
 from alex.http.schemas import (
@@ -32,10 +30,6 @@ from alex.http.schemas import (
 )
 from alex.ingest import IngestRequest
 from alex.services import Services
-
-if TYPE_CHECKING:
-    # Research pulls in the Agents SDK; the ingest and search Lambdas never import it.
-    pass
 
 # The original course's POST /ingest answered "Document indexed successfully"; clients may
 # show these words, so they are part of the contract.
@@ -92,17 +86,18 @@ def delete_document(services: Services, document_id: str) -> DeleteResponse:
 
 
 def research(services: Services, body: ResearchBody) -> ResearchResponse:
-    from alex.research.service import answer_of
+    # Here, not at the top: the ingest and search Lambdas ship without alex.research.
+    from alex.research.jobs import JobResult
 
-    return answer_of(services.research.run(body.topic, body.urls))
+    return ResearchResponse.of(JobResult.of(services.research.run(body.topic, body.urls)))
 
 
 def submit_research_job(services: Services, body: ResearchBody) -> ResearchJobResponse:
-    return services.research_jobs.submit(body.topic, body.urls)
+    return ResearchJobResponse.of(services.research_jobs.submit(body.topic, body.urls))
 
 
 def research_job(services: Services, job_id: str) -> ResearchJobResponse:
-    return services.research_jobs.get(job_id)
+    return ResearchJobResponse.of(services.research_jobs.get(job_id))
 
 
 def health() -> HealthResponse:

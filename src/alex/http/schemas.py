@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from alex.domain.models import ChunkHit, Document, DocumentSummary, IngestStatus
 from alex.domain.validation import INT64, MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS
+from alex.http.errors import status_for_kind
+
+if TYPE_CHECKING:
+    # Types only: the ingest and search Lambdas import this module without the researcher.
+    from alex.research.jobs import JobFailure, JobResult, ResearchJob
 
 JsonScalar = StrictStr | StrictInt | StrictFloat | StrictBool | None
 MetadataBody = dict[str, JsonScalar | list[JsonScalar]]
@@ -205,10 +210,27 @@ class ResearchResponse(BaseModel):
     )
     seconds: float
 
+    @classmethod
+    def of(cls, result: JobResult) -> ResearchResponse:
+        return cls(
+            message="Research stored",
+            document_id=result.document_id,
+            status=result.status,
+            analysis=AnalysisBody.model_validate(result.analysis.model_dump()),
+            pages_read=list(result.pages_read),
+            failed_urls=dict(result.failed_urls),
+            unverified_figures=list(result.unverified_figures),
+            seconds=round(result.seconds, 2),
+        )
+
 
 class ResearchJobError(BaseModel):
     message: str
     status: int
+
+    @classmethod
+    def of(cls, failure: JobFailure) -> ResearchJobError:
+        return cls(message=failure.message, status=int(status_for_kind(failure.kind)))
 
 
 class ResearchJobResponse(BaseModel):
@@ -221,3 +243,17 @@ class ResearchJobResponse(BaseModel):
     created_at: str
     result: ResearchResponse | None = None
     error: ResearchJobError | None = None
+
+    @classmethod
+    def of(cls, job: ResearchJob) -> ResearchJobResponse:
+        return cls(
+            job_id=job.job_id,
+            status=job.status,
+            step=job.step,
+            detail=job.detail,
+            topic=job.topic,
+            urls=list(job.urls),
+            created_at=job.created_at,
+            result=None if job.result is None else ResearchResponse.of(job.result),
+            error=None if job.error is None else ResearchJobError.of(job.error),
+        )

@@ -6,7 +6,9 @@ Runs go one at a time: an in-process model decodes one request at a time anyway,
 parallel runs would only slow each other down.
 
 :class:`ResearchJobs` is the async form (``POST /research/jobs``): runs queue in a worker
-thread and their state is kept in memory, newest ``keep`` jobs, for this process's life.
+thread and their records (:mod:`alex.research.jobs`) are kept in the job store it is given,
+by default in memory, the newest 100, for this process's life. The doors turn records into
+their own answers: nothing here knows of HTTP.
 """
 
 from __future__ import annotations
@@ -14,29 +16,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from alex.domain.errors import AlexError, NotFoundError
-from alex.http.errors import status_for
-from alex.http.schemas import (
-    AnalysisBody,
-    ResearchJobError,
-    ResearchJobResponse,
-    ResearchResponse,
-)
 from alex.research.fetch import FetchPolicy
+from alex.research.jobs import (
+    INTERNAL_ERROR,
+    JobFailure,
+    JobResult,
+    MemoryJobStore,
+    ResearchJob,
+    new_job,
+)
 from alex.research.llm import ChatModel, open_chat_model
 from alex.research.orchestrator import Progress, Researcher, ResearchLimits, ResearchResult
 
 if TYPE_CHECKING:
     from alex.config import Settings
     from alex.ingest import IngestService
+    from alex.ports import JobStore
     from alex.search import SearchService
 
 logger = logging.getLogger("alex.research")
@@ -98,91 +99,30 @@ class ResearchService:
             self._loop.close()
 
 
-def answer_of(result: ResearchResult) -> ResearchResponse:
-    """A run's result as the API answers it (``POST /research``, a finished job)."""
-    return ResearchResponse(
-        message="Research stored",
-        document_id=result.document_id,
-        status=result.status,
-        analysis=AnalysisBody.model_validate(result.analysis.model_dump()),
-        pages_read=[page.final_url for page in result.pages],
-        failed_urls=result.failed_urls,
-        unverified_figures=result.unverified_figures,
-        seconds=round(result.seconds, 2),
-    )
-
-
-def new_job(topic: str | None, urls: Sequence[str]) -> ResearchJobResponse:
-    return ResearchJobResponse(
-        job_id=uuid.uuid4().hex,
-        status="queued",
-        step="queued",
-        detail="",
-        topic=topic,
-        urls=list(urls),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-
-
-class JobStore(Protocol):
-    """Where research jobs' state lives: this process's memory, or a table in the cloud
-    (where the run happens in another invocation than the request that queued it)."""
-
-    def put(self, job: ResearchJobResponse) -> None: ...
-
-    def get(self, job_id: str) -> ResearchJobResponse | None: ...
-
-
-class MemoryJobStore:
-    """The newest ``keep`` jobs of this process."""
-
-    def __init__(self, keep: int = 100) -> None:
-        self._jobs: OrderedDict[str, ResearchJobResponse] = OrderedDict()
-        self._keep = keep
-        self._lock = threading.Lock()
-
-    def put(self, job: ResearchJobResponse) -> None:
-        with self._lock:
-            self._jobs[job.job_id] = job
-            while len(self._jobs) > self._keep:
-                self._jobs.popitem(last=False)
-
-    def get(self, job_id: str) -> ResearchJobResponse | None:
-        with self._lock:
-            return self._jobs.get(job_id)
-
-
 def run_job(service: ResearchService, store: JobStore, job_id: str) -> None:
     """Run a queued job to its end, recording each step and the result or error in ``store``.
 
     Used by the local worker thread and by the cloud's asynchronous invocation alike."""
-    job = store.get(job_id)
-    if job is None:
+    queued = store.get(job_id)
+    if queued is None:
         raise NotFoundError(f"No research job {job_id}")
+    job = queued
 
-    def record(**changes: Any) -> None:
+    def record(changed: ResearchJob) -> None:
         nonlocal job
-        assert job is not None
-        job = job.model_copy(update=changes)
+        job = changed
         store.put(job)
 
-    record(status="running", step="starting")
+    record(job.running())
     try:
-        result = service.run(
-            job.topic, job.urls, lambda step, detail: record(step=step, detail=detail)
-        )
+        result = service.run(job.topic, job.urls, lambda step, detail: record(job.at(step, detail)))
     except AlexError as error:
-        failure = ResearchJobError(message=error.message, status=int(status_for(error)))
-        record(status="failed", step="failed", error=failure)
+        record(job.failed(JobFailure.of(error)))
     except Exception:  # a job must end, whatever went wrong
         logger.exception("Research job %s failed", job_id)
-        record(
-            status="failed",
-            step="failed",
-            error=ResearchJobError(message="Internal error", status=500),
-        )
+        record(job.failed(JobFailure("Internal error", INTERNAL_ERROR)))
     else:
-        record(status="succeeded", step="done", result=answer_of(result))
+        record(job.succeeded(JobResult.of(result)))
 
 
 class ResearchJobs:
@@ -206,13 +146,13 @@ class ResearchJobs:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="alex-research")
         self._pool.submit(run_job, self.service, self.store, job_id)
 
-    def submit(self, topic: str | None, urls: Sequence[str] = ()) -> ResearchJobResponse:
+    def submit(self, topic: str | None, urls: Sequence[str] = ()) -> ResearchJob:
         job = new_job(topic, urls)
         self.store.put(job)
         self._launch(job.job_id)
         return job
 
-    def get(self, job_id: str) -> ResearchJobResponse:
+    def get(self, job_id: str) -> ResearchJob:
         job = self.store.get(job_id)
         if job is None:
             raise NotFoundError(f"No research job {job_id}")

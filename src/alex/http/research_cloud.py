@@ -1,6 +1,7 @@
-"""The researcher on AWS: the FastAPI app on Lambda, from a container image.
+"""The researcher on AWS: the door of the FastAPI app on Lambda, from a container image.
 
-One function (``services/researcher``) serves three kinds of event:
+One function (``services/researcher``, whose ``handler.py`` is the image's entry point)
+serves three kinds of event:
 
 * **API Gateway** (REST, proxy integration): ``POST /research``, ``POST /research/jobs``
   and ``GET /research/jobs/{job_id}`` go to the same FastAPI app as ``alex serve``
@@ -8,9 +9,10 @@ One function (``services/researcher``) serves three kinds of event:
   before the function runs (``private: true``); see :class:`TrustApiGatewayKey` for how
   the app's own key check accepts those requests.
 * **A research job**, ``{"alex_research_job": "<job_id>"}``: ``POST /research/jobs``
-  stores the queued job in DynamoDB and invokes this same function asynchronously with
-  this event (:class:`AsyncInvoker`); that invocation runs it (up to the function's
-  15 minutes, where API Gateway gives up after 29 seconds).
+  stores the queued job in DynamoDB (:mod:`alex.adapters.dynamo_jobs`) and invokes this
+  same function asynchronously with this event (:mod:`alex.adapters.lambda_invoker`); that
+  invocation runs it (up to the function's 15 minutes, where API Gateway gives up after 29
+  seconds).
 * **The schedule**, ``{"alex_scheduled_research": {"topic": null, "urls": []}}``: an
   EventBridge Scheduler schedule (disabled by default) queues and runs one job.
 
@@ -19,8 +21,9 @@ name (``OPENAI_API_KEY_PARAMETER``); it is read, decrypted, once per container, 
 first research run opens the chat model, and goes into that run's settings.
 
 The same image also runs outside Lambda (App Runner, opt-in): ``python -m
-alex.research.cloud`` serves the app with uvicorn on ``ALEX_HTTP_PORT`` (see :func:`serve`).
-boto3 is imported on first use only; docs/researcher-cloud.md describes the deployment.
+alex.http.research_cloud`` serves the app with uvicorn on ``ALEX_HTTP_PORT`` (see
+:func:`serve`). boto3 is imported on first use only; docs/researcher-cloud.md describes the
+deployment.
 """
 
 from __future__ import annotations
@@ -30,31 +33,32 @@ import functools
 import json
 import logging
 import os
-import re
 import secrets
-import threading
-import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from mangum import Mangum
 from pydantic import SecretStr, ValidationError
 
+from alex.adapters.aws_clients import aws_client, read_secure_parameter
+from alex.adapters.dynamo_jobs import DynamoJobStore
+from alex.adapters.lambda_invoker import JOB_EVENT, AsyncInvoker
 from alex.config import Settings, load_settings
-from alex.domain.errors import AlexError, ConfigError, StoreUnavailableError
+from alex.domain.errors import AlexError, ConfigError
 from alex.http.app import API_KEY_HEADER, ASGIApp, Receive, Scope, Send, create_app
 from alex.http.errors import error_body, status_for
-from alex.http.schemas import ResearchBody, ResearchJobError, ResearchJobResponse
+from alex.http.schemas import ResearchBody
+from alex.ports import ClaimingJobStore
+from alex.research.jobs import new_job
 from alex.research.llm import ChatModel, open_chat_model
-from alex.research.service import JobStore, new_job, run_job
-from alex.services import Services
+from alex.research.service import run_job
+from alex.services import ModelOpener, Services
 
 logger = logging.getLogger("alex.research.cloud")
 logger.setLevel(logging.INFO)
 
-# The two events this module sends itself (or EventBridge Scheduler sends it).
-JOB_EVENT = "alex_research_job"
+# The event EventBridge Scheduler sends (the other, JOB_EVENT, this function sends itself).
 SCHEDULE_EVENT = "alex_scheduled_research"
 
 # Environment of the function (services/researcher/serverless.yml).
@@ -64,71 +68,8 @@ OPENAI_KEY_PARAMETER_ENV = "OPENAI_API_KEY_PARAMETER"
 WORKER_FUNCTION_ENV = "ALEX_WORKER_FUNCTION"
 HTTP_PORT_ENV = "ALEX_HTTP_PORT"
 
-# Jobs are kept a week after their last change; DynamoDB's TTL (on TTL_ATTRIBUTE, epoch
-# seconds) then deletes them.
-JOB_TTL_SECONDS = 7 * 24 * 3600
-TTL_ATTRIBUTE = "expires_at"
-# DynamoDB's item limit is 400 KB; a job's JSON stays below this, or is stored as failed.
-MAX_JOB_JSON_BYTES = 350_000
-_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
-
-# ------------------------------------------------------------------------ AWS clients
-
-
-@functools.cache
-def aws_client(service: str, region: str | None = None) -> Any:
-    """One boto3 client per service and region for the container's life (thread-safe)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
-    )
-    return boto3.client(service, region_name=region, config=config)
-
-
-def _error_code(error: Exception) -> str:
-    response = getattr(error, "response", None) or {}
-    code = response.get("Error", {}).get("Code")
-    return str(code or type(error).__name__)
-
-
-# ------------------------------------------------------------------------ the secret
-
-_parameter_values: dict[str, str] = {}
-_parameter_lock = threading.Lock()
-
-
-def read_secure_parameter(name: str, client: Any) -> str:
-    """The decrypted value of SSM parameter ``name``, read once per container."""
-    with _parameter_lock:
-        if name in _parameter_values:
-            return _parameter_values[name]
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            parameter = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]
-        except ClientError as error:
-            code = _error_code(error)
-            if code == "ParameterNotFound":
-                raise ConfigError(
-                    f"The SSM parameter {name} does not exist: create it as a SecureString "
-                    "holding your OpenAI API key (docs/researcher-cloud.md)"
-                ) from None
-            raise ConfigError(f"Cannot read the SSM parameter {name}: {code}") from None
-        except BotoCoreError as error:
-            raise ConfigError(f"Cannot read the SSM parameter {name}: {error}") from None
-        value = str(parameter.get("Value", "")).strip()
-        if not value:
-            raise ConfigError(f"The SSM parameter {name} is empty")
-        if parameter.get("Type") != "SecureString":
-            logger.warning("SSM parameter %s is not a SecureString: store it encrypted", name)
-        _parameter_values[name] = value
-        return value
-
-
-ModelOpener = Callable[[Settings], AbstractContextManager[ChatModel]]
+# ------------------------------------------------------------------------ the OpenAI key
 
 
 def chat_model_opener(parameter: str | None, ssm: Callable[[], Any]) -> ModelOpener:
@@ -142,147 +83,6 @@ def chat_model_opener(parameter: str | None, ssm: Callable[[], Any]) -> ModelOpe
         return open_chat_model(settings)
 
     return open_model
-
-
-# ------------------------------------------------------------------------ the job table
-
-
-class ClaimingJobStore(JobStore, Protocol):
-    """A job store that can hand a queued job to exactly one worker."""
-
-    def claim(self, job_id: str) -> bool: ...
-
-
-class DynamoJobStore:
-    """Research jobs in a DynamoDB table (partition key ``job_id``, string).
-
-    Each item holds the job's JSON (``job``), its status (``job_status``, for the
-    conditional claim) and ``expires_at`` (epoch seconds), the table's TTL attribute.
-    Reads are strongly consistent: a client polls right after submitting.
-    """
-
-    def __init__(
-        self,
-        table: str,
-        client: Any,
-        ttl_seconds: int = JOB_TTL_SECONDS,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.table = table
-        self._client = client
-        self._ttl = ttl_seconds
-        self._clock = clock
-
-    def put(self, job: ResearchJobResponse) -> None:
-        body = job.model_dump_json()
-        if len(body.encode("utf-8")) > MAX_JOB_JSON_BYTES:
-            logger.error("Research job %s is too large for the job table", job.job_id)
-            stored = f" (stored as document {job.result.document_id})" if job.result else ""
-            job = _failed(job, f"The result is too large to keep as a job{stored}", 500)
-            body = job.model_dump_json()
-        item = {
-            "job_id": {"S": job.job_id},
-            "job_status": {"S": job.status},
-            "job": {"S": body},
-            TTL_ATTRIBUTE: {"N": str(int(self._clock()) + self._ttl)},
-        }
-        self._call("write", lambda: self._client.put_item(TableName=self.table, Item=item))
-
-    def get(self, job_id: str) -> ResearchJobResponse | None:
-        if not _JOB_ID.match(job_id):  # not one of ours: no need to ask DynamoDB
-            return None
-        answer = self._call(
-            "read",
-            lambda: self._client.get_item(
-                TableName=self.table, Key={"job_id": {"S": job_id}}, ConsistentRead=True
-            ),
-        )
-        item = answer.get("Item")
-        if not item:
-            return None
-        return ResearchJobResponse.model_validate_json(item["job"]["S"])
-
-    def claim(self, job_id: str) -> bool:
-        """Mark a queued job as taken; False if it is not queued (run or running elsewhere).
-
-        Lambda delivers an asynchronous event at least once: a duplicate must not run a job
-        twice."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self._client.update_item(
-                TableName=self.table,
-                Key={"job_id": {"S": job_id}},
-                UpdateExpression="SET job_status = :running",
-                ConditionExpression="job_status = :queued",
-                ExpressionAttributeValues={
-                    ":running": {"S": "running"},
-                    ":queued": {"S": "queued"},
-                },
-            )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise StoreUnavailableError(
-                f"Cannot update the research job table {self.table}: {_error_code(error)}"
-            ) from None
-        return True
-
-    def _call(self, what: str, action: Callable[[], Any]) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return action()
-        except (BotoCoreError, ClientError) as error:
-            raise StoreUnavailableError(
-                f"Cannot {what} the research job table {self.table}: {_error_code(error)}"
-            ) from None
-
-
-def _failed(job: ResearchJobResponse, message: str, status: int) -> ResearchJobResponse:
-    return job.model_copy(
-        update={
-            "status": "failed",
-            "step": "failed",
-            "result": None,
-            "error": ResearchJobError(message=message, status=status),
-        }
-    )
-
-
-# ------------------------------------------------------------------------ launching jobs
-
-
-class JobLaunchError(AlexError):
-    """A queued job could not be handed to the worker function (HTTP 500)."""
-
-
-class AsyncInvoker:
-    """``launch(job_id)`` for :class:`~alex.research.service.ResearchJobs`: invoke the worker
-    function (this one) asynchronously with ``{"alex_research_job": job_id}``."""
-
-    def __init__(self, client: Any, function_name: str, store: JobStore) -> None:
-        self.function_name = function_name
-        self._client = client
-        self._store = store
-
-    def __call__(self, job_id: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self._client.invoke(
-                FunctionName=self.function_name,
-                InvocationType="Event",
-                Payload=json.dumps({JOB_EVENT: job_id}).encode("utf-8"),
-            )
-        except (BotoCoreError, ClientError) as error:
-            code = _error_code(error)
-            logger.error("Could not invoke %s for job %s: %s", self.function_name, job_id, code)
-            message = f"Could not start research job {job_id} ({code})"
-            job = self._store.get(job_id)
-            if job is not None:
-                self._store.put(_failed(job, message, 500))
-            raise JobLaunchError(message) from None
 
 
 # ------------------------------------------------------------------------ the API key
@@ -450,7 +250,7 @@ def runtime() -> CloudResearcher:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda entry point (the image's CMD: ``alex.research.cloud.handler``)."""
+    """The Lambda entry point (services/researcher/handler.py, the image's CMD)."""
     try:
         researcher = runtime()
     except AlexError as error:
