@@ -22,7 +22,7 @@ import yaml
 
 from alex.research import cloud
 
-from .helpers import ROOT, SERVICES, node_tools_missing, python_env
+from .helpers import ROOT, SERVICES, python_env
 from .test_serverless import (
     ACCOUNT,
     OUTPUTS,
@@ -36,7 +36,7 @@ from .test_serverless import (
 )
 
 RESEARCHER = SERVICES / "researcher"
-needs_node = pytest.mark.skipif(node_tools_missing() is not None, reason=str(node_tools_missing()))
+needs_node = pytest.mark.usefixtures("node_tools")
 FUNCTION = "ResearcherLambdaFunction"
 PARAMETER = f"/alex/{STAGE}/openai-api-key"
 PARAMETER_ARN = {
