@@ -27,7 +27,20 @@ class AlexBuildPlugin {
       'before:package:createDeploymentArtifacts': build,
       'before:deploy:function:packageFunction': build,
       'before:invoke:local:invoke': build,
+      initialize: () => this.keepRemoveOffTheSharedApi(),
     };
+  }
+
+  // `osls remove` first detaches the usage plans from the REST API it expects in this stack
+  // (serverless/serverless#7922). The API is the infrastructure's (provider.apiGateway.
+  // restApiId), so the lookup fails and so would the remove. The key and the usage plan are
+  // in this stack and go with it: nothing needs detaching.
+  keepRemoveOffTheSharedApi() {
+    const { processedInput } = this.serverless;
+    const apiGateway = this.serverless.service.provider.apiGateway;
+    if (processedInput && processedInput.commands.join(' ') === 'remove' && apiGateway) {
+      if (apiGateway.restApiId) delete apiGateway.apiKeys;
+    }
   }
 
   build() {

@@ -8,12 +8,24 @@
 //   <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>
 // A digest lets osls package offline (with a tag it asks ECR for the digest) and pins
 // exactly the image that was built. Anything else fails here, with what to do.
+//
+// Only the commands that build a template need the image. `remove`, `info`, `logs` and
+// `metrics` work on the deployed stack by its name, so with no image set they get a
+// placeholder: a stage deployed without the researcher (guide 3) must still come down.
 
 const fs = require('fs');
 const path = require('path');
 
+const WITHOUT_IMAGE = new Set(['remove', 'info', 'logs', 'metrics']);
 const DIGEST_URI =
   /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._/-]*)@sha256:[0-9a-f]{64}$/;
+
+// The osls command, parsed as osls does: the words before the first option.
+function command(argv) {
+  const words = argv.slice(2);
+  const firstOption = words.findIndex((word) => word.startsWith('-'));
+  return words.slice(0, firstOption === -1 ? words.length : firstOption).join(' ');
+}
 
 function fromFile(file) {
   if (!fs.existsSync(file)) return '';
@@ -33,6 +45,10 @@ module.exports = async ({ resolveVariable }) => {
   const how =
     `Build and push it first (needs Docker): uv run python services/researcher/build_image.py ` +
     `--region ${region}, or set ALEX_RESEARCHER_IMAGE_URI. See docs/researcher-cloud.md.`;
+  if (!uri && WITHOUT_IMAGE.has(command(process.argv))) {
+    // Valid in form (so nothing downstream trips on it), never deployable: account 0.
+    return { uri: `000000000000.dkr.ecr.${region}.amazonaws.com/no-image-set@sha256:${'0'.repeat(64)}` };
+  }
   if (!uri) {
     throw new Error(`No researcher image for region ${region}. ${how}`);
   }

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "services"
@@ -39,15 +44,53 @@ def load_handler(name: str) -> ModuleType:
     return module
 
 
+# package.json's "engines": ^20.19.0 || ^22.13.0 || >=24.
+NODE_RANGES = (((20, 19), (21, 0)), ((22, 13), (23, 0)), ((24, 0), (10_000, 0)))
+
+
+@functools.cache
 def node_tools_missing() -> str | None:
-    """Why the Serverless tests cannot run here, or None."""
-    if shutil.which("npx") is None:
-        return "Node.js/npx is not installed (needed for osls; see docs/deploy.md)"
-    if not (ROOT / "node_modules" / "osls").is_dir():
-        return "node_modules is missing: run `npm ci` in the project folder"
+    """Why the Serverless tests cannot run on this machine (no suitable Node.js), or None.
+
+    A missing ``node_modules`` is not a reason: :func:`ensure_node_tools` installs it.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None or shutil.which("npx") is None:
+        return "Node.js 20.19+ with npm is not installed (needed for osls; see docs/deploy.md)"
+    found = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    match = re.fullmatch(r"v(\d+)\.(\d+)\.\d+\s*", found.stdout)
+    version = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not any(low <= version < high for low, high in NODE_RANGES):
+        return f"Node.js {found.stdout.strip()} is not one osls supports (^20.19, ^22.13, >=24)"
     if shutil.which("uv") is None and not os.environ.get("UV"):
         return "uv is not on PATH (the Lambda build runs `uv export`)"
     return None
+
+
+def ensure_node_tools() -> None:
+    """Node.js tools ready for a test: skipped without a suitable Node.js (an OS capability);
+    on a fresh clone (no ``node_modules/.bin/osls``) ``npm ci`` runs first, once."""
+    reason = node_tools_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    if not (ROOT / "node_modules" / ".bin" / "osls").exists():
+        failure = _npm_ci()
+        if failure is not None:
+            pytest.fail(failure)
+
+
+@functools.cache
+def _npm_ci() -> str | None:
+    """Runs ``npm ci`` in the project; why it failed, or None."""
+    npm = shutil.which("npm")
+    assert npm is not None
+    command = [npm, "ci", "--no-audit", "--no-fund"]
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, encoding="utf-8", check=False
+    )
+    if result.returncode == 0:
+        return None
+    return f"npm ci failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
 
 def npx() -> str:

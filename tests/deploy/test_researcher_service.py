@@ -25,7 +25,7 @@ import yaml
 from alex.adapters.dynamo_jobs import TTL_ATTRIBUTE
 from alex.http import research_cloud as cloud
 
-from .helpers import ROOT, SERVICES, node_tools_missing, python_env
+from .helpers import ROOT, SERVICES, python_env
 from .test_serverless import (
     ACCOUNT,
     OUTPUTS,
@@ -39,7 +39,7 @@ from .test_serverless import (
 )
 
 RESEARCHER = SERVICES / "researcher"
-needs_node = pytest.mark.skipif(node_tools_missing() is not None, reason=str(node_tools_missing()))
+needs_node = pytest.mark.usefixtures("node_tools")
 FUNCTION = "ResearcherLambdaFunction"
 PARAMETER = f"/alex/{STAGE}/openai-api-key"
 PARAMETER_ARN = {
@@ -521,7 +521,10 @@ def test_the_entrypoint_hands_over_to_lambda_or_serves_http() -> None:
 # ------------------------------------------------------------------------ image.js
 
 
-def image_js(env: dict[str, str], region: str = REGION) -> tuple[int, str]:
+def image_js(
+    env: dict[str, str], region: str = REGION, command: tuple[str, ...] = ()
+) -> tuple[int, str]:
+    """image.js as osls runs it: ``command`` is the osls command line (process.argv[2:])."""
     script = (
         "require('./image.js')({resolveVariable: async () => process.argv[1]})"
         ".then(r => console.log(JSON.stringify(r)), e => { console.error(e.message); "
@@ -529,7 +532,7 @@ def image_js(env: dict[str, str], region: str = REGION) -> tuple[int, str]:
     )
     clean = {k: v for k, v in os.environ.items() if k != "ALEX_RESEARCHER_IMAGE_URI"}
     result = subprocess.run(
-        ["node", "-e", script, region],
+        ["node", "-e", script, region, *command],
         cwd=RESEARCHER,
         env={**clean, **env},
         capture_output=True,
@@ -563,3 +566,21 @@ def test_image_js_accepts_only_an_ecr_image_by_digest_in_the_region() -> None:
         assert image_js({}, region="xx-test-9")[0] == 0
     finally:
         region_file.unlink(missing_ok=True)
+
+
+@needs_node
+def test_image_js_needs_no_image_to_remove_or_describe_a_stack() -> None:
+    # Guide 3 deploys without the researcher image; `npm run remove` must still work.
+    for command in (("remove", "--stage", "dev"), ("info",), ("logs", "-f", "researcher")):
+        code, answer = image_js({}, region="xx-test-9", command=command)
+        assert code == 0, answer
+        uri = json.loads(answer)["uri"]
+        assert uri.startswith("000000000000.dkr.ecr.xx-test-9.amazonaws.com/no-image-set@sha256:")
+    for command in (("deploy", "--stage", "dev"), ("package",), ("deploy", "function")):
+        code, message = image_js({}, region="xx-test-9", command=command)
+        assert code == 3 and "No researcher image for region xx-test-9" in message
+    # An image that is set is used as it is, also to remove.
+    assert image_js({"ALEX_RESEARCHER_IMAGE_URI": RESEARCHER_IMAGE}, command=("remove",)) == (
+        0,
+        json.dumps({"uri": RESEARCHER_IMAGE}, separators=(",", ":")),
+    )

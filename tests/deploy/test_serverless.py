@@ -2,7 +2,8 @@
 CloudFormation it generates, check what each Lambda zip holds, and run the handlers with
 ``osls invoke local``.
 
-Needs Node.js and ``npm ci`` (skipped otherwise) and PyPI access for the Lambda wheels. No
+Needs Node.js 20.19+ (skipped otherwise; ``npm ci`` runs first on a fresh clone) and PyPI
+access for the Lambda wheels. No
 AWS account: compose reads the infrastructure outputs from a state file written here, as a
 real ``npm run deploy`` would have left it.
 """
@@ -29,16 +30,13 @@ from .helpers import (
     IMAGE_SERVICES,
     LAMBDA_SERVICES,
     ROOT,
-    node_tools_missing,
+    ensure_node_tools,
     npx,
     python_env,
     service_dir,
 )
 
-pytestmark = [
-    pytest.mark.deploy,
-    pytest.mark.skipif(node_tools_missing() is not None, reason=str(node_tools_missing())),
-]
+pytestmark = [pytest.mark.deploy, pytest.mark.usefixtures("node_tools")]
 
 STAGE = "citest"
 REGION = "eu-west-2"  # anything but us-east-1: nothing may be hard-coded to it
@@ -122,6 +120,7 @@ def packaged() -> Packaged:
 def package_all() -> Packaged:
     """The packaging behind ``packaged``, once per run: test_researcher_service.py uses it too
     (a fixture imported into another module would run again)."""
+    ensure_node_tools()
     state = ROOT / ".serverless" / f"state.{STAGE}.json"
     if state.exists():
         pytest.skip(f"{state} exists (a real '{STAGE}' stage?): not overwriting it")

@@ -60,9 +60,12 @@ def test_python_requirements_are_built_without_docker_for_the_lambda_target() ->
 def test_package_json_pins_exact_versions_and_scripts_run_compose() -> None:
     package = json.loads((ROOT / "package.json").read_text("utf-8"))
     versions = package["devDependencies"]
-    for name in ("osls", "@osls/compose", "serverless-python-requirements"):
+    for name in ("osls", "@osls/compose", "serverless-python-requirements", "js-yaml"):
         assert versions[name][0].isdigit(), (name, versions[name])  # exact, no ^ or ~
-    for script in ("package", "deploy", "remove"):
+    for script in ("package", "deploy"):
         assert package["scripts"][script] == f"osls-compose {script}"
+    # Compose's remove stops at the first failing service and drops its state: our own.
+    assert package["scripts"]["remove"] == "node scripts/remove_stage.js"
+    assert (ROOT / "scripts" / "remove_stage.js").is_file()
     lock = json.loads((ROOT / "package-lock.json").read_text("utf-8"))
     assert lock["packages"]["node_modules/osls"]["version"] == versions["osls"]

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from alex.cli import app
 from alex.cloud_env import _parser as cloud_env_parser
+from tests.deploy.helpers import ensure_node_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = sorted((ROOT / "guides").glob("*.md"))
@@ -91,9 +92,9 @@ def _subcommands(path: tuple[str, ...]) -> list[str]:
 
 @cache
 def osls_schema() -> dict[str, list[str]]:
+    ensure_node_tools()  # skips without Node.js; runs `npm ci` on a fresh clone
     node = shutil.which("node")
-    if node is None or not (ROOT / "node_modules" / "osls").is_dir():
-        pytest.skip("needs Node.js and `npm ci` (osls)")
+    assert node is not None
     script = (
         "const s = require('./node_modules/osls/lib/cli/commands-schema');"
         "const o = {}; for (const [n, c] of s) o[n] = Object.keys(c.options || {});"

