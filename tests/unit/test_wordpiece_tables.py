@@ -1,5 +1,6 @@
-"""The Unicode tables in ``alex.adapters.wordpiece`` are what their committed generator
-(``scripts/make_wordpiece_tables.py``) finds by probing the installed ``tokenizers``."""
+"""The Unicode tables of ``alex.adapters.wordpiece`` (``wordpiece_tables.py``) are what their
+committed generator (``scripts/make_wordpiece_tables.py``) finds by probing the installed
+``tokenizers``: table by table, and the file as a whole."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from alex.adapters import wordpiece
+from alex.adapters import wordpiece, wordpiece_tables
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_wordpiece_tables.py"
 
@@ -61,6 +62,11 @@ def test_the_lowercase_table_is_the_generators(
     _, lowercase = probed
     committed = {(ord(a), ord(b)) for a, b in wordpiece._LOWER_EXTRA.items()}
     assert committed == set(lowercase)
+
+
+def test_the_committed_file_is_the_generators_output() -> None:
+    committed = Path(wordpiece_tables.__file__).read_text("utf-8")
+    assert committed == load_generator().module_source()
 
 
 def test_printed_tables_parse_back_to_the_same_code_points() -> None:
