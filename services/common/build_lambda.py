@@ -66,6 +66,7 @@ LOCAL_ONLY = (
     "envfile.py",
     "remote.py",
     "loaders.py",
+    "html_text.py",
     "py.typed",
     "http/app.py",
     "adapters/local_embedder.py",
