@@ -11,7 +11,7 @@ from typing import Final
 
 import httpx
 
-from alex.research.fetch.errors import FetchFailedError
+from alex.research.fetch.errors import FetchFailedError, shown
 
 _META_CHARSET: Final = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 # The legacy encodings web pages use, for detection when a page declares none: a short
@@ -91,15 +91,15 @@ def _refuse_type(url: httpx.URL, media: str) -> FetchFailedError:
     else:
         what = f"of type {media}"
     return FetchFailedError(
-        f"{url} is {what}: only HTML, XHTML and plain-text pages are read",
+        f"{shown(url)} is {what}: only HTML, XHTML and plain-text pages are read",
         reason="content-type",
     )
 
 
 def _read_body(response: httpx.Response, url: httpx.URL, limit: int, deadline: float) -> bytes:
     too_large = FetchFailedError(
-        f"{url} is larger than the {limit:,}-byte limit (ALEX_FETCH_MAX_BYTES); refused rather "
-        "than read in part",
+        f"{shown(url)} is larger than the {limit:,}-byte limit (ALEX_FETCH_MAX_BYTES); "
+        "refused rather than read in part",
         reason="too-large",
     )
     if response.is_stream_consumed:
@@ -117,7 +117,7 @@ def _read_body(response: httpx.Response, url: httpx.URL, limit: int, deadline: f
         inflater = _Inflater(encoding)
     else:
         raise FetchFailedError(
-            f"{url} uses Content-Encoding {encoding!r}, which Alex does not decode",
+            f"{shown(url)} uses Content-Encoding {encoding!r}, which Alex does not decode",
             reason="encoding",
         )
     chunks: list[bytes] = []
@@ -127,7 +127,8 @@ def _read_body(response: httpx.Response, url: httpx.URL, limit: int, deadline: f
             # Between chunks: a server dripping bytes under the read timeout is still cut off.
             if time.monotonic() > deadline:
                 raise FetchFailedError(
-                    f"{url} took longer than the total time limit to arrive", reason="timeout"
+                    f"{shown(url)} took longer than the total time limit to arrive",
+                    reason="timeout",
                 )
             raw_size += len(raw)
             if raw_size > limit:
@@ -141,7 +142,7 @@ def _read_body(response: httpx.Response, url: httpx.URL, limit: int, deadline: f
         raise too_large from None
     except zlib.error as error:
         raise FetchFailedError(
-            f"{url} sent a body that could not be decompressed ({encoding}): {error}",
+            f"{shown(url)} sent a body that could not be decompressed ({encoding}): {error}",
             reason="encoding",
         ) from None
     return b"".join(chunks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alex.domain.errors import InvalidInputError, SourceUnavailableError
+from alex.domain.validation import shortened
 
 
 class FetchRefusedError(InvalidInputError):
@@ -28,3 +29,8 @@ class FetchFailedError(SourceUnavailableError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def shown(url: object) -> str:
+    """A URL as messages show it, once and shortened (a URL may be 2,048 characters)."""
+    return shortened(str(url))

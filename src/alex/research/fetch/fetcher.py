@@ -21,7 +21,7 @@ from alex.research.fetch.body import (
     _refuse_type,
     decode_body,
 )
-from alex.research.fetch.errors import FetchFailedError, FetchRefusedError
+from alex.research.fetch.errors import FetchFailedError, FetchRefusedError, shown
 from alex.research.fetch.policy import FetchPolicy
 from alex.research.fetch.transport import GuardedClient
 from alex.research.fetch.urls import _check_url, _parse_url, _redirect_target
@@ -49,9 +49,11 @@ class Page:
 
 def _failure(url: httpx.URL, error: httpx.HTTPError) -> FetchFailedError:
     if isinstance(error, httpx.TimeoutException):
-        return FetchFailedError(f"{url} timed out ({type(error).__name__})", reason="timeout")
+        return FetchFailedError(
+            f"{shown(url)} timed out ({type(error).__name__})", reason="timeout"
+        )
     detail = str(error) or type(error).__name__
-    return FetchFailedError(f"could not fetch {url}: {detail}", reason="network")
+    return FetchFailedError(f"could not fetch {shown(url)}: {detail}", reason="network")
 
 
 def _send(
@@ -60,7 +62,7 @@ def _send(
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FetchFailedError(
-            f"{url} was not reached within the total time limit", reason="timeout"
+            f"{shown(url)} was not reached within the total time limit", reason="timeout"
         )
     # The per-operation timeouts never outlast what is left of the total.
     timeout = httpx.Timeout(
@@ -83,17 +85,24 @@ def _send(
     try:
         return client.send(request, stream=True, follow_redirects=False)
     except FetchFailedError as error:  # DNS, from the guarded backend
-        raise FetchFailedError(f"{url}: {error.message}", reason=error.reason) from None
+        raise FetchFailedError(f"{shown(url)}: {error.message}", reason=error.reason) from None
     except httpx.RemoteProtocolError as error:
         # httpx parses a redirect's Location even when it does not follow it, and rejects
         # some (e.g. "http://0177.0.0.1/") before _fetch sees them: still a refusal.
         if str(error).startswith("Invalid URL in location header"):
-            raise FetchRefusedError(
-                f"it redirects to an invalid URL ({error})", reason="invalid-url"
-            ) from None
+            raise _BadLocationError(str(error)) from None
         raise _failure(url, error) from None
     except httpx.HTTPError as error:
         raise _failure(url, error) from None
+    except (httpx.InvalidURL, ValueError) as error:
+        # The request's own URL was checked by _well_formed, so this is httpx reading the
+        # answer's Location ("http:127.0.0.1:8000/x" has no host to copy; an "xn--" host
+        # is no valid IDNA). idna.IDNAError and UnicodeError are ValueErrors.
+        raise _BadLocationError(str(error) or type(error).__name__) from None
+
+
+class _BadLocationError(Exception):
+    """The answer redirects to a Location that httpx cannot read as a URL."""
 
 
 def _hop(
@@ -112,17 +121,29 @@ def _fetch(url: str, policy: FetchPolicy, client: httpx.Client, *, resolve: bool
     try:
         requested = _parse_url(url)
     except FetchRefusedError as error:
-        raise FetchRefusedError(f"refused {url!r}: {error.message}", reason=error.reason) from None
+        raise FetchRefusedError(
+            f"refused {shown(url)!r}: {error.message}", reason=error.reason
+        ) from None
     deadline = time.monotonic() + policy.total_timeout
     visited = [requested]
     while True:
         current = visited[-1]
-        where = url if len(visited) == 1 else f"the redirect from {visited[-2]} to {current}"
         try:
             response = _hop(client, current, policy, deadline, resolve=resolve)
         except FetchRefusedError as error:
+            where = (
+                shown(url)
+                if len(visited) == 1
+                else f"the redirect from {shown(visited[-2])} to {shown(current)}"
+            )
             raise FetchRefusedError(
                 f"refused {where}: {error.message}", reason=error.reason
+            ) from None
+        except _BadLocationError as error:
+            raise FetchRefusedError(
+                f"refused the redirect from {shown(current)}: its Location is not a valid URL "
+                f"({shown(error)})",
+                reason="invalid-url",
             ) from None
         try:
             location = response.headers.get("location")
@@ -131,21 +152,23 @@ def _fetch(url: str, policy: FetchPolicy, client: httpx.Client, *, resolve: bool
                     target = _redirect_target(current, location)
                 except FetchRefusedError as error:
                     raise FetchRefusedError(
-                        f"refused the redirect from {current}: {error.message}",
+                        f"refused the redirect from {shown(current)}: {error.message}",
                         reason=error.reason,
                     ) from None
                 if len(visited) > policy.max_redirects:
                     loop = " (a redirect loop)" if target in visited else ""
                     raise FetchFailedError(
-                        f"{requested} redirected more than {policy.max_redirects} times{loop}",
+                        f"{shown(requested)} redirected more than {policy.max_redirects} "
+                        f"times{loop}",
                         reason="redirects",
                     )
-                logger.debug("redirect %s -> %s", current, target)
+                logger.debug("redirect %s -> %s", shown(current), shown(target))
                 visited.append(target)
                 continue
             if not 200 <= response.status_code < 300:
                 raise FetchFailedError(
-                    f"{current} answered HTTP {response.status_code} {response.reason_phrase}",
+                    f"{shown(current)} answered HTTP {response.status_code} "
+                    f"{response.reason_phrase}",
                     reason="http-status",
                 )
             media, charset = _media_type(response.headers.get("content-type"))
@@ -159,7 +182,7 @@ def _fetch(url: str, policy: FetchPolicy, client: httpx.Client, *, resolve: bool
         if not media:
             if not _looks_like_html(body):
                 raise FetchFailedError(
-                    f"{current} has no Content-Type and does not look like HTML",
+                    f"{shown(current)} has no Content-Type and does not look like HTML",
                     reason="content-type",
                 )
             media = "text/html"
