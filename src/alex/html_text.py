@@ -1,12 +1,14 @@
-"""From HTML to readable text: invisible elements dropped, then the main content."""
+"""From HTML to readable text: invisible elements dropped, then the main content.
+
+The one path from HTML to text: the pages the researcher fetches and the ``.html`` files
+``alex ingest`` reads go through ``html_page_text`` alike.
+"""
 
 from __future__ import annotations
 
 import copy
 import re
 from typing import Any, Final
-
-from alex.loaders import html_to_text
 
 _HIDDEN_STYLE: Final = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # Elements whose content a reader never sees as text.
@@ -51,20 +53,25 @@ def _tree_text(tree: Any) -> str:
 
 
 def html_page_text(html: str, url: str | None = None) -> tuple[str | None, str]:
-    """The title and the readable main content of an HTML page (boilerplate dropped)."""
+    """The title and the readable main content of an HTML page (boilerplate dropped).
+
+    ``url`` (where the page came from) only helps trafilatura with metadata. A fragment or
+    bare text, not a whole document, is converted block by block, all of it kept.
+    """
     # trafilatura and lxml take about a second to import: only when a page is read.
     import trafilatura
 
     tree = trafilatura.load_html(html)
-    if tree is None:  # not a whole document (a fragment, or text): plain conversion
-        plain, plain_title = html_to_text(html)
-        return plain_title or None, plain
+    if tree is None:
+        if not html.strip():
+            return None, ""
+        # Inside a whole document trafilatura parses anything; nothing is extracted from it.
+        fragment = trafilatura.load_html(f"<html><body>{html}</body></html>")
+        _drop_invisible(fragment)
+        return _title(fragment, drop=True), _tree_text(fragment)
     _drop_invisible(tree)
     metadata = trafilatura.extract_metadata(copy.deepcopy(tree), default_url=url)
-    title: str | None = metadata.title if metadata is not None and metadata.title else None
-    if title is None:
-        found = tree.findtext(".//title")
-        title = " ".join(str(found or "").split()) or None
+    title = metadata.title if metadata is not None and metadata.title else _title(tree)
     extracted = trafilatura.extract(
         copy.deepcopy(tree),  # trafilatura edits the tree it is given
         url=url,
@@ -78,3 +85,15 @@ def html_page_text(html: str, url: str | None = None) -> tuple[str | None, str]:
     )
     text = extracted if extracted and extracted.strip() else _tree_text(tree)
     return title, text.strip()
+
+
+def _title(tree: Any, *, drop: bool = False) -> str | None:
+    """The ``<title>``, whitespace collapsed; ``drop`` removes it from the text as well
+    (in a fragment it sits among the text, not in a ``<head>``)."""
+    element = tree.find(".//title")
+    if element is None:
+        return None
+    title = " ".join(element.text_content().split()) or None
+    if drop:
+        element.drop_tree()
+    return title
