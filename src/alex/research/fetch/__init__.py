@@ -4,9 +4,11 @@ The researcher agent chooses URLs from search results and from text it has read,
 text is untrusted: a page can tell the agent to fetch ``http://169.254.169.254/`` or a
 service on the machine running Alex. So every request goes through these checks:
 
-- **The URL** (before any network traffic): http or https only, no ``user:password@``, a
-  host, and no IPv4 address in a legacy numeric form (``2130706433``, ``0x7f000001``,
-  ``0177.0.0.1``, ``127.1``) that resolvers read differently from one another.
+- **The URL** (before any network traffic): at most 2,048 characters, well formed in
+  every part (a malformed URL is a refusal, never an exception from httpx or idna), http
+  or https only, no ``user:password@``, a host, and no IPv4 address in a legacy numeric
+  form (``2130706433``, ``0x7f000001``, ``0177.0.0.1``, ``127.1``) that resolvers read
+  differently from one another.
 - **The address** (when the connection opens): the host is resolved **once**, every
   address it resolves to must be globally routable, and the socket connects to one of
   those checked addresses. Nothing resolves the name a second time, so a DNS answer that
@@ -21,10 +23,10 @@ service on the machine running Alex. So every request goes through these checks:
 ``host[:port]`` entries it lists (tests, a local mirror); cloud metadata addresses stay
 refused even then. docs/researcher-fetch.md explains the choices.
 
-The modules, one job each: ``policy`` (FetchPolicy), ``urls`` (checks with no network),
-``addresses`` (address checks and the one DNS lookup), ``transport`` (GuardedClient),
-``body`` (the capped body reader and decoding), ``fetcher`` (fetch_page). The HTML to
-text step is ``alex.html_text``, shared with ``alex ingest``.
+The modules, one job each: ``errors`` (the two errors), ``policy`` (FetchPolicy),
+``urls`` (checks with no network), ``addresses`` (address checks and the one DNS lookup),
+``transport`` (GuardedClient), ``body`` (the capped body reader and decoding), ``fetcher``
+(fetch_page). The HTML to text step is ``alex.html_text``, shared with ``alex ingest``.
 """
 
 from alex.research.fetch.addresses import IPAddress, address_problem, checked_addresses
