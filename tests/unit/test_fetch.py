@@ -278,6 +278,8 @@ def test_localhost_by_name_is_refused_after_resolving() -> None:
     [
         ("http://xn--localhost-:18500/", "not a valid URL"),  # idna: A-label ends with "-"
         ("http://xn--zz/", "not a valid URL"),  # idna: invalid A-label
+        ("http://xn--a/", "not a valid URL"),  # idna: InvalidCodepoint
+        ("http://example.com/\udcff", "not a valid URL"),  # UnicodeEncodeError in httpx
         ("http://[::1/", "not a valid URL"),
         ("http://127.0.0.1:99999/", "port 99999"),
         (f"http://{PUBLIC_IP}:99999999999999999999/", "port"),  # an OverflowError in connect
