@@ -67,6 +67,7 @@ LOCAL_ONLY = (
     "remote.py",
     "loaders.py",
     "html_text.py",
+    "decoding.py",
     "py.typed",
     "http/app.py",
     "adapters/local_embedder.py",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from alex.decoding import decode_body
 from alex.domain.errors import InvalidInputError
 from alex.domain.models import Metadata
 from alex.html_text import html_page_text
@@ -69,15 +70,18 @@ def load_file(path: Path) -> LoadedFile:
     metadata: Metadata = {"source": path.name, "file": path.name}
     if suffix == ".pdf":
         return LoadedFile(path, _read_pdf(path), metadata)
+    if suffix in (".html", ".htm"):
+        # As the researcher reads a fetched page: decoded as a browser would (a BOM, then
+        # <meta charset>, UTF-8, detection), then its main content.
+        decoded, _ = decode_body(path.read_bytes(), None, html=True)
+        title, text = html_page_text(decoded)
+        if title:
+            metadata["title"] = title
+        return LoadedFile(path, text, metadata)
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidInputError(f"{path}: not UTF-8 text ({error.reason})") from error
-    if suffix in (".html", ".htm"):
-        title, text = html_page_text(raw)  # as the researcher reads a fetched page
-        if title:
-            metadata["title"] = title
-        return LoadedFile(path, text, metadata)
     front, body = split_front_matter(raw) if suffix in (".md", ".markdown") else ({}, raw)
     return LoadedFile(path, body, {**metadata, **front})
 

@@ -9,7 +9,7 @@ from alex.domain.errors import InvalidInputError
 from alex.html_text import html_page_text
 from alex.loaders import expand_paths, load_file, split_front_matter
 from alex.research.fetch import FetchPolicy, fetch_page
-from tests.pagesite import PAGES, PageSite
+from tests.pagesite import META_CHARSET_PAGE, PAGES, PageSite
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -51,6 +51,17 @@ def test_a_local_html_file_reads_as_the_same_page_fetched(site: PageSite, name: 
     loaded = load_file(PAGES / name)
     assert loaded.text == fetched.text
     assert loaded.metadata.get("title") == fetched.title
+
+
+def test_a_local_html_file_is_decoded_as_the_page_fetched(site: PageSite, tmp_path: Path) -> None:
+    # windows-1252, said only by <meta charset>: a browser reads it, and so does Alex.
+    fetched = fetch_page(
+        site.url("/meta-charset"), policy=FetchPolicy(allow_hosts={site.host_port})
+    )
+    (tmp_path / "meta.html").write_bytes(META_CHARSET_PAGE)
+    loaded = load_file(tmp_path / "meta.html")
+    assert "the café group earned €4.2 million" in loaded.text
+    assert (loaded.text, loaded.metadata["title"]) == (fetched.text, fetched.title)
 
 
 def test_bundled_samples_load_with_their_metadata() -> None:

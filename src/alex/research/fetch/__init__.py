@@ -25,12 +25,13 @@ refused even then. docs/researcher-fetch.md explains the choices.
 
 The modules, one job each: ``errors`` (the two errors), ``policy`` (FetchPolicy),
 ``urls`` (checks with no network), ``addresses`` (address checks and the one DNS lookup),
-``transport`` (GuardedClient), ``body`` (the capped body reader and decoding), ``fetcher``
-(fetch_page). The HTML to text step is ``alex.html_text``, shared with ``alex ingest``.
+``transport`` (GuardedClient), ``body`` (the capped body reader), ``fetcher`` (fetch_page).
+Decoding (``alex.decoding``) and HTML to text (``alex.html_text``) are shared with
+``alex ingest``, which reads local ``.html`` files the same way.
 """
 
+from alex.decoding import decode_body
 from alex.research.fetch.addresses import IPAddress, address_problem, checked_addresses
-from alex.research.fetch.body import decode_body
 from alex.research.fetch.errors import FetchFailedError, FetchRefusedError
 from alex.research.fetch.fetcher import HTML_TYPES, TEXT_TYPES, Page, afetch_page, fetch_page
 from alex.research.fetch.policy import DEFAULT_MAX_BYTES, USER_AGENT, FetchPolicy

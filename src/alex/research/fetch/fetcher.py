@@ -12,15 +12,10 @@ from typing import Final
 
 import httpx
 
+from alex.decoding import decode_body
 from alex.html_text import html_page_text
 from alex.research.fetch.addresses import checked_addresses
-from alex.research.fetch.body import (
-    _looks_like_html,
-    _media_type,
-    _read_body,
-    _refuse_type,
-    decode_body,
-)
+from alex.research.fetch.body import _looks_like_html, _media_type, _read_body, _refuse_type
 from alex.research.fetch.errors import FetchFailedError, FetchRefusedError, shown
 from alex.research.fetch.policy import FetchPolicy
 from alex.research.fetch.transport import GuardedClient
