@@ -53,6 +53,11 @@ WINDOWS_1252_TEXT = (
     "Résumé of the quarter: the café group earned €4.2 million, its “best” quarter since "
     "2019. Net debt fell to €31 million; the board proposed a dividend of €0.12 per share. "
 ) * 4
+# windows-1252 bytes, said only by a <meta charset> (the header names no charset).
+META_CHARSET_PAGE = (
+    '<html><head><meta charset="windows-1252"><title>Meta</title></head>'
+    f"<body><article><p>{WINDOWS_1252_TEXT}</p></article></body></html>"
+).encode("cp1252")
 PLAIN_TEXT = (
     "Corvane Instruments: Q3 2026 fact sheet\n\n"
     "Revenue: $412.6 million (+14.2%)\nGross margin: 58.4%\nDiluted EPS: $1.38\n"
@@ -149,11 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             markup = f"<html><body><article><p>{WINDOWS_1252_TEXT}</p></article></body></html>"
             self._send(200, markup.encode("cp1252"), "text/html; charset=x-no-such-charset")
         elif path == "/meta-charset":
-            markup = (
-                '<html><head><meta charset="windows-1252"><title>Meta</title></head>'
-                f"<body><article><p>{WINDOWS_1252_TEXT}</p></article></body></html>"
-            )
-            self._send(200, markup.encode("cp1252"), "text/html")
+            self._send(200, META_CHARSET_PAGE, "text/html")
         elif path == "/plain.txt":
             self._send(200, PLAIN_TEXT.encode(), "text/plain; charset=utf-8")
         elif path == "/xhtml":

@@ -74,6 +74,8 @@ LOCAL_ONLY = (
     "private_files.py",
     "remote.py",
     "loaders.py",
+    "html_text.py",
+    "decoding.py",
     "py.typed",
     "http/app.py",
     "http/server.py",

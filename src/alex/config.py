@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 from alex.domain.chunking import CHUNK_OVERLAP
 from alex.domain.errors import ConfigError
-from alex.domain.validation import Limits
+from alex.domain.validation import MAX_URL_CHARS, Limits, shortened
 
 # Values copied from .env.example and never replaced are refused by name.
 _PLACEHOLDER = re.compile(
@@ -55,6 +55,8 @@ DEFAULT_RESEARCH_SOURCES = (
 
 def _web_url_problem(url: str) -> str | None:
     """Why ``url`` is not an absolute http(s) URL, or None when it is."""
+    if len(url) > MAX_URL_CHARS:
+        return f"longer than {MAX_URL_CHARS:,} characters"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a bad port
@@ -184,7 +186,7 @@ class Settings(BaseSettings):
         for url in _split_list(value):
             problem = _web_url_problem(url)
             if problem is not None:
-                raise ValueError(f"{url!r}: {problem}")
+                raise ValueError(f"{shortened(url)!r}: {problem}")
         return value
 
     @model_validator(mode="after")

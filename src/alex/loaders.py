@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
+from alex.decoding import decode_body
 from alex.domain.errors import InvalidInputError
 from alex.domain.models import Metadata
+from alex.html_text import html_page_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -42,76 +43,6 @@ def split_front_matter(text: str) -> tuple[Metadata, str]:
     return metadata, text[match.end() :]
 
 
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
-    _BLOCK = frozenset(
-        [
-            "p",
-            "div",
-            "br",
-            "li",
-            "tr",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "blockquote",
-            "pre",
-            "table",
-            "ul",
-            "ol",
-        ]
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self._skipping = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skipping:
-            self.parts.append(data)
-
-    def text(self) -> str:
-        joined = "".join(self.parts)
-        paragraphs = (" ".join(block.split()) for block in re.split(r"\n\s*\n", joined))
-        return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-
-
-def html_to_text(html: str) -> tuple[str, str]:
-    """Readable text and the title of an HTML page (scripts, styles and markup removed)."""
-    extractor = _TextExtractor()
-    extractor.feed(html)
-    extractor.close()
-    return extractor.text(), " ".join(extractor.title.split())
-
-
 def _read_pdf(path: Path) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -139,15 +70,18 @@ def load_file(path: Path) -> LoadedFile:
     metadata: Metadata = {"source": path.name, "file": path.name}
     if suffix == ".pdf":
         return LoadedFile(path, _read_pdf(path), metadata)
+    if suffix in (".html", ".htm"):
+        # As the researcher reads a fetched page: decoded as a browser would (a BOM, then
+        # <meta charset>, UTF-8, detection), then its main content.
+        decoded, _ = decode_body(path.read_bytes(), None, html=True)
+        title, text = html_page_text(decoded)
+        if title:
+            metadata["title"] = title
+        return LoadedFile(path, text, metadata)
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidInputError(f"{path}: not UTF-8 text ({error.reason})") from error
-    if suffix in (".html", ".htm"):
-        text, title = html_to_text(raw)
-        if title:
-            metadata["title"] = title
-        return LoadedFile(path, text, metadata)
     front, body = split_front_matter(raw) if suffix in (".md", ".markdown") else ({}, raw)
     return LoadedFile(path, body, {**metadata, **front})
 

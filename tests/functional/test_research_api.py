@@ -144,3 +144,23 @@ def test_a_failed_jobs_stored_message_is_capped(client_for: Any) -> None:
     assert message.startswith("No source could be read (http://10.0.0.")
     assert len(message) == 1000 and message.endswith("…")
     assert len(job["detail"]) <= 1000
+
+
+def test_a_malformed_url_is_a_refused_page_never_a_500(client_for: Any) -> None:
+    model = ScriptedModel([])
+    client = client_for(model)
+    urls = ["http://xn--localhost-:18500/", "http://127.0.0.1:99999/"]
+    response = client.post("/research", json={"topic": "x", "urls": urls})
+    assert response.status_code == 502, response.text
+    assert "not a valid URL" in response.json()["message"]
+    assert model.calls == []
+
+
+def test_a_url_over_2048_characters_is_422_with_a_short_message(client_for: Any) -> None:
+    client = client_for(ScriptedModel([]))
+    huge = "https://example.com/" + "a" * 1_500_000
+    for path in ("/research", "/research/jobs"):
+        response = client.post(path, json={"topic": "x", "urls": [huge]})
+        assert response.status_code == 422, response.text[:300]
+        assert len(response.text) < 1_000
+        assert "2048" in response.json()["message"]

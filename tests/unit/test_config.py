@@ -68,6 +68,17 @@ def test_a_url_setting_that_is_not_a_web_url_is_refused_at_load(
     assert reason in raised.value.message
 
 
+def test_a_research_source_over_2048_characters_is_refused_in_a_short_message(
+    isolated_settings: Path,
+) -> None:
+    long_url = "https://a.example/" + "a" * 1_500_000
+    isolated_settings.write_text(f"ALEX_RESEARCH_SOURCES=https://ok.example/, {long_url}\n")
+    with pytest.raises(ConfigError, match="ALEX_RESEARCH_SOURCES") as raised:
+        load_settings()
+    assert "longer than 2,048 characters" in raised.value.message
+    assert len(raised.value.message) < 1_000
+
+
 def test_url_settings_are_read_as_given(isolated_settings: Path) -> None:
     isolated_settings.write_text(
         "ALEX_LLM_BASE_URL=http://127.0.0.1:8080/v1\n"

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -268,6 +269,46 @@ def test_localhost_by_name_is_refused_after_resolving() -> None:
     assert "loopback" in error.message
 
 
+# --- Malformed URLs: always a refusal, never an exception from httpx or idna ----------
+
+
+@pytest.mark.usefixtures("no_dns")
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://xn--localhost-:18500/", "not a valid URL"),  # idna: A-label ends with "-"
+        ("http://xn--zz/", "not a valid URL"),  # idna: invalid A-label
+        ("http://xn--a/", "not a valid URL"),  # idna: InvalidCodepoint
+        ("http://example.com/\udcff", "not a valid URL"),  # UnicodeEncodeError in httpx
+        ("http://[::1/", "not a valid URL"),
+        ("http://127.0.0.1:99999/", "port 99999"),
+        (f"http://{PUBLIC_IP}:99999999999999999999/", "port"),  # an OverflowError in connect
+        ("http://a:-1/", "port -1"),
+        ("http://" + "a" * 64 + ".com/", "longer than DNS allows"),
+        ("http://" + "abcdefghi." * 26 + "com/", "longer than DNS allows"),
+        ("http://example.com/" + "a" * 2_100, "longer than 2,048 characters"),
+    ],
+)
+def test_a_malformed_url_is_refused_before_any_network_traffic(url: str, why: str) -> None:
+    error = refused(url)
+    assert error.reason == "invalid-url"
+    assert why in error.message
+
+
+def test_a_url_is_named_once_and_shortened_in_error_messages(
+    site: PageSite, policy: FetchPolicy
+) -> None:
+    huge = "http://example.com/" + "a" * 1_500_000
+    assert len(refused(huge).message) < 400
+    padding = "&pad=" + "p" * 1_900
+    error = refused(site.url(f"/redirect?to=http://10.0.0.1/{padding}"), policy=policy)
+    assert "refused the redirect from" in error.message
+    assert len(error.message) < 600 and "p" * 300 not in error.message
+    error = failed(site.url(f"/nothing.html?{padding}"), policy=policy)
+    assert "HTTP 404" in error.message
+    assert len(error.message) < 400 and error.message.count("/nothing.html") == 1
+
+
 # --- The allow-list ---------------------------------------------------------------------
 
 
@@ -400,6 +441,25 @@ def test_a_redirect_to_a_numeric_ip_form_is_refused(site: PageSite, policy: Fetc
     for target in ("http://0177.0.0.1/", "http://2130706433/", "http://127.1/"):
         error = refused(site.url(f"/redirect?to={target}"), policy=policy)
         assert error.reason in ("numeric-host", "invalid-url")
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http:127.0.0.1:18500/x",  # httpx raises InvalidURL building the next request
+        "http://xn--localhost-:18500/",  # idna raises on the host
+        "//xn--zz/",
+        "http://[::1",
+        "http://127.0.0.1:99999/",
+    ],
+)
+def test_a_redirect_to_a_malformed_url_is_refused(
+    site: PageSite, policy: FetchPolicy, location: str
+) -> None:
+    error = refused(site.url(f"/redirect?to={quote(location)}"), policy=policy)
+    assert error.reason == "invalid-url"
+    assert "refused the redirect from" in error.message
+    assert len(site.requests) == 1
 
 
 def test_relative_redirects_are_followed(site: PageSite, policy: FetchPolicy) -> None:

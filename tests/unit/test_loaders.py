@@ -6,7 +6,10 @@ import pytest
 from pypdf import PdfWriter
 
 from alex.domain.errors import InvalidInputError
-from alex.loaders import expand_paths, html_to_text, load_file, split_front_matter
+from alex.html_text import html_page_text
+from alex.loaders import expand_paths, load_file, split_front_matter
+from alex.research.fetch import FetchPolicy, fetch_page
+from tests.pagesite import META_CHARSET_PAGE, PAGES, PageSite
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -24,14 +27,41 @@ def test_text_without_front_matter_is_untouched() -> None:
 
 
 def test_html_keeps_readable_text_only() -> None:
-    text, title = html_to_text(
+    title, text = html_page_text(
         "<html><head><title>Q3 &amp; outlook</title><style>p{}</style></head><body>"
         "<script>alert('x')</script><h1>Results</h1><p>Revenue rose&nbsp;5%.</p>"
         "<ul><li>one</li><li>two</li></ul></body></html>"
     )
-    assert title == "Q3 & outlook"
-    assert text == "Results\n\nRevenue rose 5%.\n\none\n\ntwo"
+    assert title == "Results"  # trafilatura's title: og:title, then a lone <h1>, then <title>
+    assert text == "Results\nRevenue rose 5%.\none\ntwo"
     assert "alert" not in text
+
+
+def test_an_html_fragment_keeps_all_its_visible_text() -> None:
+    fragment = "<title>Note</title><p>first</p><script>x()</script><p hidden>no</p>tail"
+    assert html_page_text(fragment) == ("Note", "first\ntail")
+    assert html_page_text("  ") == (None, "")
+
+
+@pytest.mark.parametrize(
+    "name", ["quarterly-results.html", "market-news.html", "prompt-injection.html"]
+)
+def test_a_local_html_file_reads_as_the_same_page_fetched(site: PageSite, name: str) -> None:
+    fetched = fetch_page(site.url(f"/{name}"), policy=FetchPolicy(allow_hosts={site.host_port}))
+    loaded = load_file(PAGES / name)
+    assert loaded.text == fetched.text
+    assert loaded.metadata.get("title") == fetched.title
+
+
+def test_a_local_html_file_is_decoded_as_the_page_fetched(site: PageSite, tmp_path: Path) -> None:
+    # windows-1252, said only by <meta charset>: a browser reads it, and so does Alex.
+    fetched = fetch_page(
+        site.url("/meta-charset"), policy=FetchPolicy(allow_hosts={site.host_port})
+    )
+    (tmp_path / "meta.html").write_bytes(META_CHARSET_PAGE)
+    loaded = load_file(tmp_path / "meta.html")
+    assert "the café group earned €4.2 million" in loaded.text
+    assert (loaded.text, loaded.metadata["title"]) == (fetched.text, fetched.title)
 
 
 def test_bundled_samples_load_with_their_metadata() -> None:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from alex.domain.errors import AlexError
-from alex.research.fetch import FetchPolicy
+from alex.research.fetch import FetchPolicy, FetchRefusedError
 from alex.research.sources import PageReader
 from tests.pagesite import PageSite
 
@@ -72,3 +72,11 @@ def test_a_failed_fetch_reaches_every_waiter_and_spends_no_budget(site: PageSite
     assert fetched(site, "/drip?seconds=5") == 1
     assert reader.pages == [] and reader.read_urls() == {}
     assert reader.read(site.url("/tiny")).title == "Tiny"  # the failure spent no budget
+
+
+def test_a_malformed_url_is_a_refusal_and_spends_no_budget(site: PageSite) -> None:
+    reader = reader_for(site, max_pages=1)
+    # idna raised from inside httpx here, which no caller caught: a research job's 500.
+    with pytest.raises(FetchRefusedError, match="not a valid URL"):
+        reader.read("http://xn--localhost-:18500/")
+    assert reader.read(site.url("/tiny")).title == "Tiny"

@@ -19,6 +19,9 @@ INT64 = range(-(2**63), 2**63)
 # One research run: its topic, and the pages it may be given.
 MAX_RESEARCH_TOPIC_CHARS = 200
 MAX_RESEARCH_URLS = 10
+# The longest URL Alex reads (a research run's, a setting's, a redirect's): browsers and
+# servers commonly stop near here, and a research job keeps its URLs for as long as it lives.
+MAX_URL_CHARS = 2_048
 SEARCH_MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
 
 
@@ -34,6 +37,15 @@ class Limits:
     max_batch_documents: int = 1_000
     max_query_chars: int = 2_000
     max_k: int = 100
+
+
+def shortened(text: str, limit: int = 200) -> str:
+    """``text`` cut to its first ``limit`` characters and "…", for quoting it in a message.
+
+    A message that quotes what a caller sent (a URL of 1.5 MB, say) stays short: errors are
+    logged and kept with research jobs.
+    """
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _encodable(value: str) -> bool:

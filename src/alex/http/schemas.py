@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from alex.domain.models import ChunkHit, Document, DocumentSummary, IngestStatus
-from alex.domain.validation import INT64, MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS
+from alex.domain.validation import (
+    INT64,
+    MAX_RESEARCH_TOPIC_CHARS,
+    MAX_RESEARCH_URLS,
+    MAX_URL_CHARS,
+)
 from alex.http.errors import status_for_kind
 
 if TYPE_CHECKING:
@@ -175,10 +180,12 @@ class ResearchBody(_Body):
         max_length=MAX_RESEARCH_TOPIC_CHARS,
         description="What to research; null lets Alex choose.",
     )
-    urls: list[StrictStr] = Field(
+    # Each URL capped here, before a job keeps it and before its errors quote it.
+    urls: list[Annotated[StrictStr, Field(max_length=MAX_URL_CHARS)]] = Field(
         default_factory=list,
         max_length=MAX_RESEARCH_URLS,
-        description="Pages to read (http/https). Empty: the configured default sources.",
+        description="Pages to read (http/https), each at most 2,048 characters. Empty: the "
+        "configured default sources.",
     )
 
 
