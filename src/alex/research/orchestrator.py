@@ -41,7 +41,7 @@ from alex.domain.errors import (
     ResearchFailedError,
 )
 from alex.domain.models import ChunkHit, IngestStatus
-from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS
+from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS, shortened
 from alex.ingest import IngestService
 from alex.research.analysis import (
     Analysis,
@@ -117,7 +117,7 @@ class Researcher:
 
         failed = await _read_all(reader, targets, report)
         if not reader.pages:
-            reasons = "; ".join(f"{url}: {why}" for url, why in failed.items())
+            reasons = "; ".join(f"{shortened(url)}: {why}" for url, why in failed.items())
             raise ResearchFailedError(f"No source could be read ({reasons})")
 
         try:
@@ -254,12 +254,12 @@ async def _read_all(reader: PageReader, urls: Sequence[str], report: Progress) -
 
     async def read(url: str) -> None:
         async with gate:
-            report("read", url)
+            report("read", shortened(url))
             try:
                 await asyncio.to_thread(reader.read, url)
             except AlexError as error:
                 failed[url] = error.message
-                report("skip", f"{url}: {error.message}")
+                report("skip", f"{shortened(url)}: {error.message}")
 
     await asyncio.gather(*(read(url) for url in urls))
     return failed
