@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -525,7 +526,9 @@ def status(
         console.print(table)
         return
     settings = services.settings
-    documents, chunks = services.documents.count()
+    # Opening a store creates it: status only looks, so a deleted data folder cannot pass.
+    present = settings.backend != "local" or settings.store_path.exists()
+    documents, chunks = services.documents.count() if present else (0, 0)
     size = sum(
         path.stat().st_size
         for path in settings.store_path.parent.glob(settings.store_path.name + "*")
@@ -534,7 +537,9 @@ def status(
     table.add_row("backend", settings.backend)
     table.add_row("model", EMBEDDING_MODEL)
     table.add_row("store", str(settings.store_path))
-    table.add_row("store size", f"{size / 1e6:.1f} MB")
+    table.add_row(
+        "store size", f"{size / 1e6:.1f} MB" if present else "none yet (an ingest creates it)"
+    )
     table.add_row("documents", str(documents))
     table.add_row("chunks", str(chunks))
     table.add_row(
@@ -543,6 +548,9 @@ def status(
     table.add_row("API key", "set" if settings.api_key else "not set (alex serve makes one)")
     table.add_row("research model", describe_chat_model(settings))
     console.print(table)
+    if check and not present:
+        errors.print(f"[red]integrity:[/red] no store at {escape(str(settings.store_path))}")
+        raise typer.Exit(1)
     if check:
         problems = services.documents.check_integrity()
         if problems:

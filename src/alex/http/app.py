@@ -38,6 +38,7 @@ from alex.http.schemas import (
     SearchBody,
     SearchResponse,
 )
+from alex.ports import CheckedStore
 from alex.services import Services
 
 logger = logging.getLogger("alex.http")
@@ -219,8 +220,17 @@ def create_app(services: Services, api_key: str) -> FastAPI:
     app.state.api_key = api_key.encode("utf-8")
     _install_error_handlers(app)
 
-    @app.get("/health", response_model=HealthResponse, tags=["health"])
-    def health() -> HealthResponse:
+    @app.get(
+        "/health",
+        response_model=HealthResponse,
+        responses={503: {"model": ErrorResponse}},
+        tags=["health"],
+    )
+    def health(services: ServicesDep) -> HealthResponse:
+        """ok, or 503 saying why the store cannot be written (e.g. its file was deleted)."""
+        store = services.store
+        if isinstance(store, CheckedStore):  # cheap (one stat), not the integrity check
+            store.check_available()
         return operations.health()
 
     app.include_router(build_router())
