@@ -68,6 +68,7 @@ LOCAL_ONLY = (
     "loaders.py",
     "py.typed",
     "http/app.py",
+    "http/static",  # Swagger UI's files, for the FastAPI app's /docs
     "adapters/local_embedder.py",
     "adapters/sqlite_store.py",
     "adapters/vector_matrix.py",
