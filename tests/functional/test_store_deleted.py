@@ -21,6 +21,10 @@ from alex.domain.errors import StoreUnavailableError
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.http.app import create_app
 from alex.services import Services
+from tests.functional.test_server_process import Server, call, env, read_key
+from tests.processes import run_alex
+
+__all__ = ["env"]  # the fixture, shared with the other `alex serve` tests
 
 KEY = "test-key-0123456789"
 
@@ -99,3 +103,30 @@ def test_status_check_on_a_path_without_a_store_fails_and_creates_nothing(
     assert plain.exit_code == 0, plain.output
     assert "none yet" in plain.output
     assert not settings.store_path.exists()
+
+
+@pytest.mark.timeout(300)
+def test_a_real_server_refuses_writes_after_rm_rf_data_and_a_restart_starts_afresh(
+    env: dict[str, str], settings: Settings, isolated_settings: Path
+) -> None:
+    server = Server(env)
+    try:
+        key = read_key(isolated_settings)
+        body = {"text": "Kept before the deletion.", "metadata": {}}
+        assert call(f"{server.url}/ingest", key, body, "POST")[0] == 200
+        shutil.rmtree(settings.store_path.parent)
+        status, answer = call(f"{server.url}/ingest", key, {"text": "Lost?"}, "POST")
+        assert status == 503 and "deleted or replaced" in answer["message"]
+        assert call(f"{server.url}/health")[0] == 503
+        # A second process does not "pass" on the empty path, nor makes a store there.
+        checked = run_alex("status", "--check")
+        assert checked.returncode == 1 and "no store" in checked.stderr.lower()
+        assert not settings.store_path.exists()
+    finally:
+        server.stop()
+    server = Server(env)  # a restart opens a new store at the path
+    try:
+        assert call(f"{server.url}/health")[0] == 200
+        assert call(f"{server.url}/ingest", key, {"text": "Kept after it."}, "POST")[0] == 200
+    finally:
+        server.stop()

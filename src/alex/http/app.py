@@ -257,9 +257,12 @@ def create_app(services: Services, api_key: str) -> FastAPI:
     )
     def health(services: ServicesDep) -> HealthResponse:
         """ok, or 503 saying why the store cannot be written (e.g. its file was deleted)."""
-        store = services.store
-        if isinstance(store, CheckedStore):  # cheap (one stat), not the integrity check
-            store.check_available()
+        # Only the local store has a file to lose; building the cloud one here would make
+        # the container's health check depend on AWS credentials.
+        if services.settings.backend == "local":
+            store = services.store
+            if isinstance(store, CheckedStore):  # cheap (one stat), not the integrity check
+                store.check_available()
         return operations.health()
 
     _install_docs(app)
