@@ -79,6 +79,7 @@ LOCAL_ONLY = (
     "py.typed",
     "http/app.py",
     "http/server.py",
+    "http/static",  # Swagger UI's files, for the FastAPI app's /docs
     "adapters/local_embedder.py",
     "adapters/sqlite_store.py",
     "adapters/vector_matrix.py",

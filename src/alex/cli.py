@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -150,7 +151,6 @@ def serve(
     ] = True,
 ) -> None:
     """Run the local HTTP API (the same routes and x-api-key check as the cloud API)."""
-    from rich.markup import escape
 
     from alex.api_key import ensure_api_key, how_to_query
     from alex.http import server

@@ -148,7 +148,8 @@ class LocalClient(Closing):
         from alex.research.llm import describe as describe_chat_model
 
         settings = self.services.settings
-        documents, chunks = self.services.documents.count()
+        present = self._store_present()
+        documents, chunks = self.services.documents.count() if present else (0, 0)
         size = sum(
             path.stat().st_size
             for path in settings.store_path.parent.glob(settings.store_path.name + "*")
@@ -157,7 +158,10 @@ class LocalClient(Closing):
             ("backend", settings.backend),
             ("model", EMBEDDING_MODEL),
             ("store", str(settings.store_path)),
-            ("store size", f"{size / 1e6:.1f} MB"),
+            (
+                "store size",
+                f"{size / 1e6:.1f} MB" if present else "none yet (an ingest creates it)",
+            ),
             ("documents", str(documents)),
             ("chunks", str(chunks)),
             (
@@ -169,7 +173,14 @@ class LocalClient(Closing):
         ]
 
     def check_integrity(self) -> list[str]:
+        if not self._store_present():
+            return [f"no store at {self.services.settings.store_path}"]
         return self.services.documents.check_integrity()
+
+    def _store_present(self) -> bool:
+        # Opening a store creates it: status only looks, so a deleted data folder cannot pass.
+        settings = self.services.settings
+        return settings.backend != "local" or settings.store_path.exists()
 
     def close(self) -> None:
         self.services.close()

@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, alias="ALEX_LLM_API_KEY")
     # Whether the server's model can call tools (small local models often cannot).
     llm_tools: bool = Field(True, alias="ALEX_LLM_TOOLS")
+    # Seconds without a request before the embedded offline model is unloaded (0: never).
+    llm_idle_seconds: int = Field(600, alias="ALEX_LLM_IDLE_SECONDS", ge=0)
     # Comma-separated pages a run reads when it is given no URLs.
     research_sources_setting: str | None = Field(None, alias="ALEX_RESEARCH_SOURCES")
     research_max_turns: int = Field(6, alias="ALEX_RESEARCH_MAX_TURNS", ge=1, le=50)

@@ -6,7 +6,7 @@ Adapters (local and AWS) implement these; the domain never imports an adapter.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from alex.domain.models import (
     ChunkHit,
@@ -112,4 +112,15 @@ class ClaimingJobStore(JobStore, Protocol):
 
     def claim(self, job_id: str) -> bool:
         """Mark a queued job as running; False if it is not queued (taken already)."""
+        ...
+
+
+@runtime_checkable
+class CheckedStore(Protocol):
+    """A store that can tell cheaply whether it is still usable: an optional capability of a
+    :class:`VectorStore` (the SQLite file can be deleted under a running Alex; a managed
+    service has nothing to check). ``/health`` calls it."""
+
+    def check_available(self) -> None:
+        """Raise StoreUnavailableError (503) with the reason if writes would be lost."""
         ...

@@ -83,7 +83,8 @@ def test_the_server_answers_health_and_names_its_model(llm: OfflineModelServer) 
     assert llm.base_url.endswith("/v1")
     with httpx.Client(trust_env=False) as client:
         assert client.get(f"{llm.address}/health").json() == {"status": "ok"}
-        models = client.get(f"{llm.base_url}/models").json()
+        key = {"Authorization": f"Bearer {llm.api_key}"}
+        models = client.get(f"{llm.base_url}/models", headers=key).json()
     assert llm.model_name in [model["id"] for model in models["data"]]
 
 

@@ -8,6 +8,7 @@ import importlib.util
 import pytest
 from typer.testing import CliRunner
 
+from alex import cli
 from alex.cli import app
 from alex.research import offline_model
 from alex.research.offline_model import DEFAULT_MODEL, offline_model_installed
@@ -55,7 +56,9 @@ def test_status_says_whether_the_offline_model_is_installed(
     monkeypatch: pytest.MonkeyPatch, installed: bool, expected: str
 ) -> None:
     monkeypatch.setattr(offline_model, "offline_model_installed", lambda: installed)
-    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "200"})
+    # The console's width was fixed when alex.cli was imported: widen it, so no row wraps.
+    monkeypatch.setattr(cli.console, "width", 200)
+    result = CliRunner().invoke(app, ["status"])
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if "research model" in line)
     assert expected in row, row

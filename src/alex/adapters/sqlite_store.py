@@ -131,6 +131,7 @@ class SqliteStore:
             # executescript commits whatever is open, so the schema carries its own transaction.
             schema = _SCHEMA.replace("{dimension}", str(dimension))
             self._db.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
+            self._identity = self._file_identity()
             with self._transaction() as db:
                 self._check_meta(db, model_name)
         except (OSError, sqlean.Error) as error:
@@ -168,11 +169,40 @@ class SqliteStore:
                 raise
             self._db.execute("COMMIT")
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file now at ``path``, or None when there is none."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            message = f"Cannot reach the store at {self.path}: {error}"
+            raise StoreUnavailableError(message) from error
+        return stat.st_dev, stat.st_ino
+
+    def check_available(self) -> None:
+        """Raise StoreUnavailableError if the file opened is no longer the one at ``path``.
+
+        SQLite keeps writing to an open file after it is unlinked, so a deleted data folder
+        would otherwise take every later write with it at the next start. One ``stat``
+        (a few µs, docs/performance.md). On Windows ``st_ino`` is the file index, and an
+        open SQLite file cannot be deleted there, so the check matters on POSIX.
+        """
+        if self._file_identity() != self._identity:
+            raise StoreUnavailableError(
+                f"The store file at {self.path} was deleted or replaced while Alex had it "
+                "open, so nothing more can be stored in it: restart Alex to open the store "
+                "at that path again (a new, empty one if it is gone)."
+            )
+
     @contextmanager
     def _writing(self) -> Iterator[Any]:
         try:
             with self._transaction() as db:
                 yield db
+                # Checked last, holding the write lock: a file deleted during the write is
+                # caught too, and the ROLLBACK means nothing was acknowledged.
+                self.check_available()
         except sqlean.Error as error:
             raise StoreUnavailableError(
                 f"Could not write to the store at {self.path}: {error}. "
@@ -190,6 +220,8 @@ class SqliteStore:
 
     # Writes -------------------------------------------------------------------------
     def get_fingerprint(self, document_id: str) -> Fingerprint | None:
+        # Ingest plans with this: an "unchanged" answer from a deleted file would be a lie.
+        self.check_available()
         rows = self._read(
             "SELECT text_sha256, metadata, chunk_count FROM documents WHERE id = ?",
             (document_id,),
@@ -422,6 +454,7 @@ class SqliteStore:
 
     def check_integrity(self) -> list[str]:
         """Problems found, or an empty list: SQLite's own check, FTS, and whole documents."""
+        self.check_available()
         problems: list[str] = []
         result = self._read("PRAGMA integrity_check")
         if [row[0] for row in result] != ["ok"]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alex import __version__
@@ -38,6 +41,7 @@ from alex.http.schemas import (
     SearchBody,
     SearchResponse,
 )
+from alex.ports import CheckedStore
 from alex.services import Services
 
 logger = logging.getLogger("alex.http")
@@ -205,6 +209,30 @@ def build_router() -> APIRouter:
     return router
 
 
+# Swagger UI's files, vendored from npm (static/swagger-ui/SOURCE.md): FastAPI's own /docs
+# loads them from a CDN, so it did not work offline and ran a third party's script.
+_SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+_DOCS_FILES = "/docs/files"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` from the package's own Swagger UI; no ReDoc (its script is on a CDN too)."""
+    app.mount(_DOCS_FILES, StaticFiles(directory=_SWAGGER_UI), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")  # behind a proxy's prefix
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{_DOCS_FILES}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{_DOCS_FILES}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{_DOCS_FILES}/favicon-32x32.png",
+            # Swagger UI would otherwise send the API document to validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+
 def create_app(services: Services, api_key: str) -> FastAPI:
     """The app, serving ``services``, answering keyed routes only to ``api_key``."""
     if not api_key:
@@ -214,15 +242,30 @@ def create_app(services: Services, api_key: str) -> FastAPI:
         version=__version__,
         description="Alex's knowledge base: ingest documents, search them. Every route but "
         f"/health needs the `{API_KEY_HEADER}` header.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     app.state.api_key = api_key.encode("utf-8")
     _install_error_handlers(app)
 
-    @app.get("/health", response_model=HealthResponse, tags=["health"])
-    def health() -> HealthResponse:
+    @app.get(
+        "/health",
+        response_model=HealthResponse,
+        responses={503: {"model": ErrorResponse}},
+        tags=["health"],
+    )
+    def health(services: ServicesDep) -> HealthResponse:
+        """ok, or 503 saying why the store cannot be written (e.g. its file was deleted)."""
+        # Only the local store has a file to lose; building the cloud one here would make
+        # the container's health check depend on AWS credentials.
+        if services.settings.backend == "local":
+            store = services.store
+            if isinstance(store, CheckedStore):  # cheap (one stat), not the integrity check
+                store.check_available()
         return operations.health()
 
+    _install_docs(app)
     app.include_router(build_router())
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)
     return app

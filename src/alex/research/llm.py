@@ -107,12 +107,12 @@ def open_chat_model(settings: Settings) -> Iterator[ChatModel]:
             total_chars=40_000,
         )
         return
-    with _offline_model() as chat:
+    with _offline_model(settings) as chat:
         yield chat
 
 
 @contextmanager
-def _offline_model() -> Iterator[ChatModel]:
+def _offline_model(settings: Settings) -> Iterator[ChatModel]:
     from agents import OpenAIChatCompletionsModel
     from openai import AsyncOpenAI
 
@@ -120,12 +120,13 @@ def _offline_model() -> Iterator[ChatModel]:
 
     try:
         # The assembled model (~500 MB) lives in the user's cache folder, shared by projects.
-        server = OfflineModelServer().start()
+        server = OfflineModelServer(idle_seconds=settings.llm_idle_seconds).start()
     except ConfigError as error:
         raise ChatModelUnavailableError(
             f"{error.message} Or set OPENAI_API_KEY, or ALEX_LLM_BASE_URL and ALEX_LLM_MODEL."
         ) from error
     try:
+        # The server's own random key: no other local process or web page can use it.
         client = AsyncOpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
         yield ChatModel(
             OpenAIChatCompletionsModel(model=server.model_name, openai_client=client),

@@ -20,6 +20,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -38,6 +39,8 @@ INSTALL_HINT = "uv sync --extra local-llm"
 # scaling is involved; the f16 KV cache at 8192 costs 96 MiB for the 0.5B model (224 MiB
 # for the 1.5B). What limits input size on a laptop CPU is prompt speed, not memory.
 DEFAULT_N_CTX = 8192
+# Unload the model's weights and caches (~0.7-1 GB) after this long without a request.
+DEFAULT_IDLE_SECONDS = 600
 MAX_THREADS = 8
 _CHUNK = 8 * 1024 * 1024
 
@@ -287,9 +290,13 @@ class OfflineModelServer:
     ``/health``, ``/v1/models`` and ``/v1/chat/completions`` (with ``response_format``
     ``json_schema`` enforced by grammar) until :meth:`stop`. It never downloads: the model
     is the assembled file or ``model_path``. One request is decoded at a time.
-    """
 
-    api_key = "offline"  # the server checks no key; OpenAI clients insist on one
+    Any local process, and any web page through a browser, can reach 127.0.0.1: the API
+    answers only to :attr:`api_key`, random per server (``/health`` needs none), and
+    allows no cross-origin use. After ``idle_seconds`` without a request llama.cpp unloads
+    the model (its "sleep" mode) and the next request loads it again (~2-4 s); the port
+    and the key stay. 0 keeps it loaded.
+    """
 
     def __init__(
         self,
@@ -301,6 +308,7 @@ class OfflineModelServer:
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
         startup_timeout: float = 60.0,
+        idle_seconds: int = DEFAULT_IDLE_SECONDS,
         verbose: bool = False,
     ) -> None:
         self._model_path = model_path
@@ -310,7 +318,9 @@ class OfflineModelServer:
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.startup_timeout = startup_timeout
+        self.idle_seconds = idle_seconds
         self.verbose = verbose
+        self.api_key = secrets.token_urlsafe(32)
         self._server: Any = None
         self._address: str | None = None
 
@@ -369,6 +379,16 @@ class OfflineModelServer:
         params.ui = False
         params.endpoint_slots = False
         params.cache_ram_mib = 256  # prompt states kept in RAM (default: up to 8 GiB)
+        params.api_keys = [self.api_key]
+        # llama.cpp's default echoes any Origin with credentials allowed. There is no switch
+        # to omit the headers: empty values match no origin, method or header, so browsers
+        # refuse every cross-origin call (and without the key it would get 401 anyway).
+        params.cors_origins = ""
+        params.cors_origins_explicit = True
+        params.cors_credentials = False
+        params.cors_methods = ""
+        params.cors_headers = ""
+        params.sleep_idle_seconds = self.idle_seconds if self.idle_seconds > 0 else -1
         params.verbosity = 3 if self.verbose else 0  # 0: llama.cpp prints nothing at all
         try:
             server = xllamacpp.Server(params)
