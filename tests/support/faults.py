@@ -428,7 +428,7 @@ def read_only(paths: list[Path], method: str) -> Iterator[None]:
 
 
 def _cli_ingest_into(data_dir: Path, folder: Path) -> dict[str, Any]:
-    env = server_env(data_dir, folder / ".env", "unused-key")
+    env = server_env(data_dir, folder / ".env", "unused-key-of-this-check")
     env.pop("COLUMNS")  # as a script or CI would run it: stderr is a pipe, not a terminal
     result = subprocess.run(
         [sys.executable, "-m", "alex", "ingest", "--text", "Northwind raised guidance."],
