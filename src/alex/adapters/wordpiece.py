@@ -21,6 +21,9 @@ by asking ``tokenizers`` 0.23.3 what it does to every code point. :mod:`unicoded
 only for the decomposition and combining class of characters the tables say decompose or are
 non-starters.
 
+Why one file of ~520 lines: it is one pipeline whose stages share the offset bookkeeping
+(each normalized character's source); splitting them would part code that changes together.
+
 What the tests check: ``tests/unit/test_wordpiece_tables.py``, that every table equals the
 generator's output for the installed ``tokenizers``; ``tests/unit/test_wordpiece.py``, that the
 ids and offsets equal ``tokenizers``' on every code point inside a word, on the samples and
