@@ -21,6 +21,7 @@ import numpy.typing as npt
 import sqlean
 import sqlite_vec
 
+from alex.adapters.keyword_index import KeywordIndex
 from alex.adapters.vector_matrix import VectorMatrix
 from alex.domain.errors import StoreUnavailableError
 from alex.domain.keywords import keyword_terms
@@ -112,6 +113,10 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._matrix: VectorMatrix | None = None
         self._data_version: int | None = None
+        self._keywords: KeywordIndex | None = None
+        self._keywords_version: int | None = None
+        # Built at warm-up only: a one-shot search is cheaper through FTS5 than building it.
+        self._keywords_wanted = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlean.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -208,7 +213,8 @@ class SqliteStore:
                 removed += self._replace_document(db, document, chunks, matrix, now, added)
                 added_vectors.append(matrix)
             # Committed when this block ends; the matrix follows only what was committed.
-        self._after_commit(removed, added, np.concatenate(added_vectors) if added else None)
+        texts = [chunk.text for _, chunks, _ in items for chunk in chunks]
+        self._after_commit(removed, added, np.concatenate(added_vectors) if added else None, texts)
 
     def _replace_document(
         self,
@@ -277,8 +283,11 @@ class SqliteStore:
         return deleted
 
     # The in-memory matrix ---------------------------------------------------------
-    def _after_commit(self, old_ids: list[int], new_ids: list[int], vectors: Any) -> None:
+    def _after_commit(
+        self, old_ids: list[int], new_ids: list[int], vectors: Any, texts: Sequence[str] = ()
+    ) -> None:
         with self._lock:
+            self._keywords_after_commit(old_ids, new_ids, texts)
             if self._matrix is None:
                 return
             self._matrix.remove(old_ids)
@@ -286,9 +295,10 @@ class SqliteStore:
                 self._matrix.add(new_ids, vectors)
 
     def warm_up(self) -> None:
-        """Load every vector into memory now, not at the first search."""
+        """Load every vector and the keyword index into memory now, not at the first search."""
         with self._lock:
             self._current_matrix()
+        self.warm_up_keywords()
 
     def _current_matrix(self) -> VectorMatrix:
         """The matrix, (re)loaded if absent or if another process has committed since."""
@@ -305,6 +315,40 @@ class SqliteStore:
     @property
     def matrix_bytes(self) -> int:
         return self._matrix.nbytes if self._matrix is not None else 0
+
+    # The in-memory keyword index (derived from the chunks, like the matrix) -----------
+    def _keywords_after_commit(
+        self, old_ids: list[int], new_ids: list[int], texts: Sequence[str]
+    ) -> None:
+        if self._keywords is None:
+            return
+        try:
+            self._keywords.remove(old_ids)
+            if new_ids:
+                self._keywords.add(new_ids, texts)
+        except sqlean.Error:
+            # The commit stands; the index is rebuilt from SQLite at the next search.
+            self._keywords_version = None
+
+    def warm_up_keywords(self) -> None:
+        with self._lock:
+            self._keywords_wanted = True
+            self._current_keywords()
+
+    def _current_keywords(self) -> KeywordIndex:
+        """The keyword index, (re)built if absent or if another process has committed since."""
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if self._keywords is None or version != self._keywords_version:
+            self._keywords_version = None  # until the build below has finished
+            rows = self._db.execute("SELECT id, text FROM chunks").fetchall()
+            self._keywords = self._keywords or KeywordIndex()
+            self._keywords.replace_all([row[0] for row in rows], [row[1] for row in rows])
+            self._keywords_version = version
+        return self._keywords
+
+    @property
+    def keyword_index_bytes(self) -> int:
+        return self._keywords.nbytes if self._keywords is not None else 0
 
     # Searches -----------------------------------------------------------------------
     def _hits(self, scored: list[tuple[int, float]]) -> list[ChunkHit]:
@@ -329,19 +373,22 @@ class SqliteStore:
             if chunk_id in by_id
         ]
 
+    def _allowed_ids(self, filters: Filters) -> list[int] | None:
+        """The chunk ids that pass the filters, or None when there are no filters."""
+        if not filters:
+            return None
+        where, params = _filter_sql(filters)
+        return [
+            int(row[0])
+            for row in self._read(
+                f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE {where}",
+                params,
+            )
+        ]
+
     def semantic(self, vector: Vector, k: int, filters: Filters) -> list[ChunkHit]:
         """Exact cosine scan over the in-memory matrix (vectors are unit length)."""
-        allowed: list[int] | None = None
-        if filters:
-            where, params = _filter_sql(filters)
-            allowed = [
-                int(row[0])
-                for row in self._read(
-                    "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
-                    f" WHERE {where}",
-                    params,
-                )
-            ]
+        allowed = self._allowed_ids(filters)
         query = np.asarray(vector, dtype=np.float32)  # the port's plain floats, for the scan
         with self._lock:
             try:
@@ -352,6 +399,25 @@ class SqliteStore:
         return self._hits(scored)
 
     def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
+        """BM25 from the in-memory index: FTS5's hits and scores (``keyword_index.py``)."""
+        terms = keyword_terms(query)
+        if not terms or not self._keywords_wanted:
+            return self.keyword_fts(query, k, filters)
+        allowed = self._allowed_ids(filters)
+        with self._lock:
+            try:
+                index = self._current_keywords()
+                tokens = index.query_tokens(terms)
+                scored = None if tokens is None else index.top_k(tokens, k, allowed)
+            except sqlean.Error as error:
+                message = f"Could not read the store at {self.path}: {error}"
+                raise StoreUnavailableError(message) from error
+        if scored is None:
+            return self.keyword_fts(query, k, filters)
+        return self._hits(scored)
+
+    def keyword_fts(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
+        """The same search answered by FTS5: before warm-up, for phrases of several tokens."""
         match = fts_query(query)
         if not match:
             return []
@@ -452,3 +518,5 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._keywords is not None:
+                self._keywords.close()
