@@ -78,13 +78,14 @@ class KeywordIndex:
     def __init__(self, tokenizer: Fts5Tokenizer | None = None) -> None:
         self._tokenizer = tokenizer or Fts5Tokenizer()
         self._vocabulary: dict[str, int] = {}
-        # Postings as CSR over token ids: rows[offsets[t]:offsets[t + 1]] hold token t.
+        # Every token occurrence, grouped by token (CSR): rows[offsets[t]:offsets[t + 1]] and
+        # the positions beside them, sorted by row, then position. Positions make phrases
+        # (``4.82`` is the two tokens 4 and 82, adjacent) exact; frequencies are run lengths.
         self._offsets: IdArray = np.zeros(1, dtype=np.int64)
         self._rows: RowArray = np.empty(0, dtype=np.int32)
-        # Term frequencies: small integers, exact in float32 (half the memory of float64).
-        self._freqs: npt.NDArray[np.float32] = np.empty(0, dtype=np.float32)
-        # Postings of chunks added since the last compaction: token id -> (rows, freqs).
-        self._extra: dict[int, tuple[list[int], list[float]]] = {}
+        self._positions: RowArray = np.empty(0, dtype=np.int32)
+        # Occurrences in chunks added since the last compaction: token id -> (rows, positions).
+        self._extra: dict[int, tuple[list[int], list[int]]] = {}
         self._extra_count = 0
         # Per row: chunk id, token count, and whether it is still stored.
         self._ids: IdArray = np.empty(0, dtype=np.int64)
@@ -100,7 +101,14 @@ class KeywordIndex:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self._offsets, self._rows, self._freqs, self._ids, self._lengths, self._alive)
+        arrays = (
+            self._offsets,
+            self._rows,
+            self._positions,
+            self._ids,
+            self._lengths,
+            self._alive,
+        )
         return int(sum(array.nbytes for array in arrays))
 
     # Building ---------------------------------------------------------------------
@@ -117,28 +125,23 @@ class KeywordIndex:
         piece_number = {piece: n for n, piece in enumerate(dict.fromkeys(pieces))}
         occurrences = np.fromiter(map(piece_number.__getitem__, pieces), np.int64, len(pieces))
         piece_doc = np.repeat(np.arange(len(texts), dtype=np.int64), list(map(len, split)))
-        # Most pieces are one token and map straight to it; the others (``4.82``,
-        # ``company's``, ``--``) are expanded into their tokens.
         tokenized = self._tokenizer.tokens(list(piece_number))
         counts = np.fromiter(map(len, tokenized), np.int64, len(tokenized))
         flat = np.fromiter(
             map(self._token_id, chain.from_iterable(tokenized)), np.int64, int(counts.sum())
         )
-        starts = np.cumsum(counts) - counts
-        single = np.where(counts == 1, flat[np.minimum(starts, len(flat) - 1)], -1)
-        token = single[occurrences]
-        is_single = token >= 0
-        other = occurrences[~is_single]
-        per_other = counts[other]
-        within = np.arange(int(per_other.sum())) - np.repeat(
-            np.cumsum(per_other) - per_other, per_other
-        )
-        token = np.concatenate(
-            [token[is_single], flat[np.repeat(starts[other], per_other) + within]]
-        )
-        doc = np.concatenate([piece_doc[is_single], np.repeat(piece_doc[~is_single], per_other)])
-        self._set_rows(np.asarray(ids, dtype=np.int64), np.bincount(doc, minlength=len(texts)))
-        self._set_postings(token, doc)
+        # Each piece occurrence expands into its tokens, in text order.
+        per_piece = counts[occurrences]
+        first = np.cumsum(per_piece) - per_piece
+        within = np.arange(int(per_piece.sum()), dtype=np.int64) - np.repeat(first, per_piece)
+        token = flat[np.repeat((np.cumsum(counts) - counts)[occurrences], per_piece) + within]
+        doc = np.repeat(piece_doc, per_piece)
+        lengths = np.bincount(doc, minlength=len(texts))
+        position = np.arange(len(doc), dtype=np.int64) - (np.cumsum(lengths) - lengths)[doc]
+        self._set_rows(np.asarray(ids, dtype=np.int64), lengths)
+        # A stable sort by (token, row) keeps each row's positions in ascending order.
+        order = np.argsort(token * max(len(texts), 1) + doc, kind="stable")
+        self._set_occurrences(token[order], doc[order], position[order])
 
     def _set_rows(self, ids: IdArray, lengths: npt.NDArray[Any]) -> None:
         self._ids = ids.copy()
@@ -148,16 +151,10 @@ class KeywordIndex:
         self._row_of = {int(chunk_id): row for row, chunk_id in enumerate(ids)}
         self._total_tokens = int(lengths.sum())
 
-    def _set_postings(self, token: IdArray, doc: IdArray) -> None:
-        """CSR postings from one (token, row) pair per token occurrence."""
-        rows = max(self._size, 1)
-        keys, freqs = np.unique(token * rows + doc, return_counts=True)  # sorted: token, row
-        self._set_csr(keys // rows, keys % rows, freqs)
-
-    def _set_csr(self, tokens: IdArray, rows: IdArray, freqs: npt.NDArray[Any]) -> None:
-        """Postings from (token, row, frequency) triples sorted by token, then row."""
+    def _set_occurrences(self, tokens: IdArray, rows: IdArray, positions: IdArray) -> None:
+        """Occurrences sorted by token, then row, then position."""
         self._rows = rows.astype(np.int32)
-        self._freqs = freqs.astype(np.float32)
+        self._positions = positions.astype(np.int32)
         per_token = np.bincount(tokens, minlength=len(self._vocabulary))
         self._offsets = np.concatenate([[0], np.cumsum(per_token)]).astype(np.int64)
         self._extra, self._extra_count = {}, 0
@@ -180,27 +177,20 @@ class KeywordIndex:
             self._row_of[int(chunk_id)] = row
             self._size += 1
             self._total_tokens += len(tokens)
-            frequencies: dict[int, int] = {}
-            for token in tokens:
-                token_id = self._token_id(token)
-                frequencies[token_id] = frequencies.get(token_id, 0) + 1
-            for token_id, freq in frequencies.items():
-                rows, freqs = self._extra.setdefault(token_id, ([], []))
+            for position, token in enumerate(tokens):
+                rows, positions = self._extra.setdefault(self._token_id(token), ([], []))
                 rows.append(row)
-                freqs.append(float(freq))
-            self._extra_count += len(frequencies)
+                positions.append(position)
+            self._extra_count += len(tokens)
         self._compact_if_worth_it()
 
     def remove(self, ids: Iterable[int]) -> None:
-        self._forget(ids)
-        self._compact_if_worth_it()
-
-    def _forget(self, ids: Iterable[int]) -> None:
         for chunk_id in ids:
             row = self._row_of.pop(int(chunk_id), None)
             if row is not None:
                 self._alive[row] = False
                 self._total_tokens -= int(self._lengths[row])
+        self._compact_if_worth_it()
 
     def _compact_if_worth_it(self) -> None:
         dead = self._size - len(self._row_of)
@@ -209,56 +199,55 @@ class KeywordIndex:
             self._compact()
 
     def _compact(self) -> None:
-        """Fold the added postings into the arrays and drop deleted rows."""
-        base_tokens = np.repeat(
-            np.arange(len(self._offsets) - 1, dtype=np.int64), np.diff(self._offsets)
-        )
-        token_parts = [base_tokens]
+        """Fold the added occurrences into the arrays and drop deleted rows."""
+        token_parts = [
+            np.repeat(np.arange(len(self._offsets) - 1, dtype=np.int64), np.diff(self._offsets))
+        ]
         row_parts = [self._rows.astype(np.int64)]
-        freq_parts: list[npt.NDArray[Any]] = [self._freqs.astype(np.float64)]
-        for token_id, (extra_rows, extra_freqs) in self._extra.items():
+        position_parts = [self._positions.astype(np.int64)]
+        for token_id, (extra_rows, extra_positions) in self._extra.items():
             token_parts.append(np.full(len(extra_rows), token_id, dtype=np.int64))
             row_parts.append(np.asarray(extra_rows, dtype=np.int64))
-            freq_parts.append(np.asarray(extra_freqs, dtype=np.float64))
+            position_parts.append(np.asarray(extra_positions, dtype=np.int64))
         tokens, rows = np.concatenate(token_parts), np.concatenate(row_parts)
-        freqs = np.concatenate(freq_parts)
+        positions = np.concatenate(position_parts)
         alive = self._alive[: self._size]
         keep = alive[rows]
         new_row = np.cumsum(alive) - 1
-        tokens, rows, freqs = tokens[keep], new_row[rows[keep]], freqs[keep]
+        tokens, rows, positions = tokens[keep], new_row[rows[keep]], positions[keep]
         self._set_rows(self._ids[: self._size][alive], self._lengths[: self._size][alive])
-        order = np.lexsort((rows, tokens))
-        self._set_csr(tokens[order], rows[order], freqs[order])
+        # Added rows come after the old ones, so a stable sort by token keeps rows in order.
+        order = np.argsort(tokens, kind="stable")
+        self._set_occurrences(tokens[order], rows[order], positions[order])
 
     # Searching --------------------------------------------------------------------
-    def query_tokens(self, phrases: Sequence[str]) -> list[str] | None:
-        """One token per query phrase, or None if a phrase is not exactly one token (a
-        multi-token phrase such as ``4.82`` must match adjacent tokens: FTS5 answers it)."""
+    def query_phrases(self, phrases: Sequence[str]) -> list[tuple[str, ...]]:
+        """Each query phrase's tokens (cached: a query costs an FTS5 call only for new words)."""
         missing = [phrase for phrase in phrases if phrase not in self._phrase_cache]
         if missing:
             if len(self._phrase_cache) > PHRASE_CACHE:
                 self._phrase_cache.clear()
             for phrase, tokens in zip(missing, self._tokenizer.tokens(missing), strict=True):
                 self._phrase_cache[phrase] = tuple(tokens)
-        tokenized = [self._phrase_cache[phrase] for phrase in phrases]
-        if any(len(tokens) != 1 for tokens in tokenized):
-            return None
-        return [tokens[0] for tokens in tokenized]
+        return [self._phrase_cache[phrase] for phrase in phrases]
 
     def top_k(
-        self, tokens: Sequence[str], k: int, allowed_ids: Iterable[int] | None = None
+        self,
+        phrases: Sequence[Sequence[str]],
+        k: int,
+        allowed_ids: Iterable[int] | None = None,
     ) -> list[tuple[int, float]]:
-        """The ``k`` best chunks by FTS5's BM25 for these one-token phrases: (id, score)."""
+        """The ``k`` best chunks by FTS5's BM25 for these phrases (each a token sequence that
+        must occur adjacent and in order, as in an FTS5 phrase query): (chunk id, score)."""
         chunks = len(self._row_of)
         if not chunks or k <= 0:
             return []
         average = self._total_tokens / chunks
-        alive = self._alive[: self._size]
         scores = np.zeros(self._size, dtype=np.float64)
-        for token in tokens:
-            rows, freqs = self._postings(token)
-            keep = alive[rows]
-            rows, freqs = rows[keep], freqs[keep]
+        for phrase in phrases:
+            rows, freqs = self._phrase_rows(phrase)
+            if not len(rows):
+                continue  # nothing to add; an empty phrase matches no chunk in FTS5 either
             hits = len(rows)
             idf = math.log((chunks - hits + 0.5) / (hits + 0.5))
             if idf <= 0.0:
@@ -281,21 +270,43 @@ class KeywordIndex:
         order = np.lexsort((chosen_ids, -scores[candidates]))
         return [(int(chosen_ids[i]), float(scores[candidates[i]])) for i in order]
 
-    def _postings(self, token: str) -> tuple[npt.NDArray[Any], FloatArray]:
+    def _phrase_rows(self, phrase: Sequence[str]) -> tuple[IdArray, FloatArray]:
+        """The live rows holding the phrase, and how many times each holds it."""
+        if not phrase:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        rows, positions = self._occurrences(phrase[0])
+        if len(phrase) > 1:
+            # An occurrence of token i at position p + i continues a match starting at p.
+            stride = np.int64(1) << 32
+            keys = rows * stride + positions
+            for offset, token in enumerate(phrase[1:], start=1):
+                next_rows, next_positions = self._occurrences(token)
+                keys = np.intersect1d(
+                    keys, next_rows * stride + (next_positions - offset), assume_unique=True
+                )
+            rows = keys // stride
+        rows = rows[self._alive[rows]]
+        if not len(rows):
+            return rows, np.empty(0, dtype=np.float64)
+        starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
+        freqs = np.diff(np.append(starts, len(rows))).astype(np.float64)
+        return rows[starts], freqs
+
+    def _occurrences(self, token: str) -> tuple[IdArray, IdArray]:
         token_id = self._vocabulary.get(token)
         if token_id is None:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         # Tokens first seen after the last compaction have no slice in the arrays yet.
         start, end = 0, 0
         if token_id + 1 < len(self._offsets):
             start, end = int(self._offsets[token_id]), int(self._offsets[token_id + 1])
-        rows: npt.NDArray[Any] = self._rows[start:end]
-        freqs = self._freqs[start:end].astype(np.float64)
+        rows = self._rows[start:end].astype(np.int64)
+        positions = self._positions[start:end].astype(np.int64)
         extra = self._extra.get(token_id)
         if extra is not None:
-            rows = np.concatenate([rows, np.asarray(extra[0], dtype=np.int32)])
-            freqs = np.concatenate([freqs, np.asarray(extra[1], dtype=np.float64)])
-        return rows, freqs
+            rows = np.concatenate([rows, np.asarray(extra[0], dtype=np.int64)])
+            positions = np.concatenate([positions, np.asarray(extra[1], dtype=np.int64)])
+        return rows, positions
 
     def close(self) -> None:
         self._tokenizer.close()
