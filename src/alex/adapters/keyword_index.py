@@ -45,6 +45,8 @@ B = 0.75
 # Deleted rows and postings added since the last compaction are dead weight in every scan;
 # past this share of the index, it is compacted (in memory, no SQL).
 COMPACT_SHARE = 0.25
+# Chunks split into words per step of an index build.
+BUILD_BATCH = 10_000
 # Query words already tokenized (a query costs an FTS5 call only for words not seen lately).
 PHRASE_CACHE = 10_000
 
@@ -120,27 +122,31 @@ class KeywordIndex:
 
     def _replace_all(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         self._vocabulary = {}
-        split = [text.split() for text in texts]
-        pieces = list(chain.from_iterable(split))
-        piece_number = {piece: n for n, piece in enumerate(dict.fromkeys(pieces))}
-        occurrences = np.fromiter(map(piece_number.__getitem__, pieces), np.int64, len(pieces))
-        piece_doc = np.repeat(np.arange(len(texts), dtype=np.int64), list(map(len, split)))
-        tokenized = self._tokenizer.tokens(list(piece_number))
-        counts = np.fromiter(map(len, tokenized), np.int64, len(tokenized))
-        flat = np.fromiter(
-            map(self._token_id, chain.from_iterable(tokenized)), np.int64, int(counts.sum())
-        )
-        # Each piece occurrence expands into its tokens, in text order.
-        per_piece = counts[occurrences]
-        first = np.cumsum(per_piece) - per_piece
-        within = np.arange(int(per_piece.sum()), dtype=np.int64) - np.repeat(first, per_piece)
-        token = flat[np.repeat((np.cumsum(counts) - counts)[occurrences], per_piece) + within]
-        doc = np.repeat(piece_doc, per_piece)
-        lengths = np.bincount(doc, minlength=len(texts))
+        piece_number: dict[str, int] = {}
+        piece_tokens: list[list[int]] = []  # by piece number: its token ids
+        token_parts: list[IdArray] = []
+        length_parts: list[IdArray] = []
+        # In batches, so only one batch's words are Python strings at a time (peak memory).
+        for start in range(0, len(texts), BUILD_BATCH):
+            split = [text.split() for text in texts[start : start + BUILD_BATCH]]
+            pieces = list(chain.from_iterable(split))
+            new = [piece for piece in dict.fromkeys(pieces) if piece not in piece_number]
+            numbers = range(len(piece_number), len(piece_number) + len(new))
+            piece_number.update(zip(new, numbers, strict=True))
+            piece_tokens += [list(map(self._token_id, t)) for t in self._tokenizer.tokens(new)]
+            occurrences = np.fromiter(map(piece_number.__getitem__, pieces), np.int64)
+            token, per_piece = _expand(occurrences, piece_tokens)
+            piece_doc = np.repeat(np.arange(len(split), dtype=np.int64), list(map(len, split)))
+            token_parts.append(token)
+            length_parts.append(
+                np.bincount(piece_doc, weights=per_piece, minlength=len(split)).astype(np.int64)
+            )
+        token = np.concatenate(token_parts) if token_parts else np.empty(0, dtype=np.int64)
+        lengths = np.concatenate(length_parts) if length_parts else np.empty(0, dtype=np.int64)
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         position = np.arange(len(doc), dtype=np.int64) - (np.cumsum(lengths) - lengths)[doc]
         self._set_rows(np.asarray(ids, dtype=np.int64), lengths)
-        # A stable sort by (token, row) keeps each row's positions in ascending order.
-        order = np.argsort(token * max(len(texts), 1) + doc, kind="stable")
+        order = _stable_order(token)
         self._set_occurrences(token[order], doc[order], position[order])
 
     def _set_rows(self, ids: IdArray, lengths: npt.NDArray[Any]) -> None:
@@ -217,7 +223,7 @@ class KeywordIndex:
         tokens, rows, positions = tokens[keep], new_row[rows[keep]], positions[keep]
         self._set_rows(self._ids[: self._size][alive], self._lengths[: self._size][alive])
         # Added rows come after the old ones, so a stable sort by token keeps rows in order.
-        order = np.argsort(tokens, kind="stable")
+        order = _stable_order(tokens)
         self._set_occurrences(tokens[order], rows[order], positions[order])
 
     # Searching --------------------------------------------------------------------
@@ -310,6 +316,37 @@ class KeywordIndex:
 
     def close(self) -> None:
         self._tokenizer.close()
+
+
+def _expand(occurrences: IdArray, piece_tokens: list[list[int]]) -> tuple[IdArray, IdArray]:
+    """The token ids of a sequence of piece occurrences, in order, and each piece's count.
+    Most pieces are one token, written straight in; the others (``4.82``, ``company's``)
+    are spread over their tokens."""
+    counts = np.fromiter(map(len, piece_tokens), np.int64, len(piece_tokens))
+    flat = np.fromiter(chain.from_iterable(piece_tokens), np.int64, int(counts.sum()))
+    starts = np.cumsum(counts) - counts
+    per_piece = counts[occurrences]
+    first = np.cumsum(per_piece) - per_piece
+    token = np.empty(int(per_piece.sum()), dtype=np.int64)
+    single = per_piece == 1
+    token[first[single]] = flat[starts[occurrences[single]]]
+    several = np.flatnonzero(per_piece > 1)
+    spread = per_piece[several]
+    within = np.arange(int(spread.sum())) - np.repeat(np.cumsum(spread) - spread, spread)
+    source = np.repeat(starts[occurrences[several]], spread) + within
+    token[np.repeat(first[several], spread) + within] = flat[source]
+    return token, per_piece
+
+
+def _stable_order(tokens: IdArray) -> IdArray:
+    """A stable argsort of token ids (below 2**32): two 16-bit radix passes, several times
+    faster than a general stable sort. Occurrences arrive in (row, position) order, so the
+    result is sorted by token, then row, then position."""
+    order: IdArray = np.argsort(tokens.astype(np.uint16), kind="stable")  # the low 16 bits
+    high = tokens >> 16
+    if high.any():
+        order = order[np.argsort(high[order].astype(np.uint16), kind="stable")]
+    return order
 
 
 @contextmanager
