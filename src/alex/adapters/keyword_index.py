@@ -2,19 +2,22 @@
 
 FTS5 answers ``ORDER BY bm25(...) LIMIT k`` by scoring, one row at a time, every chunk that
 contains any query term (128 ms at 100k chunks, where common words are in 20-40% of chunks).
-This index holds the same postings as numpy arrays (term -> chunk rows and term
-frequencies) and scores a query's postings with a few vector operations.
+This index holds every token occurrence as numpy arrays (token -> chunk rows and positions)
+and scores a query with a few vector operations over its tokens' occurrences (~3 ms).
 
 It reproduces FTS5 exactly rather than approximately:
 - **Tokens come from FTS5 itself.** Text is cut at whitespace (which the ``unicode61``
   tokenizer always treats as a separator, so no token spans it) and each distinct piece is
   tokenized by an in-memory FTS5 table with the store's tokenizer (``Fts5Tokenizer``): no
   second implementation of Porter stemming or Unicode folding to drift apart.
+- **Phrases are FTS5's.** Each query word is an FTS5 phrase; one such as ``4.82`` is two
+  tokens that must be adjacent, which positions decide.
 - **The score is FTS5's formula** (``fts5_aux.c``): for each query phrase,
   ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * D / avgdl))`` with k1 = 1.2, b = 0.75,
   ``idf = log((N - n + 0.5) / (n + 0.5))`` (1e-6 when not positive), N the number of chunks,
-  n the chunks containing the term, D the chunk's token count; summed over the phrases in
-  query order, in float64, so scores agree with ``-bm25()`` to the last bits.
+  n the chunks containing the phrase, D the chunk's token count; summed over the phrases in
+  query order, in float64, so scores agree with ``-bm25()`` to the last bit. Only the order
+  of equal scores may differ (here by chunk id; FTS5 does not specify it).
 - Statistics (N, n, avgdl) are over the whole table, not the filtered subset, as in FTS5.
 
 SQLite's FTS5 table stays the source of truth: the store builds this index from the chunks
@@ -67,9 +70,8 @@ class Fts5Tokenizer:
             self._db.executemany("INSERT INTO t(rowid, text) VALUES (?, ?)", enumerate(texts))
             for row, term in self._db.execute("SELECT doc, term FROM v ORDER BY doc, offset"):
                 result[row].append(term)
-            self._db.execute("DELETE FROM t")
         finally:
-            self._db.execute("COMMIT")
+            self._db.execute("ROLLBACK")  # a scratch table: leave it empty for the next call
         return result
 
     def close(self) -> None:
