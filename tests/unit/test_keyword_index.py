@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlean
 
 from alex.adapters.keyword_index import Fts5Tokenizer, KeywordIndex
 from alex.adapters.sqlite_store import SqliteStore
@@ -153,6 +154,19 @@ def test_the_index_is_built_at_warm_up_and_fts5_answers_before(
     assert store.keyword_index_bytes > 0
     _same_ranking(store.keyword("revenue margin", 10, {}), cold)
     store.close()
+
+
+def test_a_failed_update_rebuilds_the_index_from_sqlite(
+    store: SqliteStore, corpus: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Fts5Tokenizer, texts: list[str]) -> list[list[str]]:
+        raise sqlean.OperationalError("no memory")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Fts5Tokenizer, "tokens", broken)
+        _put(store, [_document(7_000, "okapi okapi dividend", "a")])  # committed all the same
+    assert store.keyword("okapi", 3, {})[0].document_id == "d7000"
+    assert _check_all(store, _queries(corpus, 20, seed=8), {}) > 500
 
 
 def test_tokens_are_fts5_tokens() -> None:

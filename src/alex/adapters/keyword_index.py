@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from typing import Any
@@ -318,6 +318,46 @@ class KeywordIndex:
 
     def close(self) -> None:
         self._tokenizer.close()
+
+
+class StoreKeywords:
+    """The store's index, derived from its chunks like the vector matrix: built only once a
+    warm-up asks for it (a one-shot search is cheaper through FTS5), kept in step with the
+    store's commits, rebuilt when the database's ``PRAGMA data_version`` says another
+    process has written. Called under the store's lock."""
+
+    def __init__(self) -> None:
+        self.wanted = False
+        self._index: KeywordIndex | None = None
+        self._version: int | None = None
+
+    def after_commit(self, old_ids: list[int], new_ids: list[int], texts: Sequence[str]) -> None:
+        if self._index is None:
+            return
+        try:
+            self._index.remove(old_ids)
+            if new_ids:
+                self._index.add(new_ids, texts)
+        except sqlean.Error:
+            self._version = None  # the commit stands; the index is rebuilt at the next search
+
+    def current(self, version: int, chunks: Callable[[], list[Any]]) -> KeywordIndex:
+        """The index for this data version; ``chunks`` reads every (id, text) to rebuild it."""
+        if self._index is None or version != self._version:
+            self._version = None  # until the build below has finished
+            rows = chunks()
+            self._index = self._index or KeywordIndex()
+            self._index.replace_all([row[0] for row in rows], [row[1] for row in rows])
+            self._version = version
+        return self._index
+
+    @property
+    def nbytes(self) -> int:
+        return self._index.nbytes if self._index is not None else 0
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
 
 
 def _expand(occurrences: IdArray, piece_tokens: list[list[int]]) -> tuple[IdArray, IdArray]:

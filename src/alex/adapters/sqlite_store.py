@@ -21,7 +21,7 @@ import numpy.typing as npt
 import sqlean
 import sqlite_vec
 
-from alex.adapters.keyword_index import KeywordIndex
+from alex.adapters.keyword_index import KeywordIndex, StoreKeywords
 from alex.adapters.vector_matrix import VectorMatrix
 from alex.domain.errors import StoreUnavailableError
 from alex.domain.keywords import keyword_terms
@@ -113,10 +113,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._matrix: VectorMatrix | None = None
         self._data_version: int | None = None
-        self._keywords: KeywordIndex | None = None
-        self._keywords_version: int | None = None
-        # Built at warm-up only: a one-shot search is cheaper through FTS5 than building it.
-        self._keywords_wanted = False
+        self._keywords = StoreKeywords()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlean.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -287,7 +284,7 @@ class SqliteStore:
         self, old_ids: list[int], new_ids: list[int], vectors: Any, texts: Sequence[str] = ()
     ) -> None:
         with self._lock:
-            self._keywords_after_commit(old_ids, new_ids, texts)
+            self._keywords.after_commit(old_ids, new_ids, texts)
             if self._matrix is None:
                 return
             self._matrix.remove(old_ids)
@@ -316,39 +313,21 @@ class SqliteStore:
     def matrix_bytes(self) -> int:
         return self._matrix.nbytes if self._matrix is not None else 0
 
-    # The in-memory keyword index (derived from the chunks, like the matrix) -----------
-    def _keywords_after_commit(
-        self, old_ids: list[int], new_ids: list[int], texts: Sequence[str]
-    ) -> None:
-        if self._keywords is None:
-            return
-        try:
-            self._keywords.remove(old_ids)
-            if new_ids:
-                self._keywords.add(new_ids, texts)
-        except sqlean.Error:
-            # The commit stands; the index is rebuilt from SQLite at the next search.
-            self._keywords_version = None
-
+    # The in-memory keyword index (``keyword_index.StoreKeywords``) -------------------
     def warm_up_keywords(self) -> None:
         with self._lock:
-            self._keywords_wanted = True
+            self._keywords.wanted = True
             self._current_keywords()
 
     def _current_keywords(self) -> KeywordIndex:
-        """The keyword index, (re)built if absent or if another process has committed since."""
         version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-        if self._keywords is None or version != self._keywords_version:
-            self._keywords_version = None  # until the build below has finished
-            rows = self._db.execute("SELECT id, text FROM chunks").fetchall()
-            self._keywords = self._keywords or KeywordIndex()
-            self._keywords.replace_all([row[0] for row in rows], [row[1] for row in rows])
-            self._keywords_version = version
-        return self._keywords
+        return self._keywords.current(
+            version, lambda: self._db.execute("SELECT id, text FROM chunks").fetchall()
+        )
 
     @property
     def keyword_index_bytes(self) -> int:
-        return self._keywords.nbytes if self._keywords is not None else 0
+        return self._keywords.nbytes
 
     # Searches -----------------------------------------------------------------------
     def _hits(self, scored: list[tuple[int, float]]) -> list[ChunkHit]:
@@ -401,7 +380,7 @@ class SqliteStore:
     def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
         """BM25 from the in-memory index: FTS5's hits and scores (``keyword_index.py``)."""
         terms = keyword_terms(query)
-        if not terms or not self._keywords_wanted:
+        if not terms or not self._keywords.wanted:
             return self.keyword_fts(query, k, filters)
         allowed = self._allowed_ids(filters)
         with self._lock:
@@ -515,5 +494,4 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-            if self._keywords is not None:
-                self._keywords.close()
+            self._keywords.close()
