@@ -62,6 +62,32 @@ def _semantic_100k(r: dict[str, Any]) -> bool | None:
     )
 
 
+def _latency(r: dict[str, Any], keys: tuple[str, ...], p50: float, p99: float) -> bool | None:
+    """p50/p99 of the first measure present (full bench first, then the synthetic store)."""
+    for key in keys:
+        if f"{key}_ms_p50" in r:
+            return bool(r[f"{key}_ms_p50"] <= p50 and r[f"{key}_ms_p99"] <= p99)
+    return None
+
+
+@target(
+    "keyword@100k",
+    "keyword search at 100k chunks p50 <= 10 ms, p99 <= 25 ms (search_at_scale, else the "
+    "index on the synthetic store)",
+)
+def _keyword_100k(r: dict[str, Any]) -> bool | None:
+    return _latency(r, ("search_100k_keyword", "keyword_100k_index_keyword"), 10, 25)
+
+
+@target(
+    "hybrid@100k",
+    "hybrid search at 100k chunks p50 <= 20 ms, p99 <= 40 ms (search_at_scale, else the "
+    "synthetic store with random vectors)",
+)
+def _hybrid_100k(r: dict[str, Any]) -> bool | None:
+    return _latency(r, ("search_100k_hybrid", "keyword_100k_hybrid_random_vectors"), 20, 40)
+
+
 @target(
     "hybrid held-out",
     "on the held-out half: hybrid nDCG@10 >= 0.90 and within 0.02 of the best single mode "
@@ -111,6 +137,7 @@ def run_speed(quick: bool) -> dict[str, Any]:
     results.update(speed.ingest_use_case(docs // 4, 200))
     for chunks in (10_000,) if quick else (10_000, 100_000):
         results.update(speed.search_at_scale(chunks))
+        results.update(speed.keyword_at_scale(chunks))
     results.update(speed.cold_start())
     return results
 

@@ -143,6 +143,7 @@ def indexed(
             embedder.tokenizer, ChunkingPolicy(config.max_pieces, config.overlap)
         )
         ingest.ingest_many([IngestRequest(d["text"], d["metadata"], d["id"]) for d in documents])
+        store.warm_up()  # as `alex serve` does: keyword search from the in-memory index
         _STORES[key] = store, {document_id_for("", d["id"]): d["id"] for d in documents}
     return _STORES[key]
 

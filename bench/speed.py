@@ -172,7 +172,10 @@ def search_at_scale(chunks: int, query_count: int = 200) -> dict[str, float]:
         _ = services.embedder
         rss_before = psutil.Process().memory_info().rss
         started = time.perf_counter()
-        services.store.warm_up()
+        services.store.warm_up_keywords()  # type: ignore[attr-defined]
+        results[f"store_{chunks // 1000}k_keyword_index_build_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        services.store.warm_up()  # the vectors (the keyword index is current already)
         results[f"store_{chunks // 1000}k_matrix_load_s"] = time.perf_counter() - started
         results[f"store_{chunks // 1000}k_matrix_mb"] = services.store.matrix_bytes / 1e6  # type: ignore[attr-defined]
         results[f"store_{chunks // 1000}k_rss_growth_mb"] = (
@@ -208,6 +211,76 @@ def search_at_scale(chunks: int, query_count: int = 200) -> dict[str, float]:
         results[f"search_{chunks // 1000}k_semantic_store_ms_p99"] = percentile(scan, 99)
         results[f"search_{chunks // 1000}k_semantic_recall_at_10"] = statistics.mean(recalls)
         services.close()
+    return results
+
+
+def synthetic_store(path: Path, chunks: int, words: int = 60, seed: int = 11) -> None:
+    """The texts of ``cached_corpus(chunks)`` (same seed, same order) with random unit vectors:
+    keyword search reads no vectors, so this needs no embedding and no cache."""
+    from alex.domain.models import EMBEDDING_DIMENSION
+
+    rng = random.Random(seed)
+    texts = [paragraph(rng, words) for _ in range(chunks)]
+    vectors = np.random.default_rng(seed).standard_normal((chunks, EMBEDDING_DIMENSION))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    build_store(path, texts, vectors.astype(np.float32))
+
+
+def keyword_at_scale(
+    chunks: int, query_count: int = 200, store_path: Path | None = None
+) -> dict[str, float]:
+    """The store's keyword search at ``chunks`` synthetic chunks: p50/p99 of the in-memory
+    BM25 index, for ``keyword`` (k = 10) and for hybrid's keyword part (k = 40), next to the
+    FTS5 query it replaces, the index's build time and the process's RSS growth; and hybrid
+    end to end, whose semantic half scans random vectors here (``search_at_scale`` has real
+    ones; random vectors prune worse, so this is on the slow side)."""
+    import psutil
+
+    from alex.adapters.local_embedder import LocalEmbedder
+    from alex.adapters.sqlite_store import SqliteStore
+    from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
+    from alex.search import SearchService
+
+    size = f"{chunks // 1000}k"
+    results: dict[str, float] = {}
+    folder = Path(tempfile.mkdtemp(prefix="alex-bench-kw-"))
+    path = store_path or folder / "alex.sqlite3"
+    if not path.exists():
+        started = time.perf_counter()
+        synthetic_store(path, chunks)
+        results[f"keyword_{size}_store_build_s"] = time.perf_counter() - started
+    store = SqliteStore(path, EMBEDDING_DIMENSION, EMBEDDING_MODEL)
+    rss_before = psutil.Process().memory_info().rss
+    started = time.perf_counter()
+    store.warm_up_keywords()
+    results[f"keyword_{size}_index_build_s"] = time.perf_counter() - started
+    results[f"keyword_{size}_index_rss_growth_mb"] = (
+        psutil.Process().memory_info().rss - rss_before
+    ) / 1e6
+    results[f"keyword_{size}_index_mb"] = store.keyword_index_bytes / 1e6
+    qs = queries(query_count)
+    searches = {"index": store.keyword, "fts5": store.keyword_fts}
+    for name, search in searches.items():
+        for label, k in (("keyword", 10), ("hybrid_part", 40)):
+            search(qs[0], k, {})
+            latencies = []
+            for query in qs:
+                t0 = time.perf_counter()
+                search(query, k, {})
+                latencies.append((time.perf_counter() - t0) * 1000)
+            results[f"keyword_{size}_{name}_{label}_ms_p50"] = statistics.median(latencies)
+            results[f"keyword_{size}_{name}_{label}_ms_p99"] = percentile(latencies, 99)
+    store.warm_up()
+    service = SearchService(LocalEmbedder(), store)
+    service.search(qs[0], 10, "hybrid")
+    latencies = []
+    for query in qs:
+        t0 = time.perf_counter()
+        service.search(query, 10, "hybrid")
+        latencies.append((time.perf_counter() - t0) * 1000)
+    results[f"keyword_{size}_hybrid_random_vectors_ms_p50"] = statistics.median(latencies)
+    results[f"keyword_{size}_hybrid_random_vectors_ms_p99"] = percentile(latencies, 99)
+    store.close()
     return results
 
 

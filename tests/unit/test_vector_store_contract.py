@@ -22,14 +22,16 @@ from tests.fakes.opensearch import fake_opensearch_store
 
 DIM = 4
 MODEL = "contract-model"
-STORES = ("sqlite", "opensearch", "memory")
+STORES = ("sqlite", "sqlite-warm", "opensearch", "memory")
 
 
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
     built: VectorStore
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         built = SqliteStore(tmp_path / "contract.db", DIM, MODEL)
+        if request.param == "sqlite-warm":  # keyword search from the in-memory index
+            built.warm_up()
     elif request.param == "opensearch":
         built = fake_opensearch_store(DIM, model_name=MODEL)
     else:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import sqlean
 import sqlite_vec
 
+from alex.adapters.keyword_index import KeywordIndex, StoreKeywords
 from alex.adapters.vector_matrix import VectorMatrix
 from alex.domain.errors import StoreUnavailableError
 from alex.domain.keywords import keyword_terms
@@ -113,6 +114,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._matrix: VectorMatrix | None = None
         self._data_version: int | None = None
+        self._keywords = StoreKeywords()
         try:
             # Owner-only: created so before SQLite opens it (SQLite gives the WAL and SHM
             # files the store's mode), or tightened if an older version left it readable.
@@ -246,7 +248,8 @@ class SqliteStore:
                 removed += self._replace_document(db, document, chunks, matrix, now, added)
                 added_vectors.append(matrix)
             # Committed when this block ends; the matrix follows only what was committed.
-        self._after_commit(removed, added, np.concatenate(added_vectors) if added else None)
+        texts = [chunk.text for _, chunks, _ in items for chunk in chunks]
+        self._after_commit(removed, added, np.concatenate(added_vectors) if added else None, texts)
 
     def _replace_document(
         self,
@@ -315,8 +318,11 @@ class SqliteStore:
         return deleted
 
     # The in-memory matrix ---------------------------------------------------------
-    def _after_commit(self, old_ids: list[int], new_ids: list[int], vectors: Any) -> None:
+    def _after_commit(
+        self, old_ids: list[int], new_ids: list[int], vectors: Any, texts: Sequence[str] = ()
+    ) -> None:
         with self._lock:
+            self._keywords.after_commit(old_ids, new_ids, texts)
             if self._matrix is None:
                 return
             self._matrix.remove(old_ids)
@@ -324,9 +330,10 @@ class SqliteStore:
                 self._matrix.add(new_ids, vectors)
 
     def warm_up(self) -> None:
-        """Load every vector into memory now, not at the first search."""
+        """Load every vector and the keyword index into memory now, not at the first search."""
         with self._lock:
             self._current_matrix()
+        self.warm_up_keywords()
 
     def _current_matrix(self) -> VectorMatrix:
         """The matrix, (re)loaded if absent or if another process has committed since."""
@@ -343,6 +350,22 @@ class SqliteStore:
     @property
     def matrix_bytes(self) -> int:
         return self._matrix.nbytes if self._matrix is not None else 0
+
+    # The in-memory keyword index (``keyword_index.StoreKeywords``) -------------------
+    def warm_up_keywords(self) -> None:
+        with self._lock:
+            self._keywords.wanted = True
+            self._current_keywords()
+
+    def _current_keywords(self) -> KeywordIndex:
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        return self._keywords.current(
+            version, lambda: self._db.execute("SELECT id, text FROM chunks").fetchall()
+        )
+
+    @property
+    def keyword_index_bytes(self) -> int:
+        return self._keywords.nbytes
 
     # Searches -----------------------------------------------------------------------
     def _hits(self, scored: list[tuple[int, float]]) -> list[ChunkHit]:
@@ -367,19 +390,22 @@ class SqliteStore:
             if chunk_id in by_id
         ]
 
+    def _allowed_ids(self, filters: Filters) -> list[int] | None:
+        """The chunk ids that pass the filters, or None when there are no filters."""
+        if not filters:
+            return None
+        where, params = _filter_sql(filters)
+        return [
+            int(row[0])
+            for row in self._read(
+                f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE {where}",
+                params,
+            )
+        ]
+
     def semantic(self, vector: Vector, k: int, filters: Filters) -> list[ChunkHit]:
         """Exact cosine scan over the in-memory matrix (vectors are unit length)."""
-        allowed: list[int] | None = None
-        if filters:
-            where, params = _filter_sql(filters)
-            allowed = [
-                int(row[0])
-                for row in self._read(
-                    "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
-                    f" WHERE {where}",
-                    params,
-                )
-            ]
+        allowed = self._allowed_ids(filters)
         query = np.asarray(vector, dtype=np.float32)  # the port's plain floats, for the scan
         with self._lock:
             try:
@@ -390,6 +416,22 @@ class SqliteStore:
         return self._hits(scored)
 
     def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
+        """BM25 from the in-memory index: FTS5's hits and scores (``keyword_index.py``)."""
+        terms = keyword_terms(query)
+        if not terms or not self._keywords.wanted:
+            return self.keyword_fts(query, k, filters)
+        allowed = self._allowed_ids(filters)
+        with self._lock:
+            try:
+                index = self._current_keywords()
+                scored = index.top_k(index.query_phrases(terms), k, allowed)
+            except sqlean.Error as error:
+                message = f"Could not read the store at {self.path}: {error}"
+                raise StoreUnavailableError(message) from error
+        return self._hits(scored)
+
+    def keyword_fts(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
+        """The same search answered by FTS5 (before warm-up, and as the tests' reference)."""
         match = fts_query(query)
         if not match:
             return []
@@ -491,3 +533,4 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._keywords.close()
