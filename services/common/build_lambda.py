@@ -82,6 +82,8 @@ LOCAL_ONLY = (
     "http/static",  # Swagger UI's files, for the FastAPI app's /docs
     "adapters/local_embedder.py",
     "adapters/sqlite_store.py",
+    "adapters/sqlite_file.py",
+    "adapters/keyword_index.py",
     "adapters/vector_matrix.py",
     "adapters/minilm/model_graph.onnx",
 )

@@ -19,9 +19,9 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 import sqlean
-import sqlite_vec
 
 from alex.adapters.keyword_index import KeywordIndex, StoreKeywords
+from alex.adapters.sqlite_file import SCHEMA_VERSION, FileIdentity, open_database
 from alex.adapters.vector_matrix import VectorMatrix
 from alex.domain.errors import StoreUnavailableError
 from alex.domain.keywords import keyword_terms
@@ -36,46 +36,6 @@ from alex.domain.models import (
 )
 from alex.domain.validation import canonical_json
 from alex.ports import Vector, Vectors
-from alex.private_files import create_private_dir, create_private_file, restrict
-
-SCHEMA_VERSION = "1"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY,
-    source_id TEXT,
-    text TEXT NOT NULL,
-    text_sha256 TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    chunk_count INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY,
-    document_id TEXT NOT NULL REFERENCES documents(id),
-    ordinal INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    start_char INTEGER NOT NULL,
-    end_char INTEGER NOT NULL,
-    UNIQUE (document_id, ordinal)
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
-    text, content='chunks', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vec USING vec0(
-    embedding float[{dimension}] distance_metric=cosine
-);
-CREATE TRIGGER IF NOT EXISTS chunks_after_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunk_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_after_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunk_fts(chunk_fts, rowid, text) VALUES ('delete', old.id, old.text);
-    DELETE FROM chunk_vec WHERE rowid = old.id;
-END;
-"""
 
 
 def _now() -> str:
@@ -116,24 +76,8 @@ class SqliteStore:
         self._data_version: int | None = None
         self._keywords = StoreKeywords()
         try:
-            # Owner-only: created so before SQLite opens it (SQLite gives the WAL and SHM
-            # files the store's mode), or tightened if an older version left it readable.
-            create_private_dir(path.parent)
-            create_private_file(path)
-            for side_file in (f"{path}-wal", f"{path}-shm"):
-                restrict(Path(side_file))
-            self._db = sqlean.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.enable_load_extension(True)
-            sqlite_vec.load(self._db)
-            self._db.enable_load_extension(False)
-            self._db.execute("PRAGMA busy_timeout = 10000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            # executescript commits whatever is open, so the schema carries its own transaction.
-            schema = _SCHEMA.replace("{dimension}", str(dimension))
-            self._db.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
-            self._identity = self._file_identity()
+            self._db = open_database(path, dimension)
+            self._file = FileIdentity(path)
             with self._transaction() as db:
                 self._check_meta(db, model_name)
         except (OSError, sqlean.Error) as error:
@@ -171,31 +115,10 @@ class SqliteStore:
                 raise
             self._db.execute("COMMIT")
 
-    def _file_identity(self) -> tuple[int, int] | None:
-        """(device, inode) of the file now at ``path``, or None when there is none."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            message = f"Cannot reach the store at {self.path}: {error}"
-            raise StoreUnavailableError(message) from error
-        return stat.st_dev, stat.st_ino
-
     def check_available(self) -> None:
-        """Raise StoreUnavailableError if the file opened is no longer the one at ``path``.
-
-        SQLite keeps writing to an open file after it is unlinked, so a deleted data folder
-        would otherwise take every later write with it at the next start. One ``stat``
-        (a few µs, docs/performance.md). On Windows ``st_ino`` is the file index, and an
-        open SQLite file cannot be deleted there, so the check matters on POSIX.
-        """
-        if self._file_identity() != self._identity:
-            raise StoreUnavailableError(
-                f"The store file at {self.path} was deleted or replaced while Alex had it "
-                "open, so nothing more can be stored in it: restart Alex to open the store "
-                "at that path again (a new, empty one if it is gone)."
-            )
+        """Raise StoreUnavailableError if the file opened is no longer the one at ``path``
+        (``sqlite_file.FileIdentity``): writes to a deleted file would be lost at restart."""
+        self._file.check()
 
     @contextmanager
     def _writing(self) -> Iterator[Any]:
