@@ -35,18 +35,7 @@ def points(table: str) -> set[int]:
     return {cp for first, last in wordpiece._ranges(table) for cp in range(first, last + 1)}
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "_CONTROL",
-        "_WHITESPACE",
-        "_PUNCTUATION",
-        "_CHINESE",
-        "_DECOMPOSABLE",
-        "_NON_STARTER",
-        "_NONSPACING_MARK",
-    ],
-)
+@pytest.mark.parametrize("name", load_generator().SETS)
 def test_each_set_table_is_the_generators(
     name: str, probed: tuple[dict[str, list[int]], list[tuple[int, int]]]
 ) -> None:
