@@ -43,7 +43,6 @@ from alex.http.schemas import (
 )
 from alex.ingest import IngestRequest, ProgressCallback
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # A batch stays well inside what the deployed API takes in one request: Lambda's 6 MB
 # payload and API Gateway's 29 s (64 documents a request: 46 docs/s through alex serve).
 BATCH_DOCUMENTS = 64
@@ -93,7 +92,7 @@ class RemoteClient(Closing):
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 continue
-            if response.status_code in RETRY_STATUSES:
+            if response.status_code in retry.RETRYABLE_HTTP_STATUSES:
                 error = f"HTTP {response.status_code} {_message(response)}"
                 continue
             if response.is_success:

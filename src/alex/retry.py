@@ -41,6 +41,9 @@ class Backoff:
         return jitter * min(self.cap_s, self.base_s * 2.0 ** (retry - 1))
 
 
+# HTTP answers worth trying again: throttled (429) or a gateway/service not ready (502-504).
+RETRYABLE_HTTP_STATUSES = frozenset({429, 502, 503, 504})
+
 # The CLI's remote mode: a cold Lambda or SageMaker endpoint answers 502-504 for a while.
 HTTP_CLIENT = Backoff(attempts=5, base_s=1.0, cap_s=30.0)
 # One OpenSearch Serverless request (429 throttling, 502-504, dropped connections).

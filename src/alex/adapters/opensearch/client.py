@@ -18,7 +18,6 @@ from alex.domain.errors import StoreUnavailableError
 from alex.retry import Backoff
 
 SERVICE = "aoss"  # SigV4 signing name of OpenSearch Serverless ("es" is managed domains)
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 class BackoffConnection(RequestsHttpConnection):
@@ -76,7 +75,7 @@ def _retryable(error: Exception) -> bool:
         return False
     if isinstance(error, OpenSearchConnectionError):
         return not isinstance(error, SSLError)
-    return error.status_code in RETRY_STATUSES
+    return error.status_code in retry.RETRYABLE_HTTP_STATUSES
 
 
 def build_client(
