@@ -86,7 +86,7 @@ class Services:
 
     def _default_store(self) -> VectorStore:
         if self.settings.backend == "aws":
-            from alex.adapters.opensearch_store import OpenSearchStore
+            from alex.adapters.opensearch import OpenSearchStore
 
             _, endpoint, region = self._require_aws()
             return OpenSearchStore.connect(endpoint, region)

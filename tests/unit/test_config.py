@@ -137,7 +137,7 @@ def test_aws_backend_builds_the_cloud_adapters_without_calling_aws(
     isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from alex.adapters.batching_embedder import BatchingEmbedder
-    from alex.adapters.opensearch_store import OpenSearchStore
+    from alex.adapters.opensearch import OpenSearchStore
     from alex.adapters.sagemaker_embedder import SageMakerEmbedder
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -38,7 +38,6 @@ CLOUD_MODULES = (
     "alex.documents",
     "alex.adapters.sagemaker_embedder",
     "alex.adapters.opensearch",
-    "alex.adapters.opensearch_store",
     "alex.config",
     "alex.services",
     "alex.http.errors",
