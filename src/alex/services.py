@@ -9,7 +9,6 @@ use, so a door that only searches never starts the chat model.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -21,11 +20,9 @@ from alex.ports import Embedder, JobStore, VectorStore
 from alex.search import SearchService
 
 if TYPE_CHECKING:
-    from alex.research.llm import ChatModel
+    from alex.research.llm import ModelOpener
     from alex.research.service import ResearchJobs, ResearchService
 
-ModelOpener = Callable[[Settings], "AbstractContextManager[ChatModel]"]
-"""Opens the researcher's chat model for the given settings (closed with the services)."""
 JobLauncher = Callable[[str], None]
 """Starts a queued research job by id (default: this process's worker thread)."""
 

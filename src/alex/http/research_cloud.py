@@ -51,9 +51,9 @@ from alex.http.errors import error_body, status_for
 from alex.http.schemas import ResearchBody
 from alex.ports import ClaimingJobStore
 from alex.research.jobs import new_job
-from alex.research.llm import ChatModel, open_chat_model
+from alex.research.llm import ChatModel, ModelOpener, open_chat_model
 from alex.research.service import run_job
-from alex.services import ModelOpener, Services
+from alex.services import Services
 
 logger = logging.getLogger("alex.research.cloud")
 logger.setLevel(logging.INFO)

@@ -12,8 +12,8 @@ In order of precedence:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +42,10 @@ class ChatModel:
     total_chars: int
     # Sampling and length: a small model must be kept short and near-greedy, or it rambles.
     settings: ModelSettings = field(default_factory=lambda: _model_settings())
+
+
+ModelOpener = Callable[["Settings"], AbstractContextManager[ChatModel]]
+"""Opens the researcher's chat model for the given settings; closing it stops the model."""
 
 
 def kind_of(settings: Settings) -> Kind:

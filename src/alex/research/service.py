@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from alex.domain.errors import AlexError, NotFoundError
@@ -31,7 +31,7 @@ from alex.research.jobs import (
     ResearchJob,
     new_job,
 )
-from alex.research.llm import ChatModel, open_chat_model
+from alex.research.llm import ChatModel, ModelOpener, open_chat_model
 from alex.research.orchestrator import Progress, Researcher, ResearchLimits, ResearchResult
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class ResearchService:
         settings: Settings,
         ingest: IngestService,
         search: SearchService,
-        open_model: Callable[[Settings], AbstractContextManager[ChatModel]] | None = None,
+        open_model: ModelOpener | None = None,
     ) -> None:
         """``open_model`` opens the chat model: by default the configured one
         (:func:`alex.research.llm.open_chat_model`); tests pass a scripted one."""
