@@ -139,10 +139,7 @@ class LocalClient(Closing):
     def research(
         self, topic: str | None, urls: Sequence[str], progress: StepCallback
     ) -> ResearchResponse:
-        from alex.research.jobs import JobResult  # the Agents SDK: only when researching
-
-        result = self.services.research.run(topic, urls, progress)
-        return ResearchResponse.of(JobResult.of(result))
+        return ResearchResponse.of_run(self.services.research.run(topic, urls, progress))
 
     def status_rows(self) -> list[tuple[str, str]]:
         from alex.research.llm import describe as describe_chat_model

@@ -86,10 +86,7 @@ def delete_document(services: Services, document_id: str) -> DeleteResponse:
 
 
 def research(services: Services, body: ResearchBody) -> ResearchResponse:
-    # Here, not at the top: the ingest and search Lambdas ship without alex.research.
-    from alex.research.jobs import JobResult
-
-    return ResearchResponse.of(JobResult.of(services.research.run(body.topic, body.urls)))
+    return ResearchResponse.of_run(services.research.run(body.topic, body.urls))
 
 
 def submit_research_job(services: Services, body: ResearchBody) -> ResearchJobResponse:

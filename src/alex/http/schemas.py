@@ -18,6 +18,7 @@ from alex.http.errors import status_for_kind
 if TYPE_CHECKING:
     # Types only: the ingest and search Lambdas import this module without the researcher.
     from alex.research.jobs import JobFailure, JobResult, ResearchJob
+    from alex.research.orchestrator import ResearchResult
 
 JsonScalar = StrictStr | StrictInt | StrictFloat | StrictBool | None
 MetadataBody = dict[str, JsonScalar | list[JsonScalar]]
@@ -229,6 +230,14 @@ class ResearchResponse(BaseModel):
             unverified_figures=list(result.unverified_figures),
             seconds=round(result.seconds, 2),
         )
+
+    @classmethod
+    def of_run(cls, run: ResearchResult) -> ResearchResponse:
+        """The answer to a run that just finished (``POST /research``, ``alex research``)."""
+        # Here, not at the top: the ingest and search Lambdas ship without alex.research.
+        from alex.research.jobs import JobResult
+
+        return cls.of(JobResult.of(run))
 
 
 class ResearchJobError(BaseModel):
