@@ -5,7 +5,8 @@
     uv run python -m bench --only speed quality
 
 Sections: speed (model, ingest via use case and HTTP, search at 10k/100k chunks with
-recall and memory, cold start), quality (bench/eval), load, research (the offline
+recall and memory, cold start), quality (bench/eval: retrieval, and the figure checker on
+bench/eval/figure_claims.jsonl: bench/figures.py), load, research (the offline
 chat model's speed and one research run over the fixture pages; needs
 `uv sync --extra local-llm`, else skipped), cloud_ingest (one large document through the
 ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py). Results go to
@@ -106,6 +107,13 @@ def _hybrid_held_out(r: dict[str, Any]) -> bool | None:
     return bool(r["quality_held_out_hybrid_ndcg@10"] >= 0.90 and within)
 
 
+@target("figures held-out", "figure checker on the held-out half: precision and recall >= 0.95")
+def _figures_held_out(r: dict[str, Any]) -> bool | None:
+    if "figures_held_out_precision" not in r:
+        return None
+    return bool(r["figures_held_out_precision"] >= 0.95 and r["figures_held_out_recall"] >= 0.95)
+
+
 @target("load", "no lost or duplicated document, no error, no traceback")
 def _load_ok(r: dict[str, Any]) -> bool | None:
     values = [r[k] for k in ("load_ingest_ok", "load_mixed_ok") if k in r]
@@ -143,6 +151,7 @@ def run_speed(quick: bool) -> dict[str, Any]:
 
 
 def run_quality(quick: bool) -> dict[str, Any]:
+    from bench.figures import measure as measure_figures
     from bench.quality import run_quality as evaluate
 
     report = evaluate(sweep=not quick)
@@ -161,6 +170,7 @@ def run_quality(quick: bool) -> dict[str, Any]:
         results[f"sweep: {row['config']}"] = (
             f"nDCG@10 tuning {row['tuning ndcg@10']:.3f}  held-out {row['held-out ndcg@10']:.3f}"
         )
+    results.update(measure_figures())
     return results
 
 
