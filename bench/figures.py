@@ -54,7 +54,7 @@ def measure() -> dict[str, Any]:
 
 
 def _misattributed(pair: dict[str, Any]) -> bool:
-    return pair["kind"] == "misattribution"
+    return bool(pair["kind"] == "misattribution")
 
 
 def _number_supported(pair: dict[str, Any]) -> bool:

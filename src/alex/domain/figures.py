@@ -16,22 +16,23 @@ The rules:
 * values are whole numbers as written, thousands separators dropped ("8,412.55" is 8412.55),
   scaled by k/thousand, m/mn/million, bn/b/billion, tn/trillion, lakh, crore; "7" is not
   "7.3", "1.2" is not "21.2". Signs and direction words are the sentence's business: "+14.2%",
-  "−9.8%" and "down 9.8%" all hold the magnitude;
+  "-9.8%" (a hyphen or a unicode minus) and "down 9.8%" all hold the magnitude;
 * units: "%" (also "per cent", "percent", "pct"), "pp" (percentage points), "pt" ("points"
   alone, which may be index points: it matches "pp" but not "%"), "bp" (basis points; 150 bp
   matches 1.5 pp), "x" (times), a currency code ("$" and "dollars" are "USD" but match any
   dollar, "¥" matches yen or yuan), "cent" and "GBX" (pence, matching 1/100 of a currency),
   "time" (minutes after midnight: "4:30 p.m." is "16:30"), "quarter"/"half" (periods: "Q3",
-  "3Q", "third quarter" are all the quarter 3) and "month" (of a numeric date), or "";
+  "3Q", "third quarter" are all the quarter 3) and "month" (of a date), or "";
 * a claim figure with no unit is supported by an equal value with any unit (a model may drop
   a unit); a claim figure with a unit needs an equal value with an agreeing unit or with no
   unit (a source's bare "1,200 million" supports "$1.2bn": the scale agrees). Periods, times
   and months only ever match their own kind: "Q3" is not the number 3;
-* a range ("$425 to $445 million", "5-7%", "5%–7%", "between 17.5 and 18.5") gives a figure
+* a range ("$425 to $445 million", "5-7%", "5% to 7%", "between 17.5 and 18.5") gives a figure
   for each end, the unit and scale written once carried to the other end;
-* years ("2026", "FY26" is 2026) and days are plain figures; ordinals and number words in a
-  claim ("third", "three") are not checked, while a source's number words ("three plants")
-  and month names support the claim's digits;
+* years ("2026", "FY26" is 2026) and days are plain figures; the month of a date is a "month"
+  figure whether written as a name next to a day or year ("June 30", "30 June 2026") or as
+  digits ("2026-06-30"); ordinals and number words in a claim ("third", "three") are not
+  checked, while a source's number words ("three plants") support the claim's digits;
 * identifiers are not figures: digits glued to letters ("A320neo", "X7", "5G", "787s"),
   capitalised codes ("COVID-19", "10-K") and index names ("S&P 500", "FTSE 100"). A wrong
   identifier is therefore not caught; treating them as figures would flag every model name.
@@ -55,8 +56,9 @@ _SYMBOL_FAMILIES = {
     "¥": frozenset({"JPY", "CNY"}),
 }
 _CODES = (
-    "USD EUR GBP JPY CHF CAD AUD NZD HKD SGD CNY INR KRW SEK NOK DKK BRL MXN ZAR TWD PLN TRY"
-).split()
+    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "HKD", "SGD", "CNY", "INR", "KRW",
+    "SEK", "NOK", "DKK", "BRL", "MXN", "ZAR", "TWD", "PLN", "TRY",
+)  # fmt: skip
 _CURRENCIES = frozenset(_CODES)
 
 
@@ -86,7 +88,9 @@ class _Raw:
         value = abs(self.number).scaleb(self.exponent)
         if value == value.to_integral_value():
             value = value.quantize(Decimal(1))
-        return Figure(text[self.start : self.end], value, self.unit, self.start, self.end, self.symbol)
+        return Figure(
+            text[self.start : self.end], value, self.unit, self.start, self.end, self.symbol
+        )
 
 
 _SCALES = {
@@ -102,15 +106,16 @@ _WORDS = {
 _MONTHS = {
     name: number
     for number, names in enumerate(
-        ("jan january", "feb february", "mar march", "apr april", "may", "jun june",
-         "jul july", "aug august", "sep sept september", "oct october", "nov november",
-         "dec december"),
+        ("Jan January", "Feb February", "Mar March", "Apr April", "May", "Jun June",
+         "Jul July", "Aug August", "Sep Sept September", "Oct October", "Nov November",
+         "Dec December"),
         start=1,
     )
     for name in names.split()
 }  # fmt: skip
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3}
-_ORDINALS["4th"] = 4
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4,
+}  # fmt: skip
 
 # A number as written: 8,412.55 | 1200 | 3-3/4 (a fraction, as in Fed statements). Not the
 # tail of a word ("A320") or of another number.
@@ -133,7 +138,7 @@ _UNITS_AFTER: list[tuple[re.Pattern[str], str, str]] = [
         (r"[\s-]?(?:basis[\s-]points?|bps|bp|bips)(?![A-Za-z])", "bp", ""),
         (r"\s?(?:%|per[\s-]?cent\b|percent\b|pct\b|pc\b)", "%", ""),
         (r"[\s-]?(?:points?|pts)\b", "pt", ""),
-        (r"(?:x(?![A-Za-z])|\s?×|\s(?:times)\b)", "x", ""),
+        (r"(?:x(?![A-Za-z])|\s?\u00d7|\s(?:times)\b)", "x", ""),
         (r"(?:\s?¢|[\s-]?cents?\b)", "cent", ""),
         (r"(?:p(?![A-Za-z]|\.\s?m\b)|\spence\b)", "GBX", ""),
         (r"\s(?:U\.?S\.?|American)\s?dollars?\b", "USD", ""),
@@ -160,7 +165,7 @@ _UNITS_AFTER: list[tuple[re.Pattern[str], str, str]] = [
 # A currency written before the number (up to a sign): "US$", "C$", "€", "EUR ", "Rs ".
 _PREFIX = re.compile(
     r"(?:(?P<dollar>US|U\.S\.|C|CA|CAN|A|AU|HK|S|SG|NZ|NT|MX|R)?\$|(?P<sym>[€£¥₹₩])"
-    r"|\b(?P<code>" + "|".join(_CODES) + r"|RMB|Rs\.?|SFr\.?)\s?)\s?[+\-−]?$"
+    r"|\b(?P<code>" + "|".join(_CODES) + r"|RMB|Rs\.?|SFr\.?)\s?)\s?[+\-\u2212]?$"
 )
 _DOLLAR_PREFIX = {
     "US": "USD", "U.S.": "USD", "C": "CAD", "CA": "CAD", "CAN": "CAD", "A": "AUD", "AU": "AUD",
@@ -186,7 +191,11 @@ _HALF = re.compile(
 )
 _FISCAL = re.compile(r"\bFY\s?'?(?P<yy>\d{2}|\d{4})\b")
 _ISO_DATE = re.compile(r"\b(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2])-(?P<d>[0-3]\d)\b")
-_MONTH_NAME = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b\.?(?=\s\d)", re.I)
+# A month in a date: capitalised (so the verb "may" is not one) and next to a day or a year.
+_MONTH_NAME = re.compile(
+    r"(?:(?<=\d\s)|(?<=\d(?:st|nd|rd|th)\s))(" + "|".join(_MONTHS) + r")\b\.?"
+    r"|\b(" + "|".join(_MONTHS) + r")\b\.?(?=\s\d)"
+)
 # Names that contain digits and are not quantities.
 _NAMES = re.compile(
     r"\b(?:S&P|FTSE|Nikkei|Stoxx|STOXX|Russell|DAX|MDAX|CAC|TSX|ASX|Nasdaq|NASDAQ|Nifty|KOSPI"
@@ -194,13 +203,13 @@ _NAMES = re.compile(
     r"|\b[A-Z]{1,6}-\d+\b|\b\d+-[A-Z]\b"
 )
 _ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b")
-_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|to|and)\s*", re.I)
+_RANGE_JOIN = re.compile(r"\s*(?:-|\u2013|\u2014|to|and)\s*", re.I)
 _BETWEEN = re.compile(r"between\s+\S{0,4}$", re.I)
 
 
 def figures_in(text: str) -> list[Figure]:
-    """Every figure of ``text``, in order (number words and month names are not read: a
-    claim's "three" needs no support)."""
+    """Every figure of ``text``, in order (number words are not read: a claim's "three"
+    needs no support)."""
     return _figures(text, source=False)
 
 
@@ -249,12 +258,14 @@ def _hundredths(small: Figure, large: Figure) -> bool:
 def _figures(text: str, *, source: bool) -> list[Figure]:
     taken: list[tuple[int, int]] = []
     special: list[Figure] = []
-    for figure in _special(text, source=source):
+    for figure in _special(text):
         if not _overlaps(figure.start, figure.end, taken):
             taken.append((figure.start, figure.end))
             if figure.unit != "name":
                 special.append(figure)
-    raws = [raw for raw in _numbers(text, source=source) if not _overlaps(raw.start, raw.end, taken)]
+    raws = [
+        raw for raw in _numbers(text, source=source) if not _overlaps(raw.start, raw.end, taken)
+    ]
     plain = [raw.figure(text) for raw in _ranges(text, raws)]
     return sorted(special + plain, key=lambda figure: figure.start)
 
@@ -263,7 +274,7 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(start < other_end and other_start < end for other_start, other_end in spans)
 
 
-def _special(text: str, *, source: bool) -> Iterator[Figure]:
+def _special(text: str) -> Iterator[Figure]:
     """Figures that are not quantities (dates' parts, times, periods) and names to skip, in
     the order they win a span: names first, so "COVID-19" never yields 19."""
     for match in _NAMES.finditer(text):
@@ -278,16 +289,13 @@ def _special(text: str, *, source: bool) -> Iterator[Figure]:
             yield from _period(match, unit)
     for match in _FISCAL.finditer(text):
         yield Figure(match.group(), _year(match.group("yy")), "", match.start(), match.end())
-    if source:
-        for match in _MONTH_NAME.finditer(text):
-            month = Decimal(_MONTHS[match.group(1).casefold()])
-            yield Figure(match.group(), month, "month", match.start(), match.end())
+    for match in _MONTH_NAME.finditer(text):
+        month = Decimal(_MONTHS[match.group(1) or match.group(2)])
+        yield Figure(match.group(), month, "month", match.start(), match.end())
 
 
 def _part(match: re.Match[str], group: str, unit: str) -> Figure:
-    return Figure(
-        match.group(group), Decimal(int(match.group(group))), unit, *match.span(group)
-    )
+    return Figure(match.group(group), Decimal(int(match.group(group))), unit, *match.span(group))
 
 
 def _minutes(match: re.Match[str]) -> Decimal:
