@@ -143,6 +143,7 @@ def run_speed(quick: bool) -> dict[str, Any]:
 
 
 def run_quality(quick: bool) -> dict[str, Any]:
+    from bench.injection import measure as measure_injection
     from bench.quality import run_quality as evaluate
 
     report = evaluate(sweep=not quick)
@@ -161,6 +162,7 @@ def run_quality(quick: bool) -> dict[str, Any]:
         results[f"sweep: {row['config']}"] = (
             f"nDCG@10 tuning {row['tuning ndcg@10']:.3f}  held-out {row['held-out ndcg@10']:.3f}"
         )
+    results.update(measure_injection())
     return results
 
 
