@@ -152,6 +152,7 @@ def run_speed(quick: bool) -> dict[str, Any]:
 
 def run_quality(quick: bool) -> dict[str, Any]:
     from bench.figures import measure as measure_figures
+    from bench.injection import measure as measure_injection
     from bench.quality import run_quality as evaluate
 
     report = evaluate(sweep=not quick)
@@ -171,6 +172,7 @@ def run_quality(quick: bool) -> dict[str, Any]:
             f"nDCG@10 tuning {row['tuning ndcg@10']:.3f}  held-out {row['held-out ndcg@10']:.3f}"
         )
     results.update(measure_figures())
+    results.update(measure_injection())
     return results
 
 
