@@ -7,22 +7,34 @@ exact requests), this one keeps state and answers every request from it, so the 
 
 Covered: ``indices.exists/create/get_mapping``; ``bulk`` (``index`` with generated ids,
 ``delete`` by id); ``search`` with ``match_all``, ``bool`` (``filter``/``must``/``should``
-+ ``minimum_should_match``), ``term``, ``terms``, ``range``, ``match`` (BM25, OR) and
-``knn`` (Faiss ``innerproduct`` scores, with a filter), ``size``, ``sort`` by one field,
-``search_after`` and ``_source`` includes.
++ ``minimum_should_match``), ``term``, ``terms``, ``range``, ``match_phrase`` (Lucene's
+BM25, ``phrase_bm25``) and ``knn`` (Faiss ``innerproduct`` scores, with a filter), ``size``,
+``sort`` by one field, ``search_after`` and ``_source`` includes. Scores are float32, as
+Lucene's.
+
+Text is analysed as the chunk index's ``alex_text`` analyzer does (pattern tokenizer on
+letter-and-digit runs, lowercase, asciifolding, Porter), modelled by FTS5's ``porter
+unicode61 remove_diacritics 2`` tokenizer: the same words (tests/unit/test_hybrid_agreement.py
+checks the pattern against FTS5), the same Porter algorithm. ``create`` refuses any other
+analyzer, so the fake cannot silently model a mapping the store no longer creates.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import numpy as np
 from opensearchpy.exceptions import NotFoundError, RequestError
 
+from alex.adapters.keyword_index import Fts5Tokenizer
 from alex.adapters.opensearch import OpenSearchStore  # the one import of the real store
-from tests.fakes.text import bm25, tokens
+from alex.adapters.opensearch.mappings import WORD_SEPARATORS
+from tests.fakes.text import K1, B
 
 Json = dict[str, Any]
 _RANGE: dict[str, Callable[[Any, Any], bool]] = {
@@ -44,6 +56,65 @@ def innerproduct_score(dot: float) -> float:
     return 1.0 / (1.0 + distance) if distance >= 0 else 1.0 - distance
 
 
+# The analyzer this fake models (see the module docstring).
+MODELLED_ANALYSIS: Json = {
+    "tokenizer": {"alex_words": {"type": "pattern", "pattern": WORD_SEPARATORS}},
+    "analyzer": {
+        "alex_text": {
+            "type": "custom",
+            "tokenizer": "alex_words",
+            "filter": ["lowercase", "asciifolding", "porter_stem"],
+        }
+    },
+}
+# Field lengths below this are kept exactly in Lucene's one-byte norms (SmallFloat).
+_EXACT_LENGTHS = 24
+
+
+def norm_length(length: int) -> int:
+    """A field's length as Lucene's one-byte norm keeps it (``SmallFloat.intToByte4`` and back):
+    exact below 24, above that only the 4 leading bits of ``length - 24``."""
+    if length < _EXACT_LENGTHS:
+        return length
+    rest = length - _EXACT_LENGTHS
+    shift = max(rest.bit_length() - 4, 0)
+    return (rest >> shift << shift) + _EXACT_LENGTHS
+
+
+def phrase_bm25(phrase: Sequence[str], documents: Sequence[Sequence[str]]) -> list[float]:
+    """Lucene's BM25 (``BM25Similarity``, the OpenSearch default) of a phrase in each document.
+
+    ``idf * tf / (tf + k1 * (1 - b + b * dl / avgdl))``: no ``(k1 + 1)`` factor since Lucene 8
+    (LUCENE-8563); ``idf = ln(1 + (N - n + 0.5) / (n + 0.5))``, summed over the phrase's terms
+    (https://lucene.apache.org/core/9_12_0/core/org/apache/lucene/search/similarities/BM25Similarity.html);
+    tf the phrase's occurrences; dl as the norm keeps it, avgdl exact. N, n and avgdl are over
+    the whole index (deleted-but-unmerged documents aside, which this fake never has).
+    FTS5's idf is ``ln((N - n + 0.5) / (n + 0.5))``, floored at 1e-6, with ``(k1 + 1)``.
+    """
+    if not documents or not phrase:
+        return [0.0] * len(documents)
+    average = sum(map(len, documents)) / len(documents)
+    counts = [Counter(document) for document in documents]
+    idf = 0.0
+    for term in phrase:
+        df = sum(1 for count in counts if term in count)
+        idf += math.log(1.0 + (len(documents) - df + 0.5) / (df + 0.5))
+    scores = []
+    for document in documents:
+        tf = sum(
+            1
+            for start in range(len(document) - len(phrase) + 1)
+            if list(document[start : start + len(phrase)]) == list(phrase)
+        )
+        norm = K1 * (1 - B + B * norm_length(len(document)) / average) if average else K1
+        scores.append(idf * tf / (tf + norm) if tf else 0.0)
+    return scores
+
+
+def float32(score: float) -> float:
+    return float(np.float32(score))
+
+
 class _Index:
     def __init__(self, body: Json) -> None:
         self.mappings: Json = body.get("mappings", {})
@@ -56,6 +127,8 @@ class FakeOpenSearch:
     def __init__(self) -> None:
         self.indices = self  # client.indices.exists(...) and friends live here too
         self._indexes: dict[str, _Index] = {}
+        self._analyzer = Fts5Tokenizer()
+        self._analysed: dict[str, list[str]] = {}
         self._ids = (f"fake{n}" for n in itertools.count(1))
         self.requests: list[tuple[str, Any]] = []
 
@@ -66,6 +139,9 @@ class FakeOpenSearch:
     def create(self, index: str, body: Json) -> Json:
         if index in self._indexes:
             raise RequestError(400, "resource_already_exists_exception", {"error": {}})
+        analysis = body.get("settings", {}).get("analysis")
+        if analysis is not None and analysis != MODELLED_ANALYSIS:
+            raise AssertionError(f"the fake models only {MODELLED_ANALYSIS}, not {analysis}")
         self._indexes[index] = _Index(body)
         return {"acknowledged": True, "index": index}
 
@@ -117,7 +193,7 @@ class FakeOpenSearch:
         sources = self._index(index).sources
         scored = self._evaluate(body.get("query", {"match_all": {}}), sources)
         hits: list[Json] = [
-            {"_id": doc_id, "_score": score, "_source": sources[doc_id]}
+            {"_id": doc_id, "_score": float32(score), "_source": sources[doc_id]}
             for doc_id, score in scored.items()
         ]
         sort = body.get("sort")
@@ -143,7 +219,12 @@ class FakeOpenSearch:
         return {"hits": {"total": {"value": len(hits)}, "hits": hits}}
 
     def close(self) -> None:
-        pass
+        self._analyzer.close()
+
+    def _tokens(self, text: str) -> list[str]:
+        if text not in self._analysed:
+            self._analysed[text] = self._analyzer.tokens([text])[0]
+        return self._analysed[text]
 
     # Query DSL ----------------------------------------------------------------------------
     def _evaluate(self, query: Json, sources: dict[str, Json]) -> dict[str, float]:
@@ -153,12 +234,11 @@ class FakeOpenSearch:
             return dict.fromkeys(sources, 1.0)
         if kind == "bool":
             return self._bool(spec, sources)
-        if kind == "match":
-            ((field, match),) = spec.items()
-            assert match.get("operator", "or") == "or"
+        if kind == "match_phrase":
+            ((field, phrase),) = spec.items()
             ids = list(sources)
-            texts = [tokens(str(sources[doc_id].get(field, ""))) for doc_id in ids]
-            scores = bm25(tokens(match["query"]), texts)
+            texts = [self._tokens(str(sources[doc_id].get(field, ""))) for doc_id in ids]
+            scores = phrase_bm25(self._tokens(phrase), texts)
             return {doc_id: score for doc_id, score in zip(ids, scores, strict=True) if score > 0}
         if kind == "knn":
             return self._knn(spec, sources)

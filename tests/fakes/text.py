@@ -1,4 +1,5 @@
-"""Words and BM25 for the fakes: one analyzer shared by the fake embedder and both fake indexes.
+"""Words and BM25 for the fake embedder and the in-memory store (``FakeOpenSearch`` analyses
+text as its mapping says instead: ``tests/fakes/opensearch.py``).
 
 Close enough to SQLite FTS5 (``unicode61 remove_diacritics``) and OpenSearch's ``standard``
 analyzer for tests: lowercase, accents dropped, split on anything not a letter or digit,

@@ -13,8 +13,17 @@ from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 
 Json = dict[str, Any]
 
-SCHEMA_VERSION = "1"
+# 2: words split as FTS5's unicode61 splits them (was the standard tokenizer).
+SCHEMA_VERSION = "2"
 ANALYZER = "alex_text"
+# The separators of the ``pattern`` tokenizer (a Java regex): a word is a run of letters and
+# digits, as FTS5's ``unicode61`` tokenizer makes it (token characters "L* N* Co",
+# https://sqlite.org/fts5.html#unicode61_tokenizer). The ``standard`` tokenizer (UAX #29)
+# keeps "Orvane's", "4.82", "7,342" and "net_income" whole, so "Orvane" would not match
+# "Orvane's" in the cloud while it does locally.
+# https://docs.opensearch.org/latest/analyzers/tokenizers/pattern/
+WORD_SEPARATORS = r"[^\p{L}\p{N}]+"
+TOKENIZER = "alex_words"
 
 
 def chunk_index_body(
@@ -25,14 +34,16 @@ def chunk_index_body(
         "settings": {
             "index": {"knn": True},
             "analysis": {
+                "tokenizer": {TOKENIZER: {"type": "pattern", "pattern": WORD_SEPARATORS}},
                 "analyzer": {
-                    # Like the local FTS5 table: unicode words, lowercase, no diacritics, Porter.
+                    # The local FTS5 table's "porter unicode61 remove_diacritics 2": the same
+                    # words, lowercase, diacritics dropped, Porter-stemmed.
                     ANALYZER: {
                         "type": "custom",
-                        "tokenizer": "standard",
+                        "tokenizer": TOKENIZER,
                         "filter": ["lowercase", "asciifolding", "porter_stem"],
                     }
-                }
+                },
             },
         },
         "mappings": {

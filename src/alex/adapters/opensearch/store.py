@@ -326,16 +326,21 @@ class OpenSearchStore(IntegrityChecks):
         return self._current_hits(hits, k, score_to_cosine)
 
     def keyword(self, query: str, k: int, filters: Filters) -> list[ChunkHit]:
-        """BM25 over chunk text, on the same query terms as the local store."""
+        """BM25 over chunk text: the local store's query, each term a phrase, OR-ed.
+
+        As in ``sqlite_store.fts_query``, a term that is several words ("LUMEN-7", "4.82")
+        must occur as those words in a row; one ``match`` of all terms would match every
+        chunk holding a "7". Scores add up over the terms, repeated ones included, as FTS5's.
+        """
         terms = keyword_terms(query)
         if not terms or not self._ensure(create=False):
             return []
         size = self._candidates(k)
-        match = {"match": {"text": {"query": " ".join(terms), "operator": "or"}}}
+        phrases = [{"match_phrase": {"text": term}} for term in terms]
         body: Json = {
             "size": size,
             "_source": {"includes": ["document_id", "revision", "ordinal", "text"]},
-            "query": {"bool": {"must": [match]}},
+            "query": {"bool": {"should": phrases, "minimum_should_match": 1}},
         }
         clauses = filter_clauses(filters)
         if clauses:
