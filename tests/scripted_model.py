@@ -1,14 +1,17 @@
 """A chat model for tests, scripted turn by turn, behind the Agents SDK's own Model interface.
 
-    model = ScriptedModel([tool_call("fetch_page", url=...), answer(sources=[...])])
+    model = ScriptedModel([tool_call("fetch_page", url=...), answer(key_points=[...])])
 
 Each reply builds the model's output items for one turn; ``model.calls`` records what the
-SDK sent (instructions, input items, tool names, output schema) on every turn.
+SDK sent (instructions, input items, tool names, output schema) on every turn. A point cites
+sentences by a quote from them (``point("Revenue was $412.6 million.", "Revenue of $412.6")``):
+the reply finds the numbers those sentences were given in what the model was sent.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -88,7 +91,56 @@ def text(content: str) -> Reply:
 
 
 def answer(**fields: Any) -> Reply:
-    return text(json.dumps(draft(**fields)))
+    """The analysis as JSON, its points' quotes turned into the numbers of the sentences
+    that hold them in what the model was sent (an unknown quote cites sentence 9999)."""
+
+    def reply(call: Call) -> list[Any]:
+        numbered = sentence_numbers(call)
+        body = draft(**fields)
+        for kind in ("key_points", "risks"):
+            body[kind] = [_resolved(item, numbered) for item in body[kind]]
+        return text(json.dumps(body))(call)
+
+    return reply
+
+
+def sentence_numbers(call: Call) -> dict[str, int]:
+    """Every numbered sentence ("[12] Revenue of ...") the model was sent, by its text."""
+    found: dict[str, int] = {}
+    for string in _strings(call.input):
+        for number, sentence in re.findall(r"^\[(\d+)\] (.*)$", string, re.M):
+            found[sentence] = int(number)
+    return found
+
+
+def sent_text(call: Call) -> str:
+    """All the text the model was sent on one turn, newlines intact."""
+    return "\n".join(_strings(call.input))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def point(text: str, *quotes: str) -> dict[str, Any]:
+    """A point citing the sentences that contain each quote (resolved by :func:`answer`)."""
+    return {"text": text, "quotes": list(quotes)}
+
+
+def _resolved(item: Any, numbered: dict[str, int]) -> Any:
+    if not isinstance(item, dict) or "quotes" not in item:
+        return item
+    cites = [
+        next((number for sentence, number in numbered.items() if quote in sentence), 9999)
+        for quote in item["quotes"]
+    ]
+    return {"cites": cites, "text": item["text"]}
 
 
 def tool_call(name: str, **arguments: Any) -> Reply:
@@ -110,16 +162,25 @@ def tool_call(name: str, **arguments: Any) -> Reply:
 
 
 def draft(**fields: Any) -> dict[str, Any]:
+    """An analysis of tests/fixtures/pages/quarterly-results.html, with ``fields`` replaced."""
     base: dict[str, Any] = {
         "title": "Corvane Instruments raises guidance after Q3 2026",
-        "summary": "Corvane reported Q3 2026 revenue of $412.6 million.",
-        "key_points": ["Revenue was $412.6 million.", "Gross margin was 58.4%."],
-        "risks": ["Supply of sensors."],
-        "sources": [],
-        "as_of": "2026-10-28",
+        "key_points": [
+            point("Revenue was $412.6 million, up 14.2%.", "Revenue of $412.6 million"),
+            point("Gross margin was 58.4%.", "Gross margin of 58.4%"),
+        ],
+        "risks": [
+            point("Memory-chip capital spending softened in September.", "memory-chip capital")
+        ],
     }
     base.update(fields)
     return base
+
+
+def news_answer() -> Reply:
+    """An analysis of tests/fixtures/pages/market-news.html."""
+    move = point("The ALD 100 index rose 0.62% to 8,412.55.", "ALD 100 index rose 0.62%")
+    return answer(title="Stocks edge higher as rates hold", key_points=[move], risks=[])
 
 
 def chat_model(model: ScriptedModel, *, tools: bool = True) -> ChatModel:

@@ -18,7 +18,7 @@ from alex.http.app import create_app
 from alex.remote import RemoteClient
 from alex.services import Services
 from tests.pagesite import PageSite
-from tests.scripted_model import ScriptedModel, answer, opener, research_with, text
+from tests.scripted_model import ScriptedModel, answer, news_answer, opener, research_with, text
 
 runner = CliRunner()
 KEY = "cli-research-key-0123456789"
@@ -36,7 +36,7 @@ def test_research_prints_progress_and_the_analysis_and_search_finds_it(
 ) -> None:
     monkeypatch.setattr("alex.services.Services.embedder", embedder, raising=False)
     url, missing = allowed_site.url("/quarterly-results.html"), allowed_site.url("/status/404")
-    model = ScriptedModel([answer(sources=[{"url": url, "title": "Q3"}])])
+    model = ScriptedModel([answer()])
     monkeypatch.setattr("alex.research.service.open_chat_model", opener(model))
 
     result = runner.invoke(app, ["research", "Corvane Q3", "--url", url, "-u", missing])
@@ -67,7 +67,7 @@ def test_research_through_the_api_follows_the_job(
     site: PageSite, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = site.url("/market-news.html")
-    model = ScriptedModel([answer(sources=[{"url": url, "title": "News"}])])
+    model = ScriptedModel([news_answer()])
     researching = research_with(services, model, site.host_port)
     with TestClient(create_app(researching, KEY)) as api:
 

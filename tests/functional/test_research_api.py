@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from alex.http.app import create_app
 from alex.services import Services
 from tests.pagesite import PageSite
-from tests.scripted_model import ScriptedModel, answer, research_with, text
+from tests.scripted_model import ScriptedModel, answer, news_answer, research_with, text
 
 KEY = "research-key-0123456789"
 
@@ -44,7 +44,7 @@ def client_for(services: Services, site: PageSite) -> Iterator[Any]:
 
 def test_post_research_stores_the_analysis_and_answers_it(client_for: Any, site: PageSite) -> None:
     url = site.url("/quarterly-results.html")
-    client = client_for(ScriptedModel([answer(sources=[{"url": url, "title": "Q3"}])]))
+    client = client_for(ScriptedModel([answer()]))
     response = client.post("/research", json={"topic": "Corvane Q3", "urls": [url]})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -99,9 +99,7 @@ def test_research_jobs_run_in_the_background_and_report_their_result(
     client_for: Any, site: PageSite
 ) -> None:
     url = site.url("/market-news.html")
-    client = client_for(
-        ScriptedModel([answer(sources=[{"url": url, "title": "News"}]), text("not an analysis")])
-    )
+    client = client_for(ScriptedModel([news_answer(), text("not an analysis")]))
 
     def finished(job_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + 60

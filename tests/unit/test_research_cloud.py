@@ -37,7 +37,7 @@ from alex.http.schemas import ResearchJobResponse
 from alex.research.jobs import new_job
 from alex.services import Services
 from tests.pagesite import PageSite
-from tests.scripted_model import ScriptedModel, answer, chat_model, opener, text
+from tests.scripted_model import ScriptedModel, answer, chat_model, news_answer, opener, text
 
 REGION = "eu-west-2"
 TABLE = "alex-research-jobs-test"
@@ -353,7 +353,7 @@ def test_research_routes_through_mangum_and_the_app(
     services: Services, site: PageSite, store: DynamoJobStore
 ) -> None:
     url = site.url("/quarterly-results.html")
-    model = ScriptedModel([answer(sources=[{"url": url, "title": "Q3"}]) for _ in range(2)])
+    model = ScriptedModel([answer() for _ in range(2)])
     researcher, launches = researcher_on(services, site, model, store)
 
     # POST /research: the run, in the request.
@@ -437,7 +437,7 @@ def test_the_schedule_event_queues_and_runs_a_job(
     services: Services, site: PageSite, store: DynamoJobStore
 ) -> None:
     url = site.url("/market-news.html")
-    model = ScriptedModel([answer(sources=[{"url": url, "title": "News"}])])
+    model = ScriptedModel([news_answer()])
     researcher, launches = researcher_on(services, site, model, store)
     event = {"alex_scheduled_research": {"topic": "Rates", "urls": [url]}}
     outcome = researcher.handle(event, None)

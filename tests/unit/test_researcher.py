@@ -8,6 +8,7 @@ Each case ends as docs/researcher.md says.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -17,7 +18,16 @@ from alex.research.fetch import FetchPolicy
 from alex.research.orchestrator import Researcher, ResearchLimits
 from alex.services import Services
 from tests.pagesite import PageSite
-from tests.scripted_model import Reply, ScriptedModel, answer, chat_model, text, tool_call
+from tests.scripted_model import (
+    Reply,
+    ScriptedModel,
+    answer,
+    chat_model,
+    point,
+    sent_text,
+    text,
+    tool_call,
+)
 
 TODAY = date(2026, 11, 26)
 
@@ -48,9 +58,8 @@ def test_a_model_that_calls_a_tool_then_answers_stores_one_cited_analysis(
     services: Services, site: PageSite
 ) -> None:
     results, news = site.url("/quarterly-results.html"), site.url("/market-news.html")
-    model = ScriptedModel(
-        [tool_call("fetch_page", url=news), answer(sources=[{"url": news, "title": "x"}])]
-    )
+    index_move = point("The ALD 100 index rose 0.62% to 8,412.55.", "ALD 100 index rose 0.62%")
+    model = ScriptedModel([tool_call("fetch_page", url=news), answer(key_points=[index_move])])
     steps: list[tuple[str, str]] = []
     result = researcher(services, site, model).run(
         "Corvane Q3", [results], lambda step, detail: steps.append((step, detail))
@@ -59,67 +68,96 @@ def test_a_model_that_calls_a_tool_then_answers_stores_one_cited_analysis(
     assert [step for step, _ in steps] == ["read", "recall", "write", "store", "done"]
     first, second = model.calls
     assert first.tools == ["fetch_page", "search_knowledge"]
-    assert first.schema is not None and set(first.schema["required"]) >= {"title", "sources"}
-    assert "<page url=" in json.dumps(first.input)
-    # The tool's answer (the fetched page, fenced as data) went back to the model.
+    assert first.schema is not None and set(first.schema["required"]) >= {"title", "key_points"}
+    assert '<page url=\\"' + results in json.dumps(first.input)
+    # The tool's answer (the fetched page as numbered sentences) went back to the model.
     assert '<page url=\\"' + news in json.dumps(second.input)
-    assert [s.url for s in result.analysis.sources] == [news]
-    assert result.analysis.sources[0].title != "x"  # the title the page really has
+    # The sources are the pages the kept points and risks cite, in order, titled as read.
+    assert [s.url for s in result.analysis.sources] == [news, results]
+    assert result.analysis.sources[0].title.startswith("Stocks edge higher")
+    assert result.analysis.key_points == ["The ALD 100 index rose 0.62% to 8,412.55."]
     assert result.analysis.topic == "Corvane Q3" and result.analysis.model == "scripted"
+    assert result.analysis.as_of == TODAY.isoformat()
     assert stored(services) == 1
     document = services.documents.get(result.document_id)
     assert document.source_id == "research/corvane-q3/2026-11-26"
-    assert document.metadata["kind"] == "research" and document.metadata["sources"] == [news]
+    assert document.metadata["kind"] == "research"
+    assert document.metadata["verification"] == "checked"
     assert "## Key points" in document.text and news in document.text
-    hits = services.search.search("Corvane revenue guidance", 3, "hybrid", {"kind": "research"})
+    hits = services.search.search("ALD 100 index", 3, "hybrid", {"kind": "research"})
     assert hits and hits[0].document_id == result.document_id
 
 
-def test_a_model_that_never_calls_a_tool_writes_from_the_pages_it_was_given(
+def test_a_model_that_never_calls_a_tool_writes_from_the_sentences_it_was_given(
     services: Services, site: PageSite
 ) -> None:
     url = site.url("/quarterly-results.html")
-    model = ScriptedModel([answer(sources=[{"url": url, "title": "Q3"}])])
+    model = ScriptedModel([answer()])
     result = researcher(services, site, model, tools=False).run("Corvane", [url])
     (call,) = model.calls
     assert call.tools == []
     assert result.status == "created" and stored(services) == 1
-    # Figures the pages do not contain are listed; these are all on the page.
-    assert result.unverified_figures == []
+    analysis = result.analysis
+    assert analysis.key_points == [
+        "Revenue was $412.6 million, up 14.2%.",
+        "Gross margin was 58.4%.",
+    ]
+    # The summary is the checked key points, not free text from the model.
+    assert analysis.summary == " ".join(analysis.key_points)
+    assert [s.url for s in analysis.sources] == [url]
+    assert result.unverified_figures == [] and result.rejected == []
 
 
 def test_a_retried_run_on_the_same_day_replaces_its_document(
     services: Services, site: PageSite
 ) -> None:
     url = site.url("/quarterly-results.html")
-    first = researcher(
-        services, site, ScriptedModel([answer(sources=[{"url": url, "title": "a"}])])
-    ).run("Corvane", [url])
-    second = researcher(
-        services,
-        site,
-        ScriptedModel([answer(summary="Revised.", sources=[{"url": url, "title": "a"}])]),
-    ).run("  corvane ", [url])
+    first = researcher(services, site, ScriptedModel([answer()])).run("Corvane", [url])
+    second = researcher(services, site, ScriptedModel([answer(title="Corvane, revised")])).run(
+        "  corvane ", [url]
+    )
     assert (second.document_id, second.status) == (first.document_id, "updated")
     assert stored(services) == 1
 
 
-def test_without_a_topic_the_planner_chooses_one(services: Services, site: PageSite) -> None:
-    url = site.url("/market-news.html")
-    model = ScriptedModel(
-        [text(json.dumps({"topic": "Rate decision"})), answer(sources=[{"url": url, "title": ""}])]
-    )
-    result = researcher(services, site, model).run(None, [url])
+def test_without_a_topic_the_planner_chooses_a_page_title_by_number(
+    services: Services, site: PageSite
+) -> None:
+    urls = [site.url("/quarterly-results.html"), site.url("/prompt-injection.html")]
+    model = ScriptedModel([text(json.dumps({"choice": 2})), answer()])
+    result = researcher(services, site, model).run(None, urls)
     planner_call, _ = model.calls
     assert planner_call.tools == [] and planner_call.schema is not None
-    assert result.analysis.topic == "Rate decision"
+    offered = re.findall(r"^(\d)\. (.*)$", sent_text(planner_call), re.M)
+    assert len(offered) == 2
+    # Whatever the model answers, the topic is one of the pages' titles, verbatim.
+    assert result.analysis.topic == offered[1][1]
+    assert result.analysis.topic in {page.title for page in result.pages}
+
+
+def test_a_planner_choice_out_of_range_falls_back_to_the_best_supported_title(
+    services: Services, site: PageSite
+) -> None:
+    urls = [site.url("/quarterly-results.html"), site.url("/prompt-injection.html")]
+    model = ScriptedModel([text(json.dumps({"choice": 5})), answer()])
+    result = researcher(services, site, model).run(None, urls)
+    offered = re.findall(r"^(\d)\. (.*)$", sent_text(model.calls[0]), re.M)
+    assert result.analysis.topic == offered[0][1]
+
+
+def test_one_page_needs_no_planner_call(services: Services, site: PageSite) -> None:
+    url = site.url("/quarterly-results.html")
+    model = ScriptedModel([answer()])
+    result = researcher(services, site, model).run(None, [url])
+    assert len(model.calls) == 1  # only the analyst
+    assert result.analysis.topic == "Corvane Instruments Reports Third Quarter 2026 Results"
 
 
 @pytest.mark.parametrize(
     ("reply", "message"),
     [
         (text("Here is my analysis: revenue rose."), "not a valid analysis"),
-        (answer(as_of="last Tuesday"), "not a valid analysis"),
+        (answer(key_points=[]), "not a valid analysis"),
         (text(json.dumps({"title": "only a title"})), "not a valid analysis"),
     ],
 )
@@ -143,19 +181,21 @@ def test_a_run_that_exceeds_its_turn_limit_fails_and_stores_nothing(
     assert len(model.calls) == 3 and stored(services) == 0
 
 
-def test_sources_the_run_never_read_are_dropped_and_none_left_fails(
+def test_points_citing_sentences_never_shown_are_dropped_and_none_left_fails(
     services: Services, site: PageSite
 ) -> None:
+    """A fake citation costs its point, not the run; a run with nothing real fails."""
     url = site.url("/quarterly-results.html")
-    invented = "https://example.com/made-up"
+    invented = {"cites": [9999], "text": "Revenue was $412.6 million."}
     model = ScriptedModel(
-        [answer(sources=[{"url": invented, "title": "?"}, {"url": url, "title": "Q3"}])]
+        [answer(key_points=[invented, point("Gross margin was 58.4%.", "58.4%")])]
     )
     result = researcher(services, site, model).run("Corvane", [url])
-    assert [s.url for s in result.analysis.sources] == [url]
+    assert result.analysis.key_points == ["Gross margin was 58.4%."]
+    assert [(r.reason, r.detail) for r in result.rejected] == [("no-valid-citation", "9999")]
 
-    model = ScriptedModel([answer(sources=[{"url": invented, "title": "?"}])])
-    with pytest.raises(ResearchFailedError, match="cited no page that was read"):
+    model = ScriptedModel([answer(key_points=[invented], risks=[])])
+    with pytest.raises(ResearchFailedError, match="No key point passed the checks"):
         researcher(services, site, model).run("Other topic", [url])
     assert stored(services) == 1
 
@@ -163,16 +203,18 @@ def test_sources_the_run_never_read_are_dropped_and_none_left_fails(
 def test_a_model_obeying_an_injected_instruction_cannot_reach_metadata_or_other_tools(
     services: Services, site: PageSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The prompt-injection page asks for the API key and the metadata address. A model that
-    obeys gets a refusal from fetch_page; a call to a tool that does not exist ends the run
-    with nothing stored; no secret is ever in what the model is sent."""
+    """The prompt-injection page asks for the API key and the metadata address. Its passage
+    is never shown to the model; a model that fetches the address anyway gets a refusal; a
+    call to a tool that does not exist ends the run with nothing stored; no secret is ever
+    in what the model is sent."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-never-sent-0123456789")
     url = site.url("/prompt-injection.html")
     metadata_url = "http://169.254.169.254/latest/meta-data/"
+    yield_point = point("Ashgrove Water yields 4.3%.", "Ashgrove Water (yield 4.3%)")
     model = ScriptedModel(
-        [tool_call("fetch_page", url=metadata_url), answer(sources=[{"url": url, "title": ""}])]
+        [tool_call("fetch_page", url=metadata_url), answer(key_points=[yield_point], risks=[])]
     )
-    result = researcher(services, site, model).run("Corvane", [url])
+    result = researcher(services, site, model).run("Dividend stocks", [url])
     refusal = json.dumps(model.calls[1].input)
     assert "169.254.169.254" in refusal and "refused" in refusal.lower()
     assert [s.url for s in result.analysis.sources] == [url]
@@ -182,7 +224,8 @@ def test_a_model_obeying_an_injected_instruction_cannot_reach_metadata_or_other_
     with pytest.raises(ResearchFailedError):
         researcher(services, site, model).run("Another", [url])
     sent = json.dumps([(c.instructions, c.input) for c in model.calls])
-    assert "sk-secret" not in sent and "ignore previous instructions" in sent.lower()
+    assert "sk-secret" not in sent
+    assert "ignore previous instructions" not in sent.lower() and "attacker.example" not in sent
     assert stored(services) == 1
 
 
@@ -199,16 +242,11 @@ def test_no_readable_source_fails_before_any_model_call(services: Services, site
 def test_repeated_points_are_kept_once(services: Services, site: PageSite) -> None:
     """Small models repeat themselves: a point said twice, or as a risk too, is kept once."""
     url = site.url("/quarterly-results.html")
-    same = "Revenue was $412.6 million."
-    model = ScriptedModel(
-        [
-            answer(
-                key_points=[same, " revenue was  $412.6 million.", "Gross margin was 58.4%."],
-                risks=[same, "Supply of sensors.", "supply of sensors."],
-                sources=[{"url": url, "title": "Q3"}],
-            )
-        ]
-    )
+    same = point("Revenue was $412.6 million.", "Revenue of $412.6 million")
+    again = point(" revenue was  $412.6 million.", "Revenue of $412.6 million")
+    margin = point("Gross margin was 58.4%.", "Gross margin of 58.4%")
+    risk = point("Memory-chip spending softened.", "memory-chip capital")
+    model = ScriptedModel([answer(key_points=[same, again, margin], risks=[same, risk, risk])])
     analysis = researcher(services, site, model).run("Corvane", [url]).analysis
-    assert analysis.key_points == [same, "Gross margin was 58.4%."]
-    assert analysis.risks == ["Supply of sensors."]
+    assert analysis.key_points == ["Revenue was $412.6 million.", "Gross margin was 58.4%."]
+    assert analysis.risks == ["Memory-chip spending softened."]

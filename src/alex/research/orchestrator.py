@@ -2,13 +2,16 @@
 
 1. **read**: the given URLs (or the configured default sources) are fetched by the code,
    through the SSRF-guarded fetcher, before any model runs; pages that fail are reported and
-   skipped; no readable page ends the run.
-2. **plan**: with no topic given, the planner agent picks one from the pages.
-3. **recall**: the knowledge base is searched for the topic (earlier notes, as data).
-4. **write**: the analyst agent writes the analysis, held to its JSON schema; a model that
-   can call tools may read more pages and search again, within the turn and page limits.
-5. **check**: every cited source must be a page this run really read (others are dropped;
-   none left ends the run), and figures that appear in no page are listed.
+   skipped; no readable page ends the run. Each page is split into numbered sentences, its
+   instruction-like passages set aside (:mod:`alex.research.evidence`).
+2. **plan**: with no topic given, the planner picks one of the pages' titles or headings.
+3. **recall**: the knowledge base is searched for the topic (earlier notes, background only,
+   marked checked or unchecked).
+4. **write**: the analyst agent writes a title and points, each citing the sentences it
+   states, held to its JSON schema; a model that can call tools may read more pages and
+   search again, within the turn and page limits.
+5. **check**: every point is checked against the sentences it cites; what fails is left out
+   and reported (:mod:`alex.research.checks`); no key point left ends the run.
 6. **store**: the code ingests the analysis, one document per topic and day, so a retried
    run replaces it. A run that fails before this step stores nothing.
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,22 +42,30 @@ from alex.domain.errors import (
     InvalidInputError,
     ResearchFailedError,
 )
+from alex.domain.figures import unsupported
 from alex.domain.models import ChunkHit, IngestStatus
 from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS, shortened
 from alex.ingest import IngestService
 from alex.research.analysis import (
     Analysis,
     AnalysisDraft,
-    SourceRef,
     metadata_for,
     render,
     source_id_for,
 )
 from alex.research.analyst import build_analyst
+from alex.research.checks import RejectedPoint, check_analysis
+from alex.research.evidence import Evidence, as_data
 from alex.research.fetch import FetchPolicy, Page
 from alex.research.llm import ChatModel
-from alex.research.planner import Plan, build_planner
-from alex.research.sources import PageReader, note_as_data, page_as_data
+from alex.research.planner import (
+    Plan,
+    build_planner,
+    candidates_prompt,
+    chosen,
+    topic_candidates,
+)
+from alex.research.sources import PageReader, note_as_data
 from alex.research.tools import TOOLS, KnowledgeSearch, ResearchContext
 
 logger = logging.getLogger("alex.research")
@@ -64,8 +74,6 @@ logger = logging.getLogger("alex.research")
 Progress = Callable[[str, str], None]
 
 Output = TypeVar("Output")
-
-_FIGURE = re.compile(r"\d[\d,.]*\d|\d")
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class ResearchResult:
     failed_urls: dict[str, str]
     unverified_figures: list[str]
     seconds: float
+    rejected: list[RejectedPoint] = field(default_factory=list)
 
 
 @dataclass
@@ -113,28 +122,46 @@ class Researcher:
         topic = _clean_topic(topic)
         targets = _targets(urls or self.default_sources)
         reader = PageReader(self.policy, max(self.limits.max_pages, len(targets)))
-        context = ResearchContext(reader, self.search_knowledge, self.chat.page_chars)
+        evidence = Evidence(self.chat.total_chars)
 
         failed = await _read_all(reader, targets, report)
         if not reader.pages:
             reasons = "; ".join(f"{shortened(url)}: {why}" for url, why in failed.items())
             raise ResearchFailedError(f"No source could be read ({reasons})")
+        for page in reader.pages:
+            evidence.add(page)
 
         try:
             async with asyncio.timeout(self.limits.timeout_seconds):
                 if topic is None:
                     report("plan", "choosing a topic")
-                    topic = await self._plan(reader.pages)
+                    topic = await self._plan(evidence)
                 report("recall", topic)
                 notes = await asyncio.to_thread(self._recall, topic)
                 report("write", f"{self.chat.name}, {len(reader.pages)} pages")
-                draft = await self._write(topic, reader.pages, notes, context)
+                context = ResearchContext(
+                    reader, self.search_knowledge, evidence, topic, self.chat.page_chars
+                )
+                draft = await self._write(topic, evidence, notes, context)
         except TimeoutError:
             raise ResearchFailedError(
                 f"The research run took longer than {self.limits.timeout_seconds:.0f} s"
             ) from None
 
-        analysis, figures = _checked(draft, topic, self.chat.name, reader)
+        checked = check_analysis(draft, evidence, topic)
+        for rejected in checked.rejected:
+            logger.info("Left out (%s): %s", rejected.reason, shortened(rejected.text))
+        analysis = Analysis(
+            title=checked.title,
+            summary=checked.summary,
+            key_points=[point.text for point in checked.key_points],
+            risks=[point.text for point in checked.risks],
+            sources=checked.sources,
+            as_of=self.today().isoformat(),
+            topic=topic,
+            model=self.chat.name,
+        )
+        figures = _unverified(analysis, reader.pages)
         report("store", analysis.title)
         result = await asyncio.to_thread(
             self.ingest.ingest,
@@ -152,6 +179,7 @@ class Researcher:
             failed,
             figures,
             seconds,
+            checked.rejected,
         )
 
     def _recall(self, topic: str) -> list[ChunkHit]:
@@ -161,20 +189,18 @@ class Researcher:
             logger.warning("Knowledge base search failed: %s", error.message)
             return []
 
-    async def _plan(self, pages: Sequence[Page]) -> str:
-        prompt = "Pages:\n" + _pages_prompt(pages, self.chat)
-        plan = await self._agent_run(
-            build_planner(self.chat.model, self.chat.settings), prompt, None, Plan
-        )
-        chosen = _clean_topic(plan.topic)
-        if chosen is None:
-            raise ResearchFailedError("The model chose no topic")
-        return chosen
+    async def _plan(self, evidence: Evidence) -> str:
+        candidates = topic_candidates(evidence.pages)
+        if len(candidates) <= 1:  # nothing to choose between (none: chosen() asks for one)
+            return chosen(None, candidates)
+        agent = build_planner(self.chat.model, self.chat.settings)
+        plan = await self._agent_run(agent, candidates_prompt(candidates), None, Plan)
+        return chosen(plan, candidates)
 
     async def _write(
         self,
         topic: str,
-        pages: Sequence[Page],
+        evidence: Evidence,
         notes: Sequence[ChunkHit],
         context: ResearchContext,
     ) -> AnalysisDraft:
@@ -182,10 +208,10 @@ class Researcher:
         agent = build_analyst(self.chat.model, tools, self.chat.settings)
         prompt = (
             f"Topic: {topic}\n\n"
-            f"Pages:\n{_pages_prompt(pages, self.chat)}\n\n"
-            "Notes from the knowledge base:\n"
+            f"Numbered page sentences:\n{as_data(evidence.select(topic))}\n\n"
+            "Notes from the knowledge base (background, not citable):\n"
             + ("\n".join(note_as_data(note) for note in notes) or "(none)")
-            + "\n\nWrite the analysis of the topic."
+            + "\n\nState the key facts of the topic, each citing its sentences."
         )
         return await self._agent_run(agent, prompt, context, AnalysisDraft)
 
@@ -265,58 +291,10 @@ async def _read_all(reader: PageReader, urls: Sequence[str], report: Progress) -
     return failed
 
 
-def _pages_prompt(pages: Sequence[Page], chat: ChatModel) -> str:
-    """As many pages as fit the model's budget, each cut to its share."""
-    share = max(1_000, min(chat.page_chars, chat.total_chars // max(1, len(pages))))
-    return "\n\n".join(page_as_data(page, share) for page in pages)
-
-
-def _checked(
-    draft: AnalysisDraft, topic: str, model: str, reader: PageReader
-) -> tuple[Analysis, list[str]]:
-    """The analysis with only sources this run read (titled as read), and the figures that
-    appear in no page."""
-    read = reader.read_urls()
-    sources: list[SourceRef] = []
-    for source in draft.sources:
-        page = read.get(source.url.strip())
-        if page is None:
-            logger.warning("Dropped a source the run did not read: %s", source.url)
-            continue
-        if all(known.url != page.final_url for known in sources):
-            sources.append(SourceRef(url=page.final_url, title=page.title or source.title))
-    if not sources:
-        raise ResearchFailedError("The analysis cited no page that was read")
-    # Small models repeat themselves; a repeated point says nothing new.
-    key_points = _unique(draft.key_points)
-    said = {_fold(point) for point in key_points}
-    risks = [risk for risk in _unique(draft.risks) if _fold(risk) not in said]
-    analysis = Analysis(
-        **draft.model_dump(exclude={"sources", "key_points", "risks"}),
-        key_points=key_points,
-        risks=risks,
-        sources=sources,
-        topic=topic,
-        model=model,
-    )
-    corpus = " ".join(page.text for page in reader.pages).replace(",", "")
-    written = " ".join([analysis.summary, *analysis.key_points, *analysis.risks])
-    figures = sorted(
-        {f for f in _FIGURE.findall(written) if f.replace(",", "").rstrip(".") not in corpus}
-    )
-    return analysis, figures
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def _unique(texts: Sequence[str]) -> list[str]:
-    seen: set[str] = set()
-    kept = []
-    for text in texts:
-        key = _fold(text)
-        if key not in seen:
-            seen.add(key)
-            kept.append(text)
-    return kept
+def _unverified(analysis: Analysis, pages: Sequence[Page]) -> list[str]:
+    """Figures of the stored text that no page states (whole numbers with units). Every
+    point was checked against its own sentences, so this is empty unless a check is
+    missing: it stays in the answer as a second look."""
+    written = " ".join([analysis.title, analysis.summary, *analysis.key_points, *analysis.risks])
+    missing = unsupported(written, [page.text for page in pages])
+    return sorted({figure.text for figure in missing})

@@ -13,29 +13,29 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from alex.domain.models import ChunkHit
+from alex.research.analysis import CHECKED
 from alex.research.fetch import FetchPolicy, Page, fetch_page
+from alex.research.injection import instruction_like
 
 
-def _fence(text: str) -> str:
+def fence(text: str) -> str:
     # "<" is enough to neutralise every tag-like sequence, including "</page>".
     return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
-def _attribute(text: str) -> str:
-    return _fence(text).replace('"', "&quot;").replace("\n", " ")
-
-
-def page_as_data(page: Page, limit: int) -> str:
-    """One page as a fenced element, its text cut at ``limit`` characters."""
-    text = page.text if len(page.text) <= limit else page.text[:limit] + " [...]"
-    return (
-        f'<page url="{_attribute(page.final_url)}" title="{_attribute(page.title or "")}">\n'
-        f"{_fence(text)}\n</page>"
-    )
+def attribute(text: str) -> str:
+    return fence(text).replace('"', "&quot;").replace("\n", " ")
 
 
 def note_as_data(hit: ChunkHit) -> str:
-    return f'<note document="{hit.document_id}">\n{_fence(hit.text)}\n</note>'
+    """A recalled note, marked with whether Alex checked its figures: background, never a
+    source (points cite page sentences only), its instruction-like lines left out."""
+    state = "checked" if hit.metadata.get("verification") == CHECKED else "unchecked"
+    text = "\n".join(line for line in hit.text.splitlines() if not instruction_like(line))
+    return (
+        f'<note document="{attribute(hit.document_id)}" verification="{state}">\n'
+        f"{fence(text)}\n</note>"
+    )
 
 
 @dataclass

@@ -16,7 +16,8 @@ from agents import FunctionTool, RunContextWrapper, function_tool
 
 from alex.domain.errors import AlexError
 from alex.domain.models import ChunkHit
-from alex.research.sources import PageReader, note_as_data, page_as_data
+from alex.research.evidence import Evidence, as_data
+from alex.research.sources import PageReader, note_as_data
 
 KnowledgeSearch = Callable[[str], list[ChunkHit]]
 
@@ -27,6 +28,8 @@ class ResearchContext:
 
     reader: PageReader
     search_knowledge: KnowledgeSearch
+    evidence: Evidence
+    topic: str
     page_chars: int
 
 
@@ -41,13 +44,14 @@ def _tool_error(context: RunContextWrapper[Any], error: Exception) -> str:
 
 @function_tool(failure_error_function=_tool_error)
 def fetch_page(context: RunContextWrapper[ResearchContext], url: str) -> str:
-    """Read a public web page and return its main text, as untrusted data.
+    """Read a public web page; returns its numbered sentences (untrusted data) to cite.
 
     Args:
         url: The page's full http or https URL.
     """
     run = context.context
-    return page_as_data(run.reader.read(url), run.page_chars)
+    page = run.evidence.add(run.reader.read(url))
+    return as_data(run.evidence.select(run.topic, [page], run.page_chars)) or "No usable text."
 
 
 @function_tool(failure_error_function=_tool_error)

@@ -1,0 +1,288 @@
+"""Pages as numbered sentences: the only thing a key point may cite.
+
+The code, not the model, decides what the model sees. Each page's text is split into blocks
+(the lines :func:`alex.html_text.html_page_text` writes) and sentences; table rows become
+sentences that name their columns; bullets and heading marks are dropped. Passages written
+to an AI (:mod:`alex.research.injection`) are set aside: they are never shown and never
+support a figure. What is left is numbered across the run (``[1]``, ``[2]``, ...) so that
+a point can cite the sentences it used, and the code can check every figure of the point
+against exactly those sentences (:mod:`alex.research.checks`).
+
+A small model's prompt is short, so when the pages hold more than the budget the code keeps
+the sentences most likely to matter: those with figures, those about risks, those sharing
+words with the topic; then shows them in page order.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from alex.research.fetch import Page
+from alex.research.injection import instruction_passages
+from alex.research.sources import attribute, fence
+
+# A sentence ends at . ! or ? (and any closing quote or bracket) before a space and a capital,
+# digit or opening quote; "Inc. reported" is not an end (see _ABBREVIATIONS).
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9$\u00a3\u20ac\u00a5])"
+)
+_ABBREVIATIONS = frozenset(
+    {
+        "inc", "corp", "co", "ltd", "plc", "llc", "mr", "mrs", "ms", "dr", "st", "no", "vs",
+        "etc", "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+        "nov", "dec", "est", "u.s", "u.k", "e.g", "i.e", "p.m", "a.m", "fig", "ft", "jr", "sr",
+    }
+)  # fmt: skip
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|#{1,6}|\d{1,2}[.)](?=\s))\s+")
+_TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+_TABLE_SCALE = re.compile(r"\bin (?:thousands|millions|billions)\b[^)]*", re.I)
+_FIGURE = re.compile(r"\d")
+_RISK = re.compile(
+    r"\b(risks?|uncertain\w*|caution\w*|warn\w*|headwinds?|pressure\w*|declin\w*|weak\w*|"
+    r"slow\w*|fell|fall\w*|los[st]\w*|disrupt\w*|threat\w*|volatil\w*|concern\w*|could|may)\b",
+    re.I,
+)
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "was",
+        "were",
+        "with",
+        "what",
+        "which",
+        "who",
+        "why",
+        "how",
+        "after",
+        "over",
+        "about",
+    ]
+)
+# A heading: a short block without a sentence's final punctuation.
+_MAX_HEADING_WORDS = 14
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One numbered sentence of a page, as shown to the model and cited by points."""
+
+    id: int
+    page: Page
+    text: str
+    has_figure: bool
+
+
+@dataclass(frozen=True)
+class PageEvidence:
+    """What one page offers: its sentences, its headings and the passages set aside."""
+
+    page: Page
+    sentences: tuple[Sentence, ...]
+    headings: tuple[str, ...]
+    withheld: tuple[str, ...]  # instruction-like passages: never shown, never support
+
+
+def content_words(text: str) -> set[str]:
+    return {word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS}
+
+
+def _is_heading(block: str) -> bool:
+    words = block.split()
+    return 0 < len(words) <= _MAX_HEADING_WORDS and not block.rstrip().endswith((".", "!", "?"))
+
+
+def _split_sentences(block: str) -> list[str]:
+    pieces: list[str] = []
+    for piece in _SENTENCE_END.split(block):
+        previous = pieces[-1].rstrip(".!?\"'\u201d\u2019)]") if pieces else ""
+        last_word = previous.rsplit(None, 1)[-1].lower() if previous else ""
+        if pieces and (
+            last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha())
+        ):
+            pieces[-1] = f"{pieces[-1]} {piece}"  # "Corvane Instruments, Inc. (NASDAQ..."
+        else:
+            pieces.append(piece)
+    return [" ".join(piece.split()) for piece in pieces if piece.strip()]
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def _table_sentences(rows: Sequence[str]) -> list[str]:
+    """Rows of a Markdown-like table as sentences: "Revenue: Q3 2026 $412.6; Q3 2025 $361.3".
+
+    A row with one filled cell is a caption; its scale ("in millions") is kept in brackets
+    after each row it describes, since the cells' figures mean nothing without it.
+    """
+    caption, header, sentences = "", list[str](), []
+    for row in rows:
+        if _TABLE_RULE.match(row):
+            continue
+        cells = _cells(row)
+        filled = [cell for cell in cells if cell]
+        if len(filled) <= 1:
+            scale = _TABLE_SCALE.search(filled[0]) if filled else None
+            caption = scale.group(0) if scale else caption
+        elif not header:
+            header = cells
+        else:
+            named = [
+                f"{name} {value}".strip() if name else value
+                for name, value in zip(header[1:], cells[1:], strict=False)
+                if value
+            ]
+            sentence = f"{cells[0]}: {'; '.join(named)}"
+            sentences.append(f"{sentence} ({caption})" if caption else sentence)
+    return sentences
+
+
+def _blocks(text: str) -> Iterable[tuple[str, bool]]:
+    """(block, is_table_sentence) in order: table rows grouped and turned into sentences."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    index = 0
+    while index < len(lines):
+        if lines[index].startswith("|"):
+            end = index
+            while end < len(lines) and lines[end].startswith("|"):
+                end += 1
+            for sentence in _table_sentences(lines[index:end]):
+                yield sentence, True
+            index = end
+        else:
+            yield _BULLET.sub("", lines[index]), False
+            index += 1
+
+
+@dataclass
+class Evidence:
+    """The numbered sentences of every page a run read (a fetch tool may add pages)."""
+
+    budget_chars: int
+    pages: list[PageEvidence] = field(default_factory=list)
+    _next_id: int = 1
+    _shown: dict[int, Sentence] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, page: Page) -> PageEvidence:
+        """Split ``page`` into numbered sentences (once per page)."""
+        with self._lock:
+            for known in self.pages:
+                if known.page.final_url == page.final_url:
+                    return known
+            withheld = instruction_passages(page.text)
+            held = {" ".join(passage.split()) for passage in withheld}
+            sentences: list[Sentence] = []
+            headings: list[str] = []
+            for block, from_table in _blocks(page.text):
+                if " ".join(block.split()) in held or not block:
+                    continue
+                if not from_table and _is_heading(block):
+                    headings.append(block)
+                    if not _FIGURE.search(block):
+                        continue
+                for text in [block] if from_table else _split_sentences(block):
+                    sentences.append(
+                        Sentence(self._next_id, page, text, bool(_FIGURE.search(text)))
+                    )
+                    self._next_id += 1
+            evidence = PageEvidence(page, tuple(sentences), tuple(headings), tuple(withheld))
+            self.pages.append(evidence)
+            return evidence
+
+    def shown_sentence(self, sentence_id: int) -> Sentence | None:
+        """The sentence numbered ``sentence_id`` if the model was shown it: a point may
+        cite nothing else."""
+        return self._shown.get(sentence_id)
+
+    def withheld(self) -> list[str]:
+        return [passage for page in self.pages for passage in page.withheld]
+
+    def select(
+        self,
+        topic: str,
+        pages: Sequence[PageEvidence] | None = None,
+        budget_chars: int | None = None,
+    ) -> list[Sentence]:
+        """The sentences worth showing for ``topic`` (of every page, or of ``pages``), within
+        the budget, in page order; from now on they may be cited."""
+        chosen_pages = self.pages if pages is None else pages
+        topic_words = content_words(topic)
+        every = [sentence for page in chosen_pages for sentence in page.sentences]
+
+        def worth(sentence: Sentence) -> float:
+            words = content_words(sentence.text)
+            title_words = content_words(sentence.page.title or "")
+            overlap = len(topic_words & words) / max(1, len(topic_words))
+            on_topic_page = len(topic_words & title_words) / max(1, len(topic_words))
+            risk = 0.5 if _RISK.search(sentence.text) else 0.0
+            return float(sentence.has_figure) + risk + overlap + 0.5 * on_topic_page
+
+        kept: set[int] = set()
+        used = 0
+        for sentence in sorted(every, key=worth, reverse=True):  # sorted() is stable
+            if worth(sentence) < 0.5:  # no figure, no risk, hardly about the topic
+                continue
+            cost = len(sentence.text) + 8
+            if used + cost > (budget_chars or self.budget_chars):
+                continue
+            kept.add(sentence.id)
+            used += cost
+
+        # The page most about the topic first: a small model leans on what it reads first.
+        def page_rank(page: PageEvidence) -> float:
+            return -sum(worth(sentence) for sentence in page.sentences if sentence.id in kept)
+
+        ordered = sorted(chosen_pages, key=page_rank)
+        chosen = [
+            sentence for page in ordered for sentence in page.sentences if sentence.id in kept
+        ]
+        with self._lock:
+            self._shown.update((sentence.id, sentence) for sentence in chosen)
+        return chosen
+
+
+def as_data(sentences: Sequence[Sentence]) -> str:
+    """Numbered sentences grouped by page, each page fenced as untrusted data."""
+    parts: list[str] = []
+    page: Page | None = None
+    for sentence in sentences:
+        if sentence.page is not page:
+            if page is not None:
+                parts.append("</page>")
+            page = sentence.page
+            parts.append(
+                f'<page url="{attribute(page.final_url)}" title="{attribute(page.title or "")}">'
+            )
+        parts.append(f"[{sentence.id}] {fence(sentence.text)}")
+    if page is not None:
+        parts.append("</page>")
+    return "\n".join(parts)
