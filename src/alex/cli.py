@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -325,6 +326,10 @@ def _print_analysis(answer: ResearchResponse) -> None:
     if answer.unverified_figures:
         figures = safe_text(", ".join(answer.unverified_figures))
         console.print(f"[yellow]check:[/yellow] these figures appear on no page read: {figures}")
+    if answer.left_out:
+        reasons = Counter(point.reason for point in answer.left_out)
+        said = ", ".join(f"{count} {reason}" for reason, count in reasons.items())
+        console.print(f"[yellow]left out:[/yellow] points that failed a check: {said}")
     for url, why in answer.failed_urls.items():
         console.print(
             f"[yellow]not read:[/yellow] {safe_text(url)}: {safe_text(why)}", soft_wrap=True

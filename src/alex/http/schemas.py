@@ -206,6 +206,15 @@ class AnalysisBody(BaseModel):
     model: str
 
 
+class LeftOutBody(BaseModel):
+    text: str
+    reason: str = Field(
+        description="no-valid-citation, figure-not-in-cited-sentence, page-instruction, url, "
+        "cut-off or repeated"
+    )
+    detail: str
+
+
 class ResearchResponse(BaseModel):
     message: str
     document_id: str
@@ -215,6 +224,10 @@ class ResearchResponse(BaseModel):
     failed_urls: dict[str, str] = Field(description="Pages that could not be read, and why.")
     unverified_figures: list[str] = Field(
         description="Numbers in the analysis that appear on no page read: check them."
+    )
+    left_out: list[LeftOutBody] = Field(
+        default_factory=list,
+        description="Points the model wrote that failed a check, so were not stored, and why.",
     )
     seconds: float
 
@@ -228,6 +241,9 @@ class ResearchResponse(BaseModel):
             pages_read=list(result.pages_read),
             failed_urls=dict(result.failed_urls),
             unverified_figures=list(result.unverified_figures),
+            left_out=[
+                LeftOutBody.model_validate(point, from_attributes=True) for point in result.left_out
+            ],
             seconds=round(result.seconds, 2),
         )
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from alex.domain.models import Metadata
+from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS, MAX_URL_CHARS
 
 # The metadata value that marks an analysis whose figures the code checked.
 CHECKED = "checked"
@@ -24,7 +26,12 @@ CHECKED = "checked"
 # a stored analysis readable.
 MAX_KEY_POINTS = 6
 MAX_RISKS = 3
-MAX_SOURCES = 8
+# Every page a run may read (its URLs, or more read through a tool up to the page limit).
+MAX_SOURCES = MAX_RESEARCH_URLS
+MAX_SOURCE_TITLE_CHARS = 300
+# The summary: the first checked key points, which the instructions ask to be the most
+# important.
+SUMMARY_POINTS = 3
 MAX_CITES = 3
 # A point is one sentence of under 25 words (the instructions ask for that). The bound is
 # well above what such a sentence needs, so a point that reaches it was cut off by the
@@ -70,26 +77,31 @@ class AnalysisDraft(BaseModel):
 class SourceRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2000)
-    title: str = Field(max_length=300)
+    url: str = Field(max_length=MAX_URL_CHARS)
+    title: str = Field(max_length=MAX_SOURCE_TITLE_CHARS)
+
+
+# What the code stores: a cleaned point may gain a final full stop.
+StoredPoint = Annotated[str, Field(max_length=MAX_POINT_CHARS + 1)]
 
 
 class Analysis(BaseModel):
     """A stored analysis: only points whose every figure is in the page sentences they cite.
 
     The summary is built by the code from the first checked points, and the sources are the
-    pages those points cite: neither is the model's free text.
+    pages those points cite: neither is the model's free text. The bounds follow from what
+    the code builds (they keep a job record small).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str
-    summary: str
-    key_points: list[str]
-    risks: list[str]
-    sources: list[SourceRef]
-    as_of: str
-    topic: str
+    title: str = Field(max_length=MAX_RESEARCH_TOPIC_CHARS)  # the topic, if the title fails
+    summary: str = Field(max_length=SUMMARY_POINTS * (MAX_POINT_CHARS + 2))
+    key_points: list[StoredPoint] = Field(max_length=MAX_KEY_POINTS)
+    risks: list[StoredPoint] = Field(max_length=MAX_RISKS)
+    sources: list[SourceRef] = Field(max_length=MAX_SOURCES)
+    as_of: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    topic: str = Field(max_length=MAX_RESEARCH_TOPIC_CHARS)
     model: str
 
 

@@ -25,7 +25,14 @@ from typing import Literal
 
 from alex.domain.errors import ResearchFailedError
 from alex.domain.figures import unsupported
-from alex.research.analysis import MAX_POINT_CHARS, AnalysisDraft, CitedPoint, SourceRef
+from alex.research.analysis import (
+    MAX_POINT_CHARS,
+    MAX_SOURCE_TITLE_CHARS,
+    SUMMARY_POINTS,
+    AnalysisDraft,
+    CitedPoint,
+    SourceRef,
+)
 from alex.research.evidence import Evidence, Sentence
 from alex.research.injection import instruction_like, reproduces
 
@@ -38,14 +45,12 @@ Reason = Literal[
     "repeated",
 ]
 
-# The summary: the first key points, which the instructions ask to be the most important.
-SUMMARY_POINTS = 3
 _URL = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|"
     r"biz|xyz|invalid|example|local|internal|test)\b(?:/|$))",
     re.I,
 )
-_MARKUP = re.compile(r"^\s*(?:[-*•·▪◦>]|#{1,6}|\d{1,2}[.)](?=\s))\s*|\*\*|__|`")
+_MARKUP = re.compile(r"^\s*(?:[-*\u2022\u00b7>]|#{1,6}|\d{1,2}[.)])\s+|\*\*|__|`")
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ def check_analysis(draft: AnalysisDraft, evidence: Evidence, topic: str) -> Chec
     sources: dict[str, SourceRef] = {}
     for sentence in support:
         page = sentence.page
-        sources.setdefault(page.final_url, SourceRef(url=page.final_url, title=page.title or ""))
+        named = (page.title or "")[:MAX_SOURCE_TITLE_CHARS]
+        sources.setdefault(page.final_url, SourceRef(url=page.final_url, title=named))
     summary = " ".join(point.text for point in key_points[:SUMMARY_POINTS])
     return CheckedAnalysis(title, summary, key_points, risks, list(sources.values()), rejected)

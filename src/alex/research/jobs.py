@@ -64,6 +64,15 @@ class JobFailure:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A point the model wrote that failed a check (alex.research.checks): not stored."""
+
+    text: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class JobResult:
     """What a finished run leaves: the analysis and the pages' URLs, not their text."""
 
@@ -74,6 +83,7 @@ class JobResult:
     failed_urls: Mapping[str, str]
     unverified_figures: tuple[str, ...]
     seconds: float
+    left_out: tuple[LeftOut, ...] = ()  # default: jobs stored before points were checked
 
     @classmethod
     def of(cls, result: ResearchResult) -> JobResult:
@@ -85,6 +95,10 @@ class JobResult:
             failed_urls={url: capped(why) for url, why in result.failed_urls.items()},
             unverified_figures=tuple(result.unverified_figures),
             seconds=result.seconds,
+            left_out=tuple(
+                LeftOut(capped(point.text, 500), point.reason, capped(point.detail, 200))
+                for point in result.rejected
+            ),
         )
 
 
