@@ -10,6 +10,9 @@ Only 127.0.0.1 (or ``::1``) is used, on a free port, so a fetcher must allow-lis
 ``site.host_port`` to read it. Routes:
 
 - ``/<name>.html``: ``tests/fixtures/pages/<name>.html`` as text/html; charset=utf-8
+- ``/sets/<set>/<page>.html``: ``tests/fixtures/pages/sets/<set>/<page>.html`` (the research
+  page sets: ``results``, ``news``, ``blog``); names are lower-case letters, digits and
+  hyphens only, so no path can leave that folder
 - ``/redirect?to=URL[&status=302]``: a redirect to URL (absolute or relative)
 - ``/loop``: redirects to itself; ``/chain/N``: N redirects, then a small page
 - ``/big?bytes=N[&length=0]``: an HTML page of N bytes (``length=0``: no Content-Length)
@@ -29,6 +32,7 @@ Only 127.0.0.1 (or ``::1``) is used, on a free port, so a fetcher must allow-lis
 from __future__ import annotations
 
 import gzip
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -40,6 +44,8 @@ from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
+# A set page's path: plain names only ("..", "%2e", "/" and "\\" cannot match).
+SET_PAGE = re.compile(r"/sets/([a-z0-9-]+)/([a-z0-9-]+\.html)")
 
 TINY_PAGE = b"<html><head><title>Tiny</title></head><body><p>Hello from a tiny page.</p></body>"
 # Declared UTF-8; "caf\xe9" is latin-1 and "\xff\xfe" is no UTF-8 at all.
@@ -109,12 +115,11 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
         path = parts.path
+        set_page = SET_PAGE.fullmatch(path)
         if path.endswith(".html") and "/" not in path[1:]:
-            page = PAGES / path[1:]
-            if page.is_file():
-                self._send(200, page.read_bytes())
-            else:
-                self._send(404, b"<html><body><p>Not found</p></body></html>")
+            self._page(PAGES / path[1:])
+        elif set_page:
+            self._page(PAGES / "sets" / set_page[1] / set_page[2])
         elif path == "/redirect":
             self._redirect(query.get("to", "/"), int(query.get("status", "302")))
         elif path == "/loop":
@@ -170,6 +175,12 @@ class _Handler(BaseHTTPRequestHandler):
             host = self.headers.get("Host", "")
             agent = self.headers.get("User-Agent", "")
             self._send(200, f"Host: {host}\nUser-Agent: {agent}\n".encode(), "text/plain")
+        else:
+            self._send(404, b"<html><body><p>Not found</p></body></html>")
+
+    def _page(self, page: Path) -> None:
+        if page.is_file():
+            self._send(200, page.read_bytes())
         else:
             self._send(404, b"<html><body><p>Not found</p></body></html>")
 
