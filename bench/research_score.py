@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from alex.domain.figures import unsupported
+
 # Spaces a page or a model may put inside a figure ("£842.7 million", "€7 bn").
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
 # Sentence ends: a stop and a space; "$1.2bn" and "U.S." mid-figure stay whole.
@@ -32,17 +34,12 @@ def _normal(text: str) -> str:
 
 
 def has_figure(text: str, figure: str) -> bool:
-    """Whether ``text`` holds ``figure`` as a whole figure, not inside a longer number.
+    """Whether ``text`` states ``figure``, compared as the researcher's checks compare
+    figures (:func:`alex.domain.figures.unsupported`: whole values with units and scale).
 
-    ``has_figure("revenue of $412.6 million", "$412.6 million")`` is True;
+    ``has_figure("revenue of $412.6m", "$412.6 million")`` is True;
     ``has_figure("up 7.3%", "7")`` and ``has_figure("17.8%", "7.8%")`` are False."""
-    normal = _normal(figure)
-    # A figure that starts with a digit must not continue a number or a word ("17.8%" holds
-    # no "7.8%"); one that starts with a currency sign may follow letters ("US$2.1bn").
-    # None may go on into more digits or letters ("7" in "7bn" is another figure).
-    before = r"(?<![\w.,])" if normal[:1].isdigit() else ""
-    pattern = rf"{before}{re.escape(normal)}(?![\w]|[.,]\d)"
-    return re.search(pattern, _normal(text)) is not None
+    return not unsupported(figure, [text])
 
 
 def has_word(text: str, words: list[str]) -> bool:

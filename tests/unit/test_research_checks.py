@@ -9,7 +9,7 @@ import pytest
 
 from alex.domain.errors import ResearchFailedError
 from alex.research.analysis import MAX_POINT_CHARS, AnalysisDraft, CitedPoint
-from alex.research.checks import check_analysis, check_point, clean
+from alex.research.checks import CheckedPoint, check_analysis, check_point, clean, grounding
 from alex.research.evidence import Evidence, Sentence, as_data
 from alex.research.fetch import Page
 
@@ -116,6 +116,10 @@ def test_page_text_cannot_close_its_fence() -> None:
     assert rendered.count("</page>") == 1 and "&lt;/page>" in rendered
 
 
+def draft(title: str, key_points: list[CitedPoint], risks: list[CitedPoint]) -> AnalysisDraft:
+    return AnalysisDraft(title=title, key_points=key_points, risks=risks)
+
+
 def cited(evidence: Evidence, text: str, *fragments: str) -> CitedPoint:
     return CitedPoint(cites=[number_of(evidence, f) for f in fragments], text=text)
 
@@ -163,24 +167,58 @@ def test_a_point_cut_off_by_the_length_bound_or_citing_nothing_shown_is_rejected
     long = "Revenue was $512.3 million " + "and more " * 40
     cut = CitedPoint(cites=[number_of(evidence, "Revenue of")], text=long[:MAX_POINT_CHARS])
     assert getattr(check_point(cut, evidence), "reason", None) == "cut-off"
-    unseen = CitedPoint(cites=[10_000], text="Revenue was $512.3 million.")
+    unseen = CitedPoint(cites=[10_000], text="Pretax profit was $61.0 million.")
     assert getattr(check_point(unseen, evidence), "reason", None) == "no-valid-citation"
+
+
+def test_a_point_citing_the_wrong_sentence_is_recited_to_the_one_that_states_it(
+    evidence: Evidence,
+) -> None:
+    """Small models copy a sentence and cite another number: the code finds the sentence
+    that has every figure of the point and most of its words."""
+    wrong = cited(evidence, "Revenue was $512.3 million, up 7.3%.", "Currency swings")
+    outcome = check_point(wrong, evidence)
+    assert isinstance(outcome, CheckedPoint) and outcome.recited
+    assert [s.text for s in outcome.sentences] == [
+        "Revenue of $512.3 million, up 7.3% from a year earlier."
+    ]
+    unseen = CitedPoint(cites=[10_000], text="Revenue was $512.3 million.")
+    assert isinstance(check_point(unseen, evidence), CheckedPoint)
+
+
+def test_a_point_whose_words_are_not_in_its_sentence_is_rejected(evidence: Evidence) -> None:
+    """No figure to check, and words the cited sentence does not use: a small model copying
+    its instructions, or a claim the sentence does not make."""
+    parroted = cited(
+        evidence,
+        "The risks and uncertainties the pages report, each citing its sentences.",
+        "Currency swings",
+    )
+    outcome = check_point(parroted, evidence)
+    assert getattr(outcome, "reason", None) == "not-in-cited-sentence"
+    assert grounding("Currency swings could hurt margins.", [outcome_sentence(evidence)]) >= 0.5
+
+
+def outcome_sentence(evidence: Evidence) -> Sentence:
+    found = evidence.shown_sentence(number_of(evidence, "Currency swings"))
+    assert found is not None
+    return found
 
 
 def test_the_analysis_keeps_checked_points_builds_summary_and_sources_and_guards_the_title(
     evidence: Evidence,
 ) -> None:
-    draft = AnalysisDraft(
-        title="Northwind revenue grew 45%, a guaranteed winner",
-        key_points=[
+    analysis = draft(
+        "Northwind revenue grew 45%, a guaranteed winner",
+        [
             cited(evidence, "Revenue was $512.3 million, up 7.3%.", "Revenue of $512.3"),
             cited(evidence, "Revenue grew 45%.", "Revenue of $512.3"),
             cited(evidence, "Full-year revenue is guided to $2.0bn-$2.1bn.", "full-year revenue"),
             cited(evidence, "Shares trade at 14 times earnings.", "14 times"),
         ],
-        risks=[cited(evidence, "Currency swings could weigh on margins.", "Currency swings")],
+        [cited(evidence, "Currency swings could weigh on margins.", "Currency swings")],
     )
-    checked = check_analysis(draft, evidence, "Northwind Q2 2026")
+    checked = check_analysis(analysis, evidence, "Northwind Q2 2026")
     assert [p.text for p in checked.key_points] == [
         "Revenue was $512.3 million, up 7.3%.",
         "Full-year revenue is guided to $2.0bn-$2.1bn.",
@@ -197,13 +235,13 @@ def test_the_analysis_keeps_checked_points_builds_summary_and_sources_and_guards
 
 
 def test_no_key_point_passing_fails_the_analysis(evidence: Evidence) -> None:
-    draft = AnalysisDraft(
-        title="Northwind",
-        key_points=[cited(evidence, "Revenue grew 45%.", "Revenue of $512.3")],
-        risks=[],
+    analysis = draft(
+        "Northwind",
+        [cited(evidence, "Revenue grew 45%.", "Revenue of $512.3")],
+        [],
     )
     with pytest.raises(ResearchFailedError, match="figure-not-in-cited-sentence"):
-        check_analysis(draft, evidence, "Northwind")
+        check_analysis(analysis, evidence, "Northwind")
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,7 @@ def test_points_citing_sentences_never_shown_are_dropped_and_none_left_fails(
 ) -> None:
     """A fake citation costs its point, not the run; a run with nothing real fails."""
     url = site.url("/quarterly-results.html")
-    invented = {"cites": [9999], "text": "Revenue was $412.6 million."}
+    invented = {"cites": [9999], "text": "Revenue was $999.9 million."}
     model = ScriptedModel(
         [answer(key_points=[invented, point("Gross margin was 58.4%.", "58.4%")])]
     )

@@ -33,18 +33,22 @@ from alex.research.analysis import (
     CitedPoint,
     SourceRef,
 )
-from alex.research.evidence import Evidence, Sentence
+from alex.research.evidence import Evidence, Sentence, content_words
 from alex.research.injection import instruction_like, reproduces
 
 Reason = Literal[
     "no-valid-citation",
     "figure-not-in-cited-sentence",
+    "not-in-cited-sentence",
     "page-instruction",
     "url",
     "cut-off",
     "repeated",
 ]
 
+# A point must share at least this share of its words with the sentences it cites: a
+# point whose figures are in a sentence that is about something else is not stated there.
+MIN_GROUNDING = 0.5
 _URL = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|"
     r"biz|xyz|invalid|example|local|internal|test)\b(?:/|$))",
@@ -57,6 +61,7 @@ _MARKUP = re.compile(r"^\s*(?:[-*\u2022\u00b7>]|#{1,6}|\d{1,2}[.)])\s+|\*\*|__|`
 class CheckedPoint:
     text: str
     sentences: tuple[Sentence, ...]
+    recited: bool = False  # the code found the sentence that states it
 
 
 @dataclass(frozen=True)
@@ -88,29 +93,72 @@ def _fold(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.casefold()))
 
 
-def _problem(text: str, sentences: Sequence[Sentence], evidence: Evidence) -> RejectedPoint | None:
-    """Why ``text`` may not be stored with ``sentences`` as its support, if it may not."""
+def grounding(text: str, sentences: Sequence[Sentence]) -> float:
+    """The share of ``text``'s words (their first five letters: "margins" is "margin") that
+    the sentences use too; 1.0 for a text of no words."""
+    words = _stems(text)
+    if not words:
+        return 1.0
+    known = set().union(*(_stems(sentence.text) for sentence in sentences))
+    return len(words & known) / len(words)
+
+
+def _stems(text: str) -> set[str]:
+    return {word[:5] for word in content_words(text) if word.isalpha() and len(word) > 2}
+
+
+def _unsafe(text: str, evidence: Evidence) -> RejectedPoint | None:
+    """A URL or words from a page's instructions: wrong whatever the point cites."""
     if _URL.search(text):
         return RejectedPoint(text, "url")
     if instruction_like(text) or reproduces(text, evidence.withheld()):
         return RejectedPoint(text, "page-instruction")
+    return None
+
+
+def _unsupported(text: str, sentences: Sequence[Sentence]) -> RejectedPoint | None:
+    """Why ``sentences`` do not state ``text``: a figure they lack, or too few of its words."""
     missing = unsupported(text, [sentence.text for sentence in sentences])
     if missing:
         detail = ", ".join(figure.text for figure in missing)
         return RejectedPoint(text, "figure-not-in-cited-sentence", detail)
+    if grounding(text, sentences) < MIN_GROUNDING:
+        return RejectedPoint(text, "not-in-cited-sentence", f"{grounding(text, sentences):.2f}")
     return None
+
+
+def _stating(text: str, evidence: Evidence) -> Sentence | None:
+    """The shown sentence that states ``text`` best (all its figures, most of its words)."""
+    best: tuple[float, Sentence] | None = None
+    for sentence in evidence.shown_sentences():
+        if _unsupported(text, [sentence]) is None:
+            share = grounding(text, [sentence])
+            if best is None or share > best[0]:
+                best = (share, sentence)
+    return best[1] if best else None
 
 
 def check_point(point: CitedPoint, evidence: Evidence) -> CheckedPoint | RejectedPoint:
     if len(point.text) >= MAX_POINT_CHARS:
         return RejectedPoint(point.text, "cut-off")
     text = clean(point.text)
+    unsafe = _unsafe(text, evidence)
+    if unsafe is not None:
+        return unsafe
     cited = [evidence.shown_sentence(number) for number in dict.fromkeys(point.cites)]
     sentences = tuple(sentence for sentence in cited if sentence is not None)
-    if not sentences:
+    problem = _unsupported(text, sentences) if sentences else None
+    if sentences and problem is None:
+        return CheckedPoint(text, sentences)
+    # Small models often copy a sentence and cite the wrong number for it: the point is
+    # kept if one shown sentence states it, and that sentence becomes its citation.
+    stating = _stating(text, evidence)
+    if stating is not None:
+        return CheckedPoint(text, (stating,), recited=True)
+    if problem is None:
         detail = ", ".join(str(number) for number in point.cites)
         return RejectedPoint(text, "no-valid-citation", detail)
-    return _problem(text, sentences, evidence) or CheckedPoint(text, sentences)
+    return problem
 
 
 def _checked_points(
@@ -150,7 +198,14 @@ def check_analysis(draft: AnalysisDraft, evidence: Evidence, topic: str) -> Chec
         for sentence in page.sentences
     ]
     title = clean(draft.title).rstrip(".")
-    problem = _problem(title, headline_support, evidence) if title else None
+    problem = None
+    if title:
+        missing = unsupported(title, [sentence.text for sentence in headline_support])
+        problem = _unsafe(title, evidence) or (
+            RejectedPoint(title, "figure-not-in-cited-sentence", ", ".join(f.text for f in missing))
+            if missing
+            else None
+        )
     if problem is not None:
         rejected.append(problem)
     if problem is not None or not title:

@@ -206,9 +206,9 @@ class Evidence:
                 if " ".join(block.split()) in held or not block:
                     continue
                 if not from_table and _is_heading(block):
+                    # A heading names a topic; the sentences under it state the facts.
                     headings.append(block)
-                    if not _FIGURE.search(block):
-                        continue
+                    continue
                 for text in [block] if from_table else _split_sentences(block):
                     sentences.append(
                         Sentence(self._next_id, page, text, bool(_FIGURE.search(text)))
@@ -222,6 +222,10 @@ class Evidence:
         """The sentence numbered ``sentence_id`` if the model was shown it: a point may
         cite nothing else."""
         return self._shown.get(sentence_id)
+
+    def shown_sentences(self) -> list[Sentence]:
+        with self._lock:
+            return list(self._shown.values())
 
     def withheld(self) -> list[str]:
         return [passage for page in self.pages for passage in page.withheld]
