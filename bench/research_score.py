@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from alex.domain.figures import unsupported
+from alex.domain.figures import figures_in, unsupported
 
 # Spaces a page or a model may put inside a figure ("£842.7 million", "€7 bn").
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
@@ -39,6 +39,8 @@ def has_figure(text: str, figure: str) -> bool:
 
     ``has_figure("revenue of $412.6m", "$412.6 million")`` is True;
     ``has_figure("up 7.3%", "7")`` and ``has_figure("17.8%", "7.8%")`` are False."""
+    if not figures_in(figure):  # not a figure the checker reads ("68.4c"): the words, then
+        return _normal(figure) in _normal(text)
     return not unsupported(figure, [text])
 
 

@@ -143,6 +143,16 @@ def _resolved(item: Any, numbered: dict[str, int]) -> Any:
     return {"cites": cites, "text": item["text"]}
 
 
+def rephrase(edit: Callable[[str], str], title: str = "Corvane reports Q3 2026") -> Reply:
+    """A phraser's answer: ``edit`` applied to each numbered sentence it was sent, in order."""
+
+    def reply(call: Call) -> list[Any]:
+        sentences = list(sentence_numbers(call))
+        return text(json.dumps({"title": title, "points": [edit(s) for s in sentences]}))(call)
+
+    return reply
+
+
 def tool_call(name: str, **arguments: Any) -> Reply:
     counter = iter(range(1000))
 

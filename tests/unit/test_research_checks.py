@@ -212,7 +212,7 @@ def test_the_analysis_keeps_checked_points_builds_summary_and_sources_and_guards
         "Northwind revenue grew 45%, a guaranteed winner",
         [
             cited(evidence, "Revenue was $512.3 million, up 7.3%.", "Revenue of $512.3"),
-            cited(evidence, "Revenue grew 45%.", "Revenue of $512.3"),
+            cited(evidence, "Revenue rose 45%.", "Revenue of $512.3"),
             cited(evidence, "Full-year revenue is guided to $2.0bn-$2.1bn.", "full-year revenue"),
             cited(evidence, "Shares trade at 14 times earnings.", "14 times"),
         ],
@@ -229,15 +229,19 @@ def test_the_analysis_keeps_checked_points_builds_summary_and_sources_and_guards
         "https://example.com/release",
         "https://example.com/blog",
     ]
-    # The title planted the injection's figure: it is replaced by the topic.
+    # The title was steered: it is replaced by the topic.
     assert checked.title == "Northwind Q2 2026"
-    assert [r.reason for r in checked.rejected] == ["figure-not-in-cited-sentence"] * 2
+    # The point planted a figure; the headline, the words of the withheld passage.
+    assert [r.reason for r in checked.rejected] == [
+        "figure-not-in-cited-sentence",
+        "page-instruction",
+    ]
 
 
 def test_no_key_point_passing_fails_the_analysis(evidence: Evidence) -> None:
     analysis = draft(
         "Northwind",
-        [cited(evidence, "Revenue grew 45%.", "Revenue of $512.3")],
+        [cited(evidence, "Revenue rose 45%.", "Revenue of $512.3")],
         [],
     )
     with pytest.raises(ResearchFailedError, match="figure-not-in-cited-sentence"):

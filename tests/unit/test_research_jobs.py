@@ -22,9 +22,9 @@ from alex.http.errors import status_for_kind
 from alex.http.schemas import ResearchJobResponse
 from alex.research.analysis import (
     MAX_KEY_POINTS,
-    MAX_POINT_CHARS,
     MAX_RISKS,
     MAX_SOURCES,
+    MAX_STORED_POINT_CHARS,
     SUMMARY_POINTS,
     Analysis,
 )
@@ -64,10 +64,10 @@ def analysis(n: int = 0, *, full: bool = False) -> Analysis:
             topic="Rates",
             model="scripted",
         )
-    point = MAX_POINT_CHARS + 1
+    point = MAX_STORED_POINT_CHARS
     return Analysis(
         title=f"{n:04d}" + "t" * (MAX_RESEARCH_TOPIC_CHARS - 4),
-        summary=f"{n:04d}" + "s" * (SUMMARY_POINTS * (MAX_POINT_CHARS + 2) - 4),
+        summary=f"{n:04d}" + "s" * (SUMMARY_POINTS * (MAX_STORED_POINT_CHARS + 1) - 4),
         key_points=[f"{n:04d}{k}" + "k" * (point - 5) for k in range(MAX_KEY_POINTS)],
         risks=[f"{n:04d}{k}" + "r" * (point - 5) for k in range(MAX_RISKS)],
         sources=[

@@ -24,7 +24,9 @@ from tests.scripted_model import (
     answer,
     chat_model,
     point,
+    rephrase,
     sent_text,
+    sentence_numbers,
     text,
     tool_call,
 )
@@ -88,24 +90,43 @@ def test_a_model_that_calls_a_tool_then_answers_stores_one_cited_analysis(
     assert hits and hits[0].document_id == result.document_id
 
 
-def test_a_model_that_never_calls_a_tool_writes_from_the_sentences_it_was_given(
+def test_a_model_without_tools_phrases_the_sentences_the_code_chose(
     services: Services, site: PageSite
 ) -> None:
+    """The code picks the key sentences (revenue, margins, profit, outlook, risks); the
+    model phrases each. A phrasing that changes a figure gives way to its sentence."""
     url = site.url("/quarterly-results.html")
-    model = ScriptedModel([answer()])
-    result = researcher(services, site, model, tools=False).run("Corvane", [url])
+
+    def edit(sentence: str) -> str:
+        if sentence.startswith("Revenue of $412.6 million"):
+            return "Revenue was $412.6 million, up 14.2% from a year earlier."
+        if "expects revenue of $425 million" in sentence:
+            return "Corvane expects fourth-quarter revenue of about $435 million."  # invented
+        return sentence
+
+    model = ScriptedModel([rephrase(edit)])
+    result = researcher(services, site, model, tools=False).run("Corvane third quarter", [url])
     (call,) = model.calls
-    assert call.tools == []
-    assert result.status == "created" and stored(services) == 1
+    assert call.tools == [] and call.schema is not None
+    assert set(call.schema["required"]) == {"title", "points"}
+    sent = sentence_numbers(call)
+    assert any("Revenue of $412.6 million" in s for s in sent)
+    assert any("expects revenue of $425 million" in s for s in sent)
     analysis = result.analysis
-    assert analysis.key_points == [
-        "Revenue was $412.6 million, up 14.2%.",
-        "Gross margin was 58.4%.",
+    assert analysis.key_points[0] == "Revenue was $412.6 million, up 14.2% from a year earlier."
+    # The invented "$435 million" is not stored: the sentence is, as the page wrote it.
+    assert not any("$435" in point for point in analysis.key_points)
+    assert any(
+        point.startswith("For the fourth quarter of 2026, Corvane expects revenue of $425")
+        for point in analysis.key_points
+    )
+    assert [(r.reason, r.detail) for r in result.rejected] == [
+        ("figure-not-in-cited-sentence", "$435 million")
     ]
-    # The summary is the checked key points, not free text from the model.
-    assert analysis.summary == " ".join(analysis.key_points)
+    assert analysis.title == "Corvane reports Q3 2026"
     assert [s.url for s in analysis.sources] == [url]
-    assert result.unverified_figures == [] and result.rejected == []
+    assert result.status == "created" and stored(services) == 1
+    assert result.unverified_figures == []
 
 
 def test_a_retried_run_on_the_same_day_replaces_its_document(

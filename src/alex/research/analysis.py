@@ -81,8 +81,10 @@ class SourceRef(BaseModel):
     title: str = Field(max_length=MAX_SOURCE_TITLE_CHARS)
 
 
-# What the code stores: a cleaned point may gain a final full stop.
-StoredPoint = Annotated[str, Field(max_length=MAX_POINT_CHARS + 1)]
+# What the code stores: a point as the model phrased it (plus a final full stop), or the
+# page sentence it gave way to (alex.research.phraser).
+MAX_STORED_POINT_CHARS = 500
+StoredPoint = Annotated[str, Field(max_length=MAX_STORED_POINT_CHARS)]
 
 
 class Analysis(BaseModel):
@@ -96,7 +98,7 @@ class Analysis(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(max_length=MAX_RESEARCH_TOPIC_CHARS)  # the topic, if the title fails
-    summary: str = Field(max_length=SUMMARY_POINTS * (MAX_POINT_CHARS + 2))
+    summary: str = Field(max_length=SUMMARY_POINTS * (MAX_STORED_POINT_CHARS + 1))
     key_points: list[StoredPoint] = Field(max_length=MAX_KEY_POINTS)
     risks: list[StoredPoint] = Field(max_length=MAX_RISKS)
     sources: list[SourceRef] = Field(max_length=MAX_SOURCES)

@@ -49,6 +49,7 @@ Reason = Literal[
 # A point must share at least this share of its words with the sentences it cites: a
 # point whose figures are in a sentence that is about something else is not stated there.
 MIN_GROUNDING = 0.5
+_ENDING = re.compile(r"(?<=\w\w\w)(?:es|s|ed|ing|ly)$")
 _URL = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|"
     r"biz|xyz|invalid|example|local|internal|test)\b(?:/|$))",
@@ -94,8 +95,8 @@ def _fold(text: str) -> str:
 
 
 def grounding(text: str, sentences: Sequence[Sentence]) -> float:
-    """The share of ``text``'s words (their first five letters: "margins" is "margin") that
-    the sentences use too; 1.0 for a text of no words."""
+    """The share of ``text``'s words (less a plural or tense ending: "margins" is "margin",
+    "compared" is "compar", not "company") that the sentences use too; 1.0 for no words."""
     words = _stems(text)
     if not words:
         return 1.0
@@ -104,7 +105,16 @@ def grounding(text: str, sentences: Sequence[Sentence]) -> float:
 
 
 def _stems(text: str) -> set[str]:
-    return {word[:5] for word in content_words(text) if word.isalpha() and len(word) > 2}
+    return {
+        _ENDING.sub("", word) for word in content_words(text) if word.isalpha() and len(word) > 2
+    }
+
+
+def _planted(evidence: Evidence) -> set[str]:
+    """Words that only the withheld passages use ("guaranteed", "canary", "exfil"): a point
+    that uses one took it from an instruction, not from the pages' text."""
+    said = set().union(*(_stems(s.text) for page in evidence.pages for s in page.sentences))
+    return set().union(*(_stems(passage) for passage in evidence.withheld())) - said
 
 
 def _unsafe(text: str, evidence: Evidence) -> RejectedPoint | None:
@@ -113,6 +123,9 @@ def _unsafe(text: str, evidence: Evidence) -> RejectedPoint | None:
         return RejectedPoint(text, "url")
     if instruction_like(text) or reproduces(text, evidence.withheld()):
         return RejectedPoint(text, "page-instruction")
+    planted = _stems(text) & _planted(evidence)
+    if planted:
+        return RejectedPoint(text, "page-instruction", ", ".join(sorted(planted)))
     return None
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from alex.research.fetch import Page
 from alex.research.injection import instruction_passages
@@ -36,7 +36,7 @@ _ABBREVIATIONS = frozenset(
         "nov", "dec", "est", "u.s", "u.k", "e.g", "i.e", "p.m", "a.m", "fig", "ft", "jr", "sr",
     }
 )  # fmt: skip
-_BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|#{1,6}|\d{1,2}[.)](?=\s))\s+")
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦▲▼►▶■□✓✔]|#{1,6}|\d{1,2}[.)](?=\s))\s+")
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 _TABLE_SCALE = re.compile(r"\bin (?:thousands|millions|billions)\b[^)]*", re.I)
 _FIGURE = re.compile(r"\d")
@@ -45,6 +45,7 @@ _RISK = re.compile(
     r"slow\w*|fell|fall\w*|los[st]\w*|disrupt\w*|threat\w*|volatil\w*|concern\w*|could|may)\b",
     re.I,
 )
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _STOPWORDS = frozenset(
     [
@@ -98,6 +99,8 @@ class Sentence:
     page: Page
     text: str
     has_figure: bool
+    from_table: bool = False
+    position: float = 0.0  # where on its page: 0 first, 1 last (the lede states the news)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,9 @@ class PageEvidence:
 
 
 def content_words(text: str) -> set[str]:
-    return {word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS}
+    """Lower-case words less stopwords; "Keldan's" is "keldan"."""
+    text = _POSSESSIVE.sub("", text.lower())
+    return {word for word in _WORD.findall(text) if word not in _STOPWORDS}
 
 
 def _is_heading(block: str) -> bool:
@@ -211,10 +216,15 @@ class Evidence:
                     continue
                 for text in [block] if from_table else _split_sentences(block):
                     sentences.append(
-                        Sentence(self._next_id, page, text, bool(_FIGURE.search(text)))
+                        Sentence(self._next_id, page, text, bool(_FIGURE.search(text)), from_table)
                     )
                     self._next_id += 1
-            evidence = PageEvidence(page, tuple(sentences), tuple(headings), tuple(withheld))
+            count = max(1, len(sentences) - 1)
+            placed = tuple(
+                replace(sentence, position=number / count)
+                for number, sentence in enumerate(sentences)
+            )
+            evidence = PageEvidence(page, placed, tuple(headings), tuple(withheld))
             self.pages.append(evidence)
             return evidence
 
@@ -222,6 +232,11 @@ class Evidence:
         """The sentence numbered ``sentence_id`` if the model was shown it: a point may
         cite nothing else."""
         return self._shown.get(sentence_id)
+
+    def show(self, sentences: Sequence[Sentence]) -> None:
+        """Let ``sentences`` be cited (they are about to be shown)."""
+        with self._lock:
+            self._shown.update((sentence.id, sentence) for sentence in sentences)
 
     def shown_sentences(self) -> list[Sentence]:
         with self._lock:

@@ -57,7 +57,9 @@ from alex.research.analyst import build_analyst
 from alex.research.checks import RejectedPoint, check_analysis
 from alex.research.evidence import Evidence, as_data
 from alex.research.fetch import FetchPolicy, Page
+from alex.research.key_facts import key_facts
 from alex.research.llm import ChatModel
+from alex.research.phraser import Phrasing, build_phraser, draft_from, phraser_prompt
 from alex.research.planner import (
     Plan,
     build_planner,
@@ -142,14 +144,15 @@ class Researcher:
                 context = ResearchContext(
                     reader, self.search_knowledge, evidence, topic, self.chat.page_chars
                 )
-                draft = await self._write(topic, evidence, notes, context)
+                draft, gave_way = await self._write(topic, evidence, notes, context)
         except TimeoutError:
             raise ResearchFailedError(
                 f"The research run took longer than {self.limits.timeout_seconds:.0f} s"
             ) from None
 
         checked = check_analysis(draft, evidence, topic)
-        for rejected in checked.rejected:
+        left_out = [*gave_way, *checked.rejected]
+        for rejected in left_out:
             logger.info("Left out (%s): %s", rejected.reason, shortened(rejected.text))
         analysis = Analysis(
             title=checked.title,
@@ -179,7 +182,7 @@ class Researcher:
             failed,
             figures,
             seconds,
-            checked.rejected,
+            left_out,
         )
 
     def _recall(self, topic: str) -> list[ChunkHit]:
@@ -203,17 +206,29 @@ class Researcher:
         evidence: Evidence,
         notes: Sequence[ChunkHit],
         context: ResearchContext,
-    ) -> AnalysisDraft:
+    ) -> tuple[AnalysisDraft, list[RejectedPoint]]:
+        """The draft, and the model's phrasings that gave way to their sentences.
+
+        A model that can call tools chooses, phrases and cites the facts itself (the
+        analyst). For one that cannot (small local models), the code chooses the key
+        sentences and the model phrases them (the phraser): measured, small models choose
+        badly but rephrase well enough (docs/researcher.md)."""
+        sentences = evidence.select(topic)
+        facts = [] if self.chat.supports_tools else key_facts(sentences, topic)
+        if facts:
+            phraser = build_phraser(self.chat.model, self.chat.settings, len(facts))
+            phrasing = await self._agent_run(phraser, phraser_prompt(topic, facts), None, Phrasing)
+            return draft_from(facts, phrasing, evidence)
         tools = TOOLS if self.chat.supports_tools else []
         agent = build_analyst(self.chat.model, tools, self.chat.settings)
         prompt = (
             f"Topic: {topic}\n\n"
-            f"Numbered page sentences:\n{as_data(evidence.select(topic))}\n\n"
+            f"Numbered page sentences:\n{as_data(sentences)}\n\n"
             "Notes from the knowledge base (background, not citable):\n"
             + ("\n".join(note_as_data(note) for note in notes) or "(none)")
             + "\n\nState the key facts of the topic, each citing its sentences."
         )
-        return await self._agent_run(agent, prompt, context, AnalysisDraft)
+        return await self._agent_run(agent, prompt, context, AnalysisDraft), []
 
     async def _agent_run(
         self,
