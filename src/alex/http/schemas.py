@@ -209,8 +209,8 @@ class AnalysisBody(BaseModel):
 class LeftOutBody(BaseModel):
     text: str
     reason: str = Field(
-        description="no-valid-citation, figure-not-in-cited-sentence, page-instruction, url, "
-        "cut-off or repeated"
+        description="no-valid-citation, figure-not-in-cited-sentence, figures-dropped, "
+        "not-in-cited-sentence, page-instruction, url, cut-off or repeated"
     )
     detail: str
 

@@ -39,6 +39,7 @@ from alex.research.injection import instruction_like, reproduces
 Reason = Literal[
     "no-valid-citation",
     "figure-not-in-cited-sentence",
+    "figures-dropped",
     "not-in-cited-sentence",
     "page-instruction",
     "url",

@@ -96,6 +96,8 @@ class ResearchResult:
     unverified_figures: list[str]
     seconds: float
     rejected: list[RejectedPoint] = field(default_factory=list)
+    # Each stored point (key point or risk) and the page sentences it cites.
+    support: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -183,6 +185,10 @@ class Researcher:
             figures,
             seconds,
             left_out,
+            {
+                point.text: tuple(sentence.text for sentence in point.sentences)
+                for point in checked.key_points + checked.risks
+            },
         )
 
     def _recall(self, topic: str) -> list[ChunkHit]:

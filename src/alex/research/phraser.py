@@ -4,9 +4,9 @@ For models that cannot call tools (the embedded offline model, a plain local ser
 code chooses the key sentences (:mod:`alex.research.key_facts`) and the model only
 rephrases them, one point per sentence in the order given, and writes a headline. Its
 answer is a list the length of the sentences, so a point's citation is its position, not a
-number a small model may get wrong. A phrasing that fails the checks (a figure changed or
-dropped, words the sentence does not use) gives way to the sentence itself, as the page
-wrote it: the fact stays, the error is reported.
+number a small model may get wrong. A phrasing that fails the checks (a figure changed, every
+figure left out, words the sentence does not use) gives way to the sentence itself, as the
+page wrote it: the fact stays, the error is reported.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Annotated
 from agents import Agent, Model, ModelSettings
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from alex.domain.figures import figures_in, unsupported
 from alex.research.analysis import (
     MAX_KEY_POINTS,
     MAX_POINT_CHARS,
@@ -24,7 +25,7 @@ from alex.research.analysis import (
     AnalysisDraft,
     CitedPoint,
 )
-from alex.research.checks import RejectedPoint, check_point, clean
+from alex.research.checks import CheckedPoint, RejectedPoint, check_point, clean
 from alex.research.evidence import Evidence, as_data
 from alex.research.key_facts import KeyFact
 
@@ -72,6 +73,15 @@ def phraser_prompt(topic: str, facts: Sequence[KeyFact]) -> str:
     return f"Topic: {topic}\n\nSentences:\n{as_data([fact.sentence for fact in facts])}"
 
 
+# Units of measured quantities; unitless numbers, periods, months and times are context.
+_MEASURES = frozenset({"", "quarter", "half", "month", "time"})
+
+
+def _lead_figure(sentence: str) -> str | None:
+    """The first measured figure of a sentence ("$512.3 million", "18.6%"): its fact."""
+    return next((f.text for f in figures_in(sentence) if f.unit not in _MEASURES), None)
+
+
 def draft_from(
     facts: Sequence[KeyFact], phrasing: Phrasing, evidence: Evidence
 ) -> tuple[AnalysisDraft, list[RejectedPoint]]:
@@ -82,7 +92,13 @@ def draft_from(
     gave_way: list[RejectedPoint] = []
     for fact, text in zip(facts, phrasing.points, strict=False):
         point = CitedPoint(cites=[fact.sentence.id], text=text)
-        outcome = check_point(point, evidence)
+        outcome: CheckedPoint | RejectedPoint = check_point(point, evidence)
+        lead = _lead_figure(fact.sentence.text) or ""
+        dropped = bool(lead) and bool(unsupported(lead, [text]))
+        if isinstance(outcome, CheckedPoint) and fact.kind != "risk" and dropped:
+            # "Revenue rose 22.4%" for "revenue was $512.3 million, up 22.4%": true, but
+            # the figure the sentence leads with was the fact.
+            outcome = RejectedPoint(clean(text), "figures-dropped", lead)
         if isinstance(outcome, RejectedPoint) or outcome.recited:
             if isinstance(outcome, RejectedPoint):
                 gave_way.append(outcome)
