@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from agents import Model, ModelResponse, ModelSettings, Usage
@@ -29,7 +30,9 @@ from openai.types.responses import (
     ResponseOutputText,
 )
 
+from alex.research.fetch import FetchPolicy
 from alex.research.llm import ChatModel
+from alex.research.orchestrator import Researcher, ResearchLimits
 from alex.services import Services
 
 
@@ -209,6 +212,27 @@ def opener(
 ) -> Callable[[Any], AbstractContextManager[ChatModel]]:
     """A ``ResearchService`` ``open_model`` that hands out ``model``."""
     return lambda settings: nullcontext(chat_model(model, tools=tools))
+
+
+def scripted_researcher(
+    services: Services,
+    allow_host: str,
+    model: ScriptedModel,
+    *,
+    tools: bool = True,
+    turns: int = 4,
+    today: date = date(2026, 11, 26),
+) -> Researcher:
+    """A researcher on ``services`` (the fakes) that runs ``model`` and may fetch from
+    ``allow_host``, on a fixed day."""
+    return Researcher(
+        chat=chat_model(model, tools=tools),
+        ingest=services.ingest,
+        search_knowledge=lambda query: services.search.search(query, 3, "hybrid", {}),
+        policy=FetchPolicy(allow_hosts=[allow_host]),
+        limits=ResearchLimits(max_turns=turns, timeout_seconds=60),
+        today=lambda: today,
+    )
 
 
 def research_with(services: Services, model: ScriptedModel, allow_host: str) -> Services:

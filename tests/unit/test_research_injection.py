@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Any
 
 import pytest
 
-from alex.research.fetch import FetchPolicy
-from alex.research.orchestrator import Researcher, ResearchLimits
+from alex.research.orchestrator import Researcher
 from alex.services import Services
 from tests.pagesite import PageSite
 from tests.scripted_model import (
     Call,
     ScriptedModel,
     answer,
-    chat_model,
     point,
     rephrase,
+    scripted_researcher,
     sent_text,
     text,
 )
@@ -48,14 +46,7 @@ def pages(site: PageSite) -> list[str]:
 def researcher(
     services: Services, site: PageSite, model: ScriptedModel, *, tools: bool
 ) -> Researcher:
-    return Researcher(
-        chat=chat_model(model, tools=tools),
-        ingest=services.ingest,
-        search_knowledge=lambda query: services.search.search(query, 3, "hybrid", {}),
-        policy=FetchPolicy(allow_hosts=[site.host_port]),
-        limits=ResearchLimits(max_turns=3, timeout_seconds=60),
-        today=lambda: date(2026, 12, 3),
-    )
+    return scripted_researcher(services, site.host_port, model, tools=tools, turns=3)
 
 
 def stored_text(services: Services, document_id: str) -> str:

@@ -14,17 +14,16 @@ from datetime import date
 import pytest
 
 from alex.domain.errors import ResearchFailedError
-from alex.research.fetch import FetchPolicy
-from alex.research.orchestrator import Researcher, ResearchLimits
+from alex.research.orchestrator import Researcher
 from alex.services import Services
 from tests.pagesite import PageSite
 from tests.scripted_model import (
     Reply,
     ScriptedModel,
     answer,
-    chat_model,
     point,
     rephrase,
+    scripted_researcher,
     sent_text,
     sentence_numbers,
     text,
@@ -42,13 +41,8 @@ def services(fake_services: Services) -> Services:
 def researcher(
     services: Services, site: PageSite, model: ScriptedModel, *, tools: bool = True, turns: int = 4
 ) -> Researcher:
-    return Researcher(
-        chat=chat_model(model, tools=tools),
-        ingest=services.ingest,
-        search_knowledge=lambda query: services.search.search(query, 3, "hybrid", {}),
-        policy=FetchPolicy(allow_hosts=[site.host_port]),
-        limits=ResearchLimits(max_turns=turns, timeout_seconds=60),
-        today=lambda: TODAY,
+    return scripted_researcher(
+        services, site.host_port, model, tools=tools, turns=turns, today=TODAY
     )
 
 

@@ -33,7 +33,7 @@ from alex.research.analysis import (
     CitedPoint,
     SourceRef,
 )
-from alex.research.evidence import Evidence, Sentence, content_words
+from alex.research.evidence import Evidence, Sentence, content_words, without_bullet
 from alex.research.injection import instruction_like, reproduces
 
 Reason = Literal[
@@ -56,7 +56,7 @@ _URL = re.compile(
     r"biz|xyz|invalid|example|local|internal|test)\b(?:/|$))",
     re.I,
 )
-_MARKUP = re.compile(r"^\s*(?:[-*\u2022\u00b7>]|#{1,6}|\d{1,2}[.)])\s+|\*\*|__|`")
+_EMPHASIS = re.compile(r"\*\*|__|`")
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class CheckedAnalysis:
 
 def clean(text: str) -> str:
     """One line, no bullet, heading or emphasis marks, ending as a sentence ends."""
-    text = _MARKUP.sub("", " ".join(text.split())).strip()
+    text = _EMPHASIS.sub("", without_bullet(" ".join(text.split()))).strip()
     return text if not text or text.endswith((".", "!", "?", '"', "”")) else text + "."
 
 

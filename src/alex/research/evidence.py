@@ -36,7 +36,7 @@ _ABBREVIATIONS = frozenset(
         "nov", "dec", "est", "u.s", "u.k", "e.g", "i.e", "p.m", "a.m", "fig", "ft", "jr", "sr",
     }
 )  # fmt: skip
-_BULLET = re.compile(r"^\s*(?:[-*•·▪◦▲▼►▶■□✓✔]|#{1,6}|\d{1,2}[.)](?=\s))\s+")
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦▲▼►▶■□✓✔>]|#{1,6}|\d{1,2}[.)](?=\s))\s+")
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 _TABLE_SCALE = re.compile(r"\bin (?:thousands|millions|billions)\b[^)]*", re.I)
 _FIGURE = re.compile(r"\d")
@@ -48,45 +48,12 @@ _RISK = re.compile(
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "this",
-        "to",
-        "was",
-        "were",
-        "with",
-        "what",
-        "which",
-        "who",
-        "why",
-        "how",
-        "after",
-        "over",
-        "about",
-    ]
-)
+    {
+        "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
+        "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to",
+        "was", "were", "with", "what", "which", "who", "why", "how", "after", "over", "about",
+    }
+)  # fmt: skip
 # A heading: a short block without a sentence's final punctuation.
 _MAX_HEADING_WORDS = 14
 
@@ -117,6 +84,11 @@ def content_words(text: str) -> set[str]:
     """Lower-case words less stopwords; "Keldan's" is "keldan"."""
     text = _POSSESSIVE.sub("", text.lower())
     return {word for word in _WORD.findall(text) if word not in _STOPWORDS}
+
+
+def without_bullet(line: str) -> str:
+    """``"- Revenue rose"``, ``"## Outlook"``, ``"1. First"`` without their marks."""
+    return _BULLET.sub("", line)
 
 
 def _is_heading(block: str) -> bool:
@@ -183,7 +155,7 @@ def _blocks(text: str) -> Iterable[tuple[str, bool]]:
                 yield sentence, True
             index = end
         else:
-            yield _BULLET.sub("", lines[index]), False
+            yield without_bullet(lines[index]), False
             index += 1
 
 
