@@ -9,7 +9,9 @@ recall and memory, cold start), quality (bench/eval: retrieval, and the figure c
 bench/eval/figure_claims.jsonl: bench/figures.py), load, research (the offline
 chat model's speed and one research run over the fixture pages; needs
 `uv sync --extra local-llm`, else skipped), cloud_ingest (one large document through the
-ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py). Results go to
+ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py), portfolio (the
+10,000-path retirement projection beside the course's 500-path loop: bench/portfolio.py).
+Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
 """
 
@@ -27,7 +29,7 @@ from typing import Any
 
 # Faults (kill -9, full disk, read-only folder) are checks, not measurements: they are tests
 # (tests/functional/test_load_faults.py).
-SECTIONS = ("speed", "quality", "load", "research", "cloud_ingest")
+SECTIONS = ("speed", "quality", "load", "research", "cloud_ingest", "portfolio")
 
 # name -> (predicate over the results, the target it checks)
 TARGETS: dict[str, tuple[Callable[[dict[str, Any]], bool | None], str]] = {}
@@ -210,6 +212,12 @@ def run_cloud_ingest(quick: bool) -> dict[str, Any]:
     return run((100, 200) if quick else (100, 200, 400), (2,) if quick else (1, 2, 4))
 
 
+def run_portfolio(quick: bool) -> dict[str, Any]:
+    from bench.portfolio import measure
+
+    return measure()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -223,6 +231,7 @@ def main() -> None:
         "load": run_load,
         "research": run_research,
         "cloud_ingest": run_cloud_ingest,
+        "portfolio": run_portfolio,
     }
     results: dict[str, Any] = {}
     for section in args.only:
