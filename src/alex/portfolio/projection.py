@@ -234,7 +234,8 @@ def _run(start: Array, growth: Array, contribution: Array, spending: Array, fee:
 
 def project(inputs: ProjectionInputs, paths: int = MIN_PATHS, seed: int = 0) -> Projection:
     """Run the projection. The same ``seed`` gives the same numbers on every OS: numpy's
-    ``default_rng`` (PCG64) and its normal sampler are platform-independent."""
+    ``default_rng`` (PCG64) and its normal sampler are platform-independent (for one numpy
+    version: numpy's NEP 19 lets the stream change between releases)."""
     if paths < MIN_PATHS:
         raise InvalidInputError(f"paths: at least {MIN_PATHS}")
     names, weights = _validate(inputs)
