@@ -126,3 +126,29 @@ class Transaction:
     def amount(self) -> Decimal:
         """Quantity x unit price, before the fee."""
         return self.quantity * self.unit_price
+
+
+# --- Prices and FX rates -------------------------------------------------------------------
+# Added with valuation (alex.portfolio.valuation); the price import and the stores use the same
+# two records. A price or rate is a fact about one day: which one is "last known" on a given
+# day, and whether it is stale, is the valuation's business.
+
+
+@dataclass(frozen=True)
+class Price:
+    """The closing price of one unit of ``symbol`` on ``date``, in ``currency``."""
+
+    symbol: str
+    date: date
+    close: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class FxRate:
+    """On ``date``, 1 ``base`` = ``rate`` ``quote`` (EUR/USD 1.08: one euro buys 1.08 dollars)."""
+
+    date: date
+    base: str
+    quote: str
+    rate: Decimal
