@@ -126,3 +126,54 @@ class Transaction:
     def amount(self) -> Decimal:
         """Quantity x unit price, before the fee."""
         return self.quantity * self.unit_price
+
+
+# --- Stored alongside the transactions (the PortfolioStore's records) -------------------------
+# Prices and FX rates are facts with a date; the store keeps their history. Targets and
+# settings are the user's choices. A transaction is stored under an id its importer chose
+# (stable for the same row, so a re-import adds nothing).
+
+# The dimensions an allocation (and so a target) is computed along.
+DIMENSIONS = ("asset_class", "region", "sector", "currency", "account")
+
+
+@dataclass(frozen=True)
+class Price:
+    """The close of ``symbol`` on ``date``, in ``currency``."""
+
+    symbol: str
+    date: date
+    close: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class FxRate:
+    """On ``date``, 1 ``base`` = ``rate`` ``quote`` (EUR/USD 1.08: one euro buys 1.08 dollars)."""
+
+    date: date
+    base: str
+    quote: str
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class RecordedTransaction:
+    """A transaction with the id it is stored under: the key of idempotent imports."""
+
+    id: str
+    transaction: Transaction
+
+
+@dataclass(frozen=True)
+class PortfolioSettings:
+    """The user's settings; each has a default, so a new portfolio needs none.
+
+    ``risk_thresholds`` holds only the thresholds the user changed, by risk rule name (the
+    rules own their defaults); ``monthly_spending`` is in ``base_currency``, None when unset.
+    """
+
+    base_currency: str = "USD"
+    monthly_spending: Decimal | None = None
+    stale_price_days: int = 7
+    risk_thresholds: dict[str, Decimal] = field(default_factory=dict)
