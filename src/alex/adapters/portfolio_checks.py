@@ -60,12 +60,12 @@ def check_number(value: Decimal, where: str, field: str, minimum: Decimal | None
     if not isinstance(value, Decimal) or not value.is_finite():
         raise _fail(where, field, f"must be a finite decimal, got {value!r}")
     if value:
-        digits = value.normalize().as_tuple()
-        exponent = int(digits.exponent)
-        magnitude = exponent + len(digits.digits) - 1  # the power of ten of the first digit
-        if len(digits.digits) > _MAX_DIGITS:
+        # Not normalize(): it rounds to the context's 28 digits.
+        significant = "".join(map(str, value.as_tuple().digits)).rstrip("0")
+        if len(significant) > _MAX_DIGITS:
             raise _fail(where, field, f"has more than {_MAX_DIGITS} significant digits")
-        if not _SMALLEST_EXPONENT <= magnitude <= _LARGEST_EXPONENT:
+        # adjusted(): the power of ten of the first digit.
+        if not _SMALLEST_EXPONENT <= value.adjusted() <= _LARGEST_EXPONENT:
             raise _fail(where, field, f"is out of range (1E{_SMALLEST_EXPONENT} to 1E+125)")
     if minimum is not None and value < minimum:
         raise _fail(where, field, f"must be at least {minimum}, got {value}")
