@@ -6,6 +6,7 @@ Adapters (local and AWS) implement these; the domain never imports an adapter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from alex.domain.models import (
@@ -18,6 +19,15 @@ from alex.domain.models import (
     StoredChunk,
 )
 from alex.domain.tokenizer import Tokenizer as Tokenizer  # the chunker's port, re-exported
+from alex.portfolio.model import (
+    Account,
+    FxRate,
+    Instrument,
+    PortfolioSettings,
+    Price,
+    RecordedTransaction,
+    Weights,
+)
 
 if TYPE_CHECKING:
     # Types only: the ingest and search Lambdas import this module without the researcher.
@@ -124,3 +134,90 @@ class CheckedStore(Protocol):
     def check_available(self) -> None:
         """Raise StoreUnavailableError (503) with the reason if writes would be lost."""
         ...
+
+
+class PortfolioStore(Protocol):
+    """One portfolio's records: accounts, instruments, transactions, prices, FX rates,
+    allocation targets and settings (docs/portfolio.md, "Where a portfolio is stored").
+
+    Every write of several records stores all of them or none, and checks them all first:
+    a bad record raises InvalidInputError naming its index and field, and nothing is stored.
+    A store that cannot be reached raises StoreUnavailableError. Holdings are not stored:
+    they are derived from the transactions.
+    """
+
+    # Accounts and instruments: ``put`` replaces the record with the same id or symbol.
+    def put_account(self, account: Account) -> None: ...
+
+    def get_account(self, account_id: str) -> Account | None: ...
+
+    def list_accounts(self) -> list[Account]:
+        """By id."""
+        ...
+
+    def put_instrument(self, instrument: Instrument) -> None: ...
+
+    def get_instrument(self, symbol: str) -> Instrument | None: ...
+
+    def list_instruments(self) -> list[Instrument]:
+        """By symbol."""
+        ...
+
+    # Transactions -----------------------------------------------------------------------
+    def add_transactions(self, entries: Sequence[RecordedTransaction]) -> int:
+        """Store the entries whose ids are not stored yet, all in one atomic write; returns
+        how many were new. An id already stored is skipped (even with other contents: a
+        re-import adds nothing); an id twice in ``entries`` with different contents, or a
+        transaction in an account not stored, is InvalidInputError."""
+        ...
+
+    def list_transactions(
+        self, account: str | None = None, start: date | None = None, end: date | None = None
+    ) -> list[RecordedTransaction]:
+        """Those in ``account`` (all accounts if None) dated ``start`` to ``end``, both
+        inclusive (open if None), ordered by date, then id."""
+        ...
+
+    def delete_transaction(self, transaction_id: str) -> bool:
+        """False if no transaction has that id."""
+        ...
+
+    # Prices and FX rates: ``put`` replaces the record of the same day (and symbol or pair).
+    def put_prices(self, prices: Sequence[Price]) -> None: ...
+
+    def last_price(self, symbol: str, on: date) -> Price | None:
+        """The latest price of ``symbol`` dated ``on`` or before, or None."""
+        ...
+
+    def list_prices(self, symbol: str) -> list[Price]:
+        """Oldest first."""
+        ...
+
+    def put_fx_rates(self, rates: Sequence[FxRate]) -> None: ...
+
+    def last_fx_rate(self, base: str, quote: str, on: date) -> FxRate | None:
+        """The latest ``base``/``quote`` rate dated ``on`` or before, or None (the inverse
+        pair is not consulted: converting is the valuation's business)."""
+        ...
+
+    def list_fx_rates(self, base: str, quote: str) -> list[FxRate]:
+        """Oldest first."""
+        ...
+
+    # Targets and settings ---------------------------------------------------------------
+    def put_target(self, dimension: str, weights: Weights) -> None:
+        """The target allocation along ``dimension`` (one of ``model.DIMENSIONS``), in per
+        cent summing to 100; empty weights remove the target."""
+        ...
+
+    def targets(self) -> dict[str, Weights]:
+        """The targets set, by dimension."""
+        ...
+
+    def get_settings(self) -> PortfolioSettings:
+        """The settings stored, or the defaults if none were."""
+        ...
+
+    def put_settings(self, settings: PortfolioSettings) -> None: ...
+
+    def close(self) -> None: ...

@@ -9,6 +9,9 @@ its path.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,8 @@ from alex.private_files import create_private_dir, create_private_file, restrict
 
 SCHEMA_VERSION = "1"
 
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
     source_id TEXT,
@@ -58,10 +61,13 @@ END;
 """
 
 
-def open_database(path: Path, dimension: int) -> Any:
+def open_database(path: Path, dimension: int | None, schema: str = "") -> Any:
     """A connection to the store at ``path`` (created owner-only if missing), schema in place.
 
-    Raises OSError or sqlean.Error; the store turns them into a clear StoreUnavailableError.
+    The documents' tables are created when ``dimension`` is given (it fixes the vector
+    table's width, which only the document store knows); ``schema`` adds another store's
+    tables to the same file (``portfolio_sqlite``). Raises OSError or sqlean.Error; the
+    store turns them into a clear StoreUnavailableError.
     """
     # Owner-only: created so before SQLite opens it, or tightened if an older version left
     # it readable.
@@ -78,9 +84,22 @@ def open_database(path: Path, dimension: int) -> Any:
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA foreign_keys = ON")
     # executescript commits whatever is open, so the schema carries its own transaction.
-    schema = _SCHEMA.replace("{dimension}", str(dimension))
-    db.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
+    documents = "" if dimension is None else _SCHEMA.replace("{dimension}", str(dimension))
+    db.executescript(f"BEGIN IMMEDIATE;\n{_META}\n{documents}\n{schema}\nCOMMIT;")
     return db
+
+
+@contextmanager
+def immediate_transaction(db: Any, lock: threading.RLock) -> Iterator[Any]:
+    """BEGIN IMMEDIATE ... COMMIT under ``lock``; ROLLBACK on any error: all or nothing."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
 
 class FileIdentity:

@@ -21,7 +21,12 @@ import numpy.typing as npt
 import sqlean
 
 from alex.adapters.keyword_index import KeywordIndex, StoreKeywords
-from alex.adapters.sqlite_file import SCHEMA_VERSION, FileIdentity, open_database
+from alex.adapters.sqlite_file import (
+    SCHEMA_VERSION,
+    FileIdentity,
+    immediate_transaction,
+    open_database,
+)
 from alex.adapters.vector_matrix import VectorMatrix
 from alex.domain.errors import StoreUnavailableError
 from alex.domain.keywords import keyword_terms
@@ -106,14 +111,8 @@ class SqliteStore:
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
         """BEGIN IMMEDIATE ... COMMIT under the lock; ROLLBACK on any error."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with immediate_transaction(self._db, self._lock) as db:
+            yield db
 
     def check_available(self) -> None:
         """Raise StoreUnavailableError if the file opened is no longer the one at ``path``

@@ -134,6 +134,10 @@ class Transaction:
 # day, and whether it is stale, is the valuation's business.
 
 
+# The dimensions an allocation (and so a target) is computed along.
+DIMENSIONS = ("asset_class", "region", "sector", "currency", "account")
+
+
 @dataclass(frozen=True)
 class Price:
     """The closing price of one unit of ``symbol`` on ``date``, in ``currency``."""
@@ -152,3 +156,25 @@ class FxRate:
     base: str
     quote: str
     rate: Decimal
+
+
+@dataclass(frozen=True)
+class RecordedTransaction:
+    """A transaction with the id it is stored under: the key of idempotent imports."""
+
+    id: str
+    transaction: Transaction
+
+
+@dataclass(frozen=True)
+class PortfolioSettings:
+    """The user's settings; each has a default, so a new portfolio needs none.
+
+    ``risk_thresholds`` holds only the thresholds the user changed, by risk rule name (the
+    rules own their defaults); ``monthly_spending`` is in ``base_currency``, None when unset.
+    """
+
+    base_currency: str = "USD"
+    monthly_spending: Decimal | None = None
+    stale_price_days: int = 7
+    risk_thresholds: dict[str, Decimal] = field(default_factory=dict)
