@@ -126,3 +126,27 @@ class Transaction:
     def amount(self) -> Decimal:
         """Quantity x unit price, before the fee."""
         return self.quantity * self.unit_price
+
+
+# --- Prices and FX rates (added for the import formats, alex.portfolio.formats) -------------
+
+
+@dataclass(frozen=True)
+class Price:
+    """A closing price of one unit of ``symbol`` on ``date``, in ``currency``."""
+
+    symbol: str
+    date: date
+    close: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class FxRate:
+    """On ``date``, one unit of ``base`` was worth ``rate`` units of ``quote``
+    (``FxRate(d, "EUR", "USD", Decimal("1.08"))``: 1 EUR = 1.08 USD)."""
+
+    date: date
+    base: str
+    quote: str
+    rate: Decimal
