@@ -440,3 +440,12 @@ def test_an_accounts_kind_survives_ghostfolio() -> None:
     accounts = [Account("ira", "IRA", AccountKind.RETIREMENT, "USD")]
     text = dump_ghostfolio(accounts, [], exported_at=datetime.now(UTC), base_currency="USD")
     assert parse_ghostfolio(text, today=TODAY).accounts == accounts
+
+
+def test_activities_refer_to_the_files_accounts_when_it_has_some() -> None:
+    listed = [{"id": "acc", "name": "A", "currency": "USD", "platformId": None}]
+    error = ghostfolio_fault(ghostfolio_text([activity(accountId="other")], accounts=listed))
+    assert error.problems[0].field == "accountId"
+    # Without accounts in the file, the ids are the caller's to check.
+    alone = parse_ghostfolio(ghostfolio_text([activity(accountId="other")]), today=TODAY)
+    assert alone.transactions[0].account == "other"

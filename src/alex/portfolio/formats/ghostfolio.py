@@ -102,12 +102,16 @@ def parse_ghostfolio(
         problems.add("file", "accounts", "expected a list")
         raw_accounts = []
     accounts = _each(raw_accounts, "accounts", _account, problems)
-    allowed = {account.id for account in accounts} | set(known_accounts or ())
+    # Checked when there is something to check against: a file without accounts (Ghostfolio
+    # allows that) refers to accounts only the caller can know.
+    allowed = (
+        None
+        if known_accounts is None and not raw_accounts
+        else {account.id for account in accounts} | set(known_accounts or ())
+    )
 
     def activity(item: dict[str, Any]) -> Transaction:
-        return _activity(
-            item, today, allowed if known_accounts is not None else None, default_account
-        )
+        return _activity(item, today, allowed, default_account)
 
     transactions = _each(document["activities"], "activities", activity, problems)
     problems.raise_any()

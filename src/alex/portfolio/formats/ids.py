@@ -38,8 +38,11 @@ def transaction_key(transaction: Transaction) -> str:
 
 def transaction_id(transaction: Transaction, occurrence: int = 0) -> str:
     """32 hex digits (128 bits of SHA-256) for the ``occurrence``-th (from 0) identical copy."""
-    payload = f"{transaction_key(transaction)}{_SEPARATOR}{occurrence}".encode()
-    return hashlib.sha256(payload).hexdigest()[:32]
+    return _hash(transaction_key(transaction), occurrence)
+
+
+def _hash(key: str, occurrence: int) -> str:
+    return hashlib.sha256(f"{key}{_SEPARATOR}{occurrence}".encode()).hexdigest()[:32]
 
 
 def transaction_ids(transactions: Iterable[Transaction]) -> list[str]:
@@ -49,6 +52,6 @@ def transaction_ids(transactions: Iterable[Transaction]) -> list[str]:
     ids = []
     for transaction in transactions:
         key = transaction_key(transaction)
-        ids.append(transaction_id(transaction, seen[key]))
+        ids.append(_hash(key, seen[key]))
         seen[key] += 1
     return ids
