@@ -176,11 +176,16 @@ class Evidence:
                 if known.page.final_url == page.final_url:
                     return known
             withheld = instruction_passages(page.text)
-            held = {" ".join(passage.split()) for passage in withheld}
+            # Dropped as lines, before bullets are stripped and table rows rewritten: a
+            # block no longer equals the line it came from.
+            held = set(withheld)
+            readable = "\n".join(
+                line for line in page.text.splitlines() if line.strip() not in held
+            )
             sentences: list[Sentence] = []
             headings: list[str] = []
-            for block, from_table in _blocks(page.text):
-                if " ".join(block.split()) in held or not block:
+            for block, from_table in _blocks(readable):
+                if not block:
                     continue
                 if not from_table and _is_heading(block):
                     # A heading names a topic; the sentences under it state the facts.
