@@ -70,7 +70,14 @@ def test_a_bulleted_heading_or_table_cell_note_to_ai_is_withheld(evidence: Evide
 
 @pytest.mark.parametrize(
     "address",
-    ["evil.invalid", "northwind-ir.example", "evil.ru/northwind", "bit.ly/3xYzQ", "t.me/nwind"],
+    [
+        "evil.invalid",
+        "northwind-ir.example",
+        "evil.ru/northwind",
+        "bit.ly/3xYzQ",
+        "t.me/nwind",
+        "ir@northwind-ir.ru",
+    ],
 )
 def test_a_page_sentence_holding_a_bare_address_is_left_out_as_a_url(address: str) -> None:
     """clean() ends every point with a stop, so "... evil.invalid." never matched the

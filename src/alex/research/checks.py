@@ -51,9 +51,14 @@ Reason = Literal[
 # point whose figures are in a sentence that is about something else is not stated there.
 MIN_GROUNDING = 0.5
 _ENDING = re.compile(r"(?<=\w\w\w)(?:es|s|ed|ing|ly)$")
+# A scheme, "www.", any domain with a path ("bit.ly/x", "evil.ru/q2"), an e-mail address, or
+# a listed top-level domain ending the text (before the stop clean() adds) or followed by a
+# path: "Amazon.com Inc." is a name, "details at evil.invalid." an address.
 _URL = re.compile(
-    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|"
-    r"biz|xyz|invalid|example|local|internal|test)\b(?:/|$))",
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/\S|"
+    r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+|"
+    r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|biz|xyz|invalid|example|local|"
+    r"internal|test)\b(?=/|[.!?,;:)\]\"'\u201d\u2019]*$))",
     re.I,
 )
 _EMPHASIS = re.compile(r"\*\*|__|`")
