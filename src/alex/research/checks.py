@@ -158,14 +158,16 @@ def _stating(text: str, evidence: Evidence) -> Sentence | None:
 
 
 def check_point(point: CitedPoint, evidence: Evidence) -> CheckedPoint | RejectedPoint:
-    if len(point.text) >= MAX_POINT_CHARS:
-        return RejectedPoint(point.text, "cut-off")
     text = clean(point.text)
+    cited = [evidence.shown_sentence(number) for number in dict.fromkeys(point.cites)]
+    sentences = tuple(sentence for sentence in cited if sentence is not None)
+    # A page's own sentence (a phrasing gave way to it) may be longer than a model's point.
+    whole = any(text == clean(sentence.text) for sentence in sentences)
+    if len(point.text) >= MAX_POINT_CHARS and not whole:
+        return RejectedPoint(point.text, "cut-off")
     unsafe = _unsafe(text, evidence)
     if unsafe is not None:
         return unsafe
-    cited = [evidence.shown_sentence(number) for number in dict.fromkeys(point.cites)]
-    sentences = tuple(sentence for sentence in cited if sentence is not None)
     problem = _unsupported(text, sentences) if sentences else None
     if sentences and problem is None:
         return CheckedPoint(text, sentences)
