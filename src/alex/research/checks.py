@@ -103,10 +103,14 @@ def _fold(text: str) -> str:
 def grounding(text: str, sentences: Sequence[Sentence]) -> float:
     """The share of ``text``'s words (less a plural or tense ending: "margins" is "margin",
     "compared" is "compar", not "company") that the sentences use too; 1.0 for no words."""
+    return _share(text, [sentence.text for sentence in sentences])
+
+
+def _share(text: str, texts: Sequence[str]) -> float:
     words = _stems(text)
     if not words:
         return 1.0
-    known = set().union(*(_stems(sentence.text) for sentence in sentences))
+    known = set().union(*(_stems(said) for said in texts))
     return len(words & known) / len(words)
 
 
@@ -211,22 +215,26 @@ def check_analysis(draft: AnalysisDraft, evidence: Evidence, topic: str) -> Chec
         raise ResearchFailedError(f"No key point passed the checks ({reasons}): nothing stored")
     support = [sentence for point in key_points + risks for sentence in point.sentences]
     cited_pages = {sentence.page.final_url for sentence in support}
-    # A headline sums up the cited pages: its figures must be on one of them.
-    headline_support = [
-        sentence
-        for page in evidence.pages
-        if page.page.final_url in cited_pages
-        for sentence in page.sentences
+    # A headline sums up the cited pages: its figures must be on one of them, and most of
+    # its words (in their sentences, titles or headings), or it is a claim of its own.
+    cited = [page for page in evidence.pages if page.page.final_url in cited_pages]
+    headline_support = [sentence.text for page in cited for sentence in page.sentences]
+    headline_words = [
+        *headline_support,
+        *(page.page.title or "" for page in cited),
+        *(heading for page in cited for heading in page.headings),
     ]
     title = clean(draft.title).rstrip(".")
     problem = None
     if title:
-        missing = unsupported(title, [sentence.text for sentence in headline_support])
-        problem = _unsafe(title, evidence) or (
-            RejectedPoint(title, "figure-not-in-cited-sentence", ", ".join(f.text for f in missing))
-            if missing
-            else None
-        )
+        missing = unsupported(title, headline_support)
+        share = _share(title, headline_words)
+        problem = _unsafe(title, evidence)
+        if problem is None and missing:
+            detail = ", ".join(figure.text for figure in missing)
+            problem = RejectedPoint(title, "figure-not-in-cited-sentence", detail)
+        if problem is None and share < MIN_GROUNDING:
+            problem = RejectedPoint(title, "not-in-cited-sentence", f"{share:.2f}")
     if problem is not None:
         rejected.append(problem)
     if problem is not None or not title:
