@@ -127,9 +127,14 @@ def _planted(evidence: Evidence) -> set[str]:
     return set().union(*(_stems(passage) for passage in evidence.withheld())) - said
 
 
+def holds_url(text: str) -> bool:
+    """Whether ``text`` holds a web or e-mail address (a scheme, "www.", "bit.ly/x", ...)."""
+    return bool(_URL.search(text))
+
+
 def _unsafe(text: str, evidence: Evidence) -> RejectedPoint | None:
     """A URL or words from a page's instructions: wrong whatever the point cites."""
-    if _URL.search(text):
+    if holds_url(text):
         return RejectedPoint(text, "url")
     if instruction_like(text) or reproduces(text, evidence.withheld()):
         return RejectedPoint(text, "page-instruction")
@@ -242,7 +247,9 @@ def check_analysis(draft: AnalysisDraft, evidence: Evidence, topic: str) -> Chec
     sources: dict[str, SourceRef] = {}
     for sentence in support:
         page = sentence.page
-        named = (page.title or "")[:MAX_SOURCE_TITLE_CHARS]
+        # A page's <title> is the page's text too: a URL or a note to AI in it is not stored.
+        served = page.title or ""
+        named = "" if _unsafe(served, evidence) else served[:MAX_SOURCE_TITLE_CHARS]
         sources.setdefault(page.final_url, SourceRef(url=page.final_url, title=named))
     summary = " ".join(point.text for point in key_points[:SUMMARY_POINTS])
     return CheckedAnalysis(title, summary, key_points, risks, list(sources.values()), rejected)

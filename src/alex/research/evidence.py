@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from alex.research.fetch import Page
-from alex.research.injection import instruction_passages
+from alex.research.injection import instruction_like, instruction_passages
 from alex.research.sources import attribute, fence
 
 # A sentence ends at . ! or ? (and any closing quote or bracket) before a space and a capital,
@@ -275,9 +275,9 @@ def as_data(sentences: Sequence[Sentence]) -> str:
             if page is not None:
                 parts.append("</page>")
             page = sentence.page
-            parts.append(
-                f'<page url="{attribute(page.final_url)}" title="{attribute(page.title or "")}">'
-            )
+            # A title written to an AI is withheld like any such passage of the page.
+            title = "" if instruction_like(page.title or "") else page.title or ""
+            parts.append(f'<page url="{attribute(page.final_url)}" title="{attribute(title)}">')
         parts.append(f"[{sentence.id}] {fence(sentence.text)}")
     if page is not None:
         parts.append("</page>")
