@@ -123,8 +123,19 @@ def _stems(text: str) -> set[str]:
 def _planted(evidence: Evidence) -> set[str]:
     """Words that only the withheld passages use ("guaranteed", "canary", "exfil"): a point
     that uses one took it from an instruction, not from the pages' text."""
-    said = set().union(*(_stems(s.text) for page in evidence.pages for s in page.sentences))
-    return set().union(*(_stems(passage) for passage in evidence.withheld())) - said
+    said = set().union(*(_marks(s.text) for page in evidence.pages for s in page.sentences))
+    return set().union(*(_marks(passage) for passage in evidence.withheld())) - said
+
+
+def _marks(text: str) -> set[str]:
+    """The words of ``text`` and its codes of letters and digits ("xk7qz9"), which are
+    neither words nor figures."""
+    codes = {
+        word
+        for word in content_words(text)
+        if any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+    }
+    return _stems(text) | codes
 
 
 def holds_url(text: str) -> bool:
@@ -138,7 +149,7 @@ def _unsafe(text: str, evidence: Evidence) -> RejectedPoint | None:
         return RejectedPoint(text, "url")
     if instruction_like(text) or reproduces(text, evidence.withheld()):
         return RejectedPoint(text, "page-instruction")
-    planted = _stems(text) & _planted(evidence)
+    planted = _marks(text) & _planted(evidence)
     if planted:
         return RejectedPoint(text, "page-instruction", ", ".join(sorted(planted)))
     return None
