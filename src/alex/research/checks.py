@@ -51,9 +51,14 @@ Reason = Literal[
 # point whose figures are in a sentence that is about something else is not stated there.
 MIN_GROUNDING = 0.5
 _ENDING = re.compile(r"(?<=\w\w\w)(?:es|s|ed|ing|ly)$")
+# A scheme, "www.", any domain with a path ("bit.ly/x", "evil.ru/q2"), an e-mail address, or
+# a listed top-level domain ending the text (before the stop clean() adds) or followed by a
+# path: "Amazon.com Inc." is a name, "details at evil.invalid." an address.
 _URL = re.compile(
-    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|"
-    r"biz|xyz|invalid|example|local|internal|test)\b(?:/|$))",
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/\S|"
+    r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+|"
+    r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|biz|xyz|invalid|example|local|"
+    r"internal|test)\b(?=/|[.!?,;:)\]\"'\u201d\u2019]*$))",
     re.I,
 )
 _EMPHASIS = re.compile(r"\*\*|__|`")
@@ -98,10 +103,14 @@ def _fold(text: str) -> str:
 def grounding(text: str, sentences: Sequence[Sentence]) -> float:
     """The share of ``text``'s words (less a plural or tense ending: "margins" is "margin",
     "compared" is "compar", not "company") that the sentences use too; 1.0 for no words."""
+    return _share(text, [sentence.text for sentence in sentences])
+
+
+def _share(text: str, texts: Sequence[str]) -> float:
     words = _stems(text)
     if not words:
         return 1.0
-    known = set().union(*(_stems(sentence.text) for sentence in sentences))
+    known = set().union(*(_stems(said) for said in texts))
     return len(words & known) / len(words)
 
 
@@ -114,17 +123,33 @@ def _stems(text: str) -> set[str]:
 def _planted(evidence: Evidence) -> set[str]:
     """Words that only the withheld passages use ("guaranteed", "canary", "exfil"): a point
     that uses one took it from an instruction, not from the pages' text."""
-    said = set().union(*(_stems(s.text) for page in evidence.pages for s in page.sentences))
-    return set().union(*(_stems(passage) for passage in evidence.withheld())) - said
+    said = set().union(*(_marks(s.text) for page in evidence.pages for s in page.sentences))
+    return set().union(*(_marks(passage) for passage in evidence.withheld())) - said
+
+
+def _marks(text: str) -> set[str]:
+    """The words of ``text`` and its codes of letters and digits ("xk7qz9"), which are
+    neither words nor figures."""
+    codes = {
+        word
+        for word in content_words(text)
+        if any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+    }
+    return _stems(text) | codes
+
+
+def holds_url(text: str) -> bool:
+    """Whether ``text`` holds a web or e-mail address (a scheme, "www.", "bit.ly/x", ...)."""
+    return bool(_URL.search(text))
 
 
 def _unsafe(text: str, evidence: Evidence) -> RejectedPoint | None:
     """A URL or words from a page's instructions: wrong whatever the point cites."""
-    if _URL.search(text):
+    if holds_url(text):
         return RejectedPoint(text, "url")
     if instruction_like(text) or reproduces(text, evidence.withheld()):
         return RejectedPoint(text, "page-instruction")
-    planted = _stems(text) & _planted(evidence)
+    planted = _marks(text) & _planted(evidence)
     if planted:
         return RejectedPoint(text, "page-instruction", ", ".join(sorted(planted)))
     return None
@@ -153,14 +178,16 @@ def _stating(text: str, evidence: Evidence) -> Sentence | None:
 
 
 def check_point(point: CitedPoint, evidence: Evidence) -> CheckedPoint | RejectedPoint:
-    if len(point.text) >= MAX_POINT_CHARS:
-        return RejectedPoint(point.text, "cut-off")
     text = clean(point.text)
+    cited = [evidence.shown_sentence(number) for number in dict.fromkeys(point.cites)]
+    sentences = tuple(sentence for sentence in cited if sentence is not None)
+    # A page's own sentence (a phrasing gave way to it) may be longer than a model's point.
+    whole = any(text == clean(sentence.text) for sentence in sentences)
+    if len(point.text) >= MAX_POINT_CHARS and not whole:
+        return RejectedPoint(point.text, "cut-off")
     unsafe = _unsafe(text, evidence)
     if unsafe is not None:
         return unsafe
-    cited = [evidence.shown_sentence(number) for number in dict.fromkeys(point.cites)]
-    sentences = tuple(sentence for sentence in cited if sentence is not None)
     problem = _unsupported(text, sentences) if sentences else None
     if sentences and problem is None:
         return CheckedPoint(text, sentences)
@@ -204,22 +231,26 @@ def check_analysis(draft: AnalysisDraft, evidence: Evidence, topic: str) -> Chec
         raise ResearchFailedError(f"No key point passed the checks ({reasons}): nothing stored")
     support = [sentence for point in key_points + risks for sentence in point.sentences]
     cited_pages = {sentence.page.final_url for sentence in support}
-    # A headline sums up the cited pages: its figures must be on one of them.
-    headline_support = [
-        sentence
-        for page in evidence.pages
-        if page.page.final_url in cited_pages
-        for sentence in page.sentences
+    # A headline sums up the cited pages: its figures must be on one of them, and most of
+    # its words (in their sentences, titles or headings), or it is a claim of its own.
+    cited = [page for page in evidence.pages if page.page.final_url in cited_pages]
+    headline_support = [sentence.text for page in cited for sentence in page.sentences]
+    headline_words = [
+        *headline_support,
+        *(page.page.title or "" for page in cited),
+        *(heading for page in cited for heading in page.headings),
     ]
     title = clean(draft.title).rstrip(".")
     problem = None
     if title:
-        missing = unsupported(title, [sentence.text for sentence in headline_support])
-        problem = _unsafe(title, evidence) or (
-            RejectedPoint(title, "figure-not-in-cited-sentence", ", ".join(f.text for f in missing))
-            if missing
-            else None
-        )
+        missing = unsupported(title, headline_support)
+        share = _share(title, headline_words)
+        problem = _unsafe(title, evidence)
+        if problem is None and missing:
+            detail = ", ".join(figure.text for figure in missing)
+            problem = RejectedPoint(title, "figure-not-in-cited-sentence", detail)
+        if problem is None and share < MIN_GROUNDING:
+            problem = RejectedPoint(title, "not-in-cited-sentence", f"{share:.2f}")
     if problem is not None:
         rejected.append(problem)
     if problem is not None or not title:
@@ -227,7 +258,9 @@ def check_analysis(draft: AnalysisDraft, evidence: Evidence, topic: str) -> Chec
     sources: dict[str, SourceRef] = {}
     for sentence in support:
         page = sentence.page
-        named = (page.title or "")[:MAX_SOURCE_TITLE_CHARS]
+        # A page's <title> is the page's text too: a URL or a note to AI in it is not stored.
+        served = page.title or ""
+        named = "" if _unsafe(served, evidence) else served[:MAX_SOURCE_TITLE_CHARS]
         sources.setdefault(page.final_url, SourceRef(url=page.final_url, title=named))
     summary = " ".join(point.text for point in key_points[:SUMMARY_POINTS])
     return CheckedAnalysis(title, summary, key_points, risks, list(sources.values()), rejected)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from alex.research.fetch import Page
-from alex.research.injection import instruction_passages
+from alex.research.injection import instruction_like, instruction_passages
 from alex.research.sources import attribute, fence
 
 # A sentence ends at . ! or ? (and any closing quote or bracket) before a space and a capital,
@@ -176,11 +176,16 @@ class Evidence:
                 if known.page.final_url == page.final_url:
                     return known
             withheld = instruction_passages(page.text)
-            held = {" ".join(passage.split()) for passage in withheld}
+            # Dropped as lines, before bullets are stripped and table rows rewritten: a
+            # block no longer equals the line it came from.
+            held = set(withheld)
+            readable = "\n".join(
+                line for line in page.text.splitlines() if line.strip() not in held
+            )
             sentences: list[Sentence] = []
             headings: list[str] = []
-            for block, from_table in _blocks(page.text):
-                if " ".join(block.split()) in held or not block:
+            for block, from_table in _blocks(readable):
+                if not block:
                     continue
                 if not from_table and _is_heading(block):
                     # A heading names a topic; the sentences under it state the facts.
@@ -270,9 +275,9 @@ def as_data(sentences: Sequence[Sentence]) -> str:
             if page is not None:
                 parts.append("</page>")
             page = sentence.page
-            parts.append(
-                f'<page url="{attribute(page.final_url)}" title="{attribute(page.title or "")}">'
-            )
+            # A title written to an AI is withheld like any such passage of the page.
+            title = "" if instruction_like(page.title or "") else page.title or ""
+            parts.append(f'<page url="{attribute(page.final_url)}" title="{attribute(title)}">')
         parts.append(f"[{sentence.id}] {fence(sentence.text)}")
     if page is not None:
         parts.append("</page>")

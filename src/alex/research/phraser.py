@@ -105,7 +105,8 @@ def draft_from(
             original = clean(fact.sentence.text)
             if len(original) > MAX_STORED_POINT_CHARS:
                 continue  # too long to keep whole, and a cut sentence misleads
-            point = CitedPoint(cites=[fact.sentence.id], text=original)
+            # Built unvalidated: a page sentence may exceed a model point's bound.
+            point = CitedPoint.model_construct(cites=[fact.sentence.id], text=original)
         (risks if fact.kind == "risk" else key_points).append(point)
     draft = AnalysisDraft.model_construct(
         title=phrasing.title, key_points=key_points[:MAX_KEY_POINTS], risks=risks

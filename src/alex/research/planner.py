@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alex.domain.errors import InvalidInputError
 from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS
+from alex.research.checks import holds_url
 from alex.research.evidence import PageEvidence, content_words
 from alex.research.injection import instruction_like
 from alex.research.sources import fence
@@ -47,6 +48,7 @@ def _fit(text: str) -> bool:
         len(content_words(text)) >= MIN_TOPIC_WORDS
         and len(text) <= MAX_RESEARCH_TOPIC_CHARS
         and not instruction_like(text)
+        and not holds_url(text)
     )
 
 
