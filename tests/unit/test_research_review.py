@@ -211,13 +211,6 @@ def test_a_code_of_letters_and_digits_only_a_withheld_passage_uses_is_planted() 
     assert outcome.reason == "page-instruction"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed: choosing the change after the other kinds (or skipping a change a chosen "
-    "sentence states) saves the share move, but on the brightmoor tuning set it frees the "
-    "'input cost inflation' sentence, which then wins 'profit' ('inflation' is a profit "
-    "word for central banks) over the statutory profit sentence; left to the owner",
-)
 def test_a_share_move_is_not_lost_to_a_change_that_an_earlier_fact_states() -> None:
     """ "Shares rose 3%" scores as a change and as the reaction alike; chosen as the change, it
     was then dropped (the revenue sentence states a change) and, marked used, could not be

@@ -59,7 +59,7 @@ KINDS: tuple[Kind, ...] = (
         re.compile(
             r"\b(?:operating (?:profit|income|loss)|net (?:income|profit|loss)|"
             r"pre-?tax profit|profit before tax|ebitda|ebit|earnings per share|eps|"
-            r"(?:underlying|adjusted) (?:profit|earnings)|inflation)\b",
+            r"(?:underlying|adjusted) (?:profit|earnings))\b",
             re.I,
         ),
     ),
@@ -137,15 +137,15 @@ def _score(sentence: Sentence, kind: Kind, topic_words: set[str]) -> float:
     return max(score, 0.0)
 
 
-def key_facts(sentences: Sequence[Sentence], topic: str) -> list[KeyFact]:
-    """One sentence per kind, the strongest matches first (a sentence that plainly states
-    the outlook is not spent on the profit it also names); a change or a margin that a
-    chosen sentence already states is not looked for again; then the risks."""
-    topic_words = content_words(topic)
+def _assign(
+    sentences: Sequence[Sentence], kinds: Sequence[Kind], topic_words: set[str]
+) -> list[KeyFact]:
+    """One sentence per kind, the strongest (kind, sentence) matches first: a sentence that
+    plainly states the outlook is not spent on the profit it also names."""
     pairs = sorted(
         (
             (_score(sentence, kind, topic_words), order, kind, sentence)
-            for order, kind in enumerate(KINDS)
+            for order, kind in enumerate(kinds)
             for sentence in sentences
         ),
         key=lambda pair: (-pair[0], pair[1]),
@@ -159,18 +159,33 @@ def key_facts(sentences: Sequence[Sentence], topic: str) -> list[KeyFact]:
             continue
         chosen[kind.name] = sentence
         used.add(sentence.id)
-    facts = [KeyFact(kind.name, chosen[kind.name]) for kind in KINDS if kind.name in chosen]
-    # A change or margin that an earlier fact's sentence states is said there already.
-    facts = [
-        fact
-        for fact in facts
-        if fact.kind not in _COVERED_BY_EARLIER
-        or not any(
-            _score(other.sentence, _KIND[fact.kind], topic_words) > 0
-            for other in facts
-            if other is not fact and other.kind not in _COVERED_BY_EARLIER
-        )
-    ]
+    return [KeyFact(kind.name, chosen[kind.name]) for kind in kinds if kind.name in chosen]
+
+
+def key_facts(sentences: Sequence[Sentence], topic: str) -> list[KeyFact]:
+    """The key facts, then the risks. A change or a margin that another chosen sentence
+    already states ("revenue of $412.6 million, up 14.2%") is not looked for: the kinds are
+    assigned again without it, so the sentence it took ("shares rose 3%") is free for the
+    kind it states best."""
+    topic_words = content_words(topic)
+    kinds = list(KINDS)
+    facts = _assign(sentences, kinds, topic_words)
+    while True:
+        covered = {
+            fact.kind
+            for fact in facts
+            if fact.kind in _COVERED_BY_EARLIER
+            and any(
+                _score(other.sentence, _KIND[fact.kind], topic_words) > 0
+                for other in facts
+                if other is not fact and other.kind not in _COVERED_BY_EARLIER
+            )
+        }
+        if not covered:
+            break
+        kinds = [kind for kind in kinds if kind.name not in covered]
+        facts = _assign(sentences, kinds, topic_words)
+    used = {fact.sentence.id for fact in facts}
     risks = sorted(
         (s for s in sentences if s.id not in used), key=lambda s: -_score(s, RISK, topic_words)
     )
