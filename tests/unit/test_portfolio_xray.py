@@ -47,7 +47,7 @@ WORLD_SECTORS = {"technology": 30, "financials": 20, "health": 20, "industrials"
 
 
 def instrument(
-    symbol: str, kind: InstrumentType, currency: str = "GBP", **sectors: int
+    symbol: str, kind: InstrumentType, sectors: dict[str, int], currency: str = "GBP"
 ) -> Instrument:
     known = Weights({"equity": D(100)}), Weights({"global": D(100)})
     return Instrument(
@@ -64,11 +64,11 @@ def instrument(
 INSTRUMENTS = {
     i.symbol: i
     for i in (
-        instrument("WORLD", InstrumentType.ETF, **WORLD_SECTORS),
-        instrument("SHELL", InstrumentType.STOCK, energy=100),
-        instrument("TECHCO", InstrumentType.STOCK, technology=100),
-        instrument("MMF", InstrumentType.CASH_LIKE, cash=100),
-        instrument("EURF", InstrumentType.ETF, "EUR", **WORLD_SECTORS),
+        instrument("WORLD", InstrumentType.ETF, WORLD_SECTORS),
+        instrument("SHELL", InstrumentType.STOCK, {"energy": 100}),
+        instrument("TECHCO", InstrumentType.STOCK, {"technology": 100}),
+        instrument("MMF", InstrumentType.CASH_LIKE, {"cash": 100}),
+        instrument("EURF", InstrumentType.ETF, WORLD_SECTORS, "EUR"),
     )
 }
 
@@ -322,7 +322,7 @@ def test_fee_drag_quiet_at_half_a_percent_fires_past_it() -> None:
 def test_fee_drag_counts_the_last_12_months_and_fee_rows() -> None:
     old = fee_book("500", day=year_before(DAY).isoformat())  # a year ago today: outside
     assert finding(run(old), "fee_drag") is None
-    recent = fee_book("0") + [tx("2025-07-01", "FEE", None, "1", "60")]  # the day after: inside
+    recent = [*fee_book("0"), tx("2025-07-01", "FEE", None, "1", "60")]  # the day after: inside
     fired = finding(run(recent), "fee_drag")
     assert fired is not None and fired.figures["fees"] == 60
     assert year_before(date(2028, 2, 29)) == date(2027, 2, 28)
