@@ -425,3 +425,42 @@ def test_the_valuation_must_be_in_the_base_currency() -> None:
     valuation = value_portfolio(ledger([]), ACCOUNTS, [], [], base_currency="USD", as_of=DAY)
     with pytest.raises(InvalidInputError, match="in USD but the base currency is GBP"):
         xray(valuation, [], INSTRUMENTS, ACCOUNTS, PortfolioSettings("GBP"))
+
+
+def test_the_worked_example_of_the_docs() -> None:
+    """docs/portfolio.md, "Risk checks (X-ray)": the figures of its worked example."""
+    accounts = (ACCOUNTS[0], Account("savings", "Savings", AccountKind.SAVINGS, "GBP"))
+    book = [
+        tx("2026-01-02", "DEPOSIT", None, "1", "10065"),
+        tx("2026-02-02", "BUY", "WORLD", "70", "100", "25"),
+        tx("2026-02-02", "BUY", "SHELL", "15", "100", "20"),
+        tx("2026-06-01", "FEE", None, "1", "20"),
+        tx("2026-01-02", "DEPOSIT", None, "1", "4000", account="savings"),
+    ]
+    settings = spending("2000")
+    valuation = value_portfolio(ledger(book), accounts, PRICES, [], base_currency="GBP", as_of=DAY)
+    result = xray(valuation, book, INSTRUMENTS, accounts, settings)
+    assert valuation.total.value == 14000
+    assert [f.rule for f in result.findings] == [
+        "single_holding",
+        "account",
+        "cash_drag",
+        "emergency_fund",
+        "fee_drag",
+    ]
+    assert {f.severity for f in result.findings} == {Severity.MEDIUM}
+    figures = {f.rule: f.figures for f in result.findings}
+    assert figures["single_holding"]["share:SHELL"] == D(1500) * 100 / 14000
+    assert figures["account"]["value:isa"] == 10000
+    assert figures["cash_drag"]["cash"] == 1500
+    assert figures["emergency_fund"]["months"] == 2
+    assert figures["emergency_fund"]["shortfall"] == 2000
+    assert figures["fee_drag"]["fees"] == 65 and figures["fee_drag"]["invested"] == 8500
+    assert (
+        "Stocks ISA holds 71.43% of your portfolio, over the 50% limit"
+        in result.findings[1].message
+    )
+    raised = PortfolioSettings("GBP", D(2000), risk_thresholds={"account": D(75)})
+    assert "account" not in {
+        f.rule for f in xray(valuation, book, INSTRUMENTS, accounts, raised).findings
+    }

@@ -143,7 +143,7 @@ class Facts:
 
 # A rule's check: the facts and its threshold (None for a rule without one) -> a finding,
 # nothing to report, or why it could not run.
-Check = Callable[[Facts, Decimal | None], "Finding | Skip | None"]
+Check = Callable[[Facts, Decimal | None], Finding | Skip | None]
 
 
 @dataclass(frozen=True)
