@@ -148,8 +148,9 @@ class PriceSource(Protocol):
     Spans are ``start`` to ``end``, both inclusive; ``start`` after ``end`` is
     InvalidInputError. Results are oldest first, one per day, with exact ``Decimal`` values;
     days without a close (weekends, holidays, days not imported) are absent, never filled.
-    A symbol the source does not know is NotFoundError; a bad or missing key is ConfigError;
-    a provider that cannot answer now (rate limit, outage) is SourceUnavailableError.
+    A symbol a provider does not know is NotFoundError (the store cannot tell an unknown
+    symbol from one never imported: it returns none); a bad key is ConfigError; a provider
+    that cannot answer now (rate limit, outage) is SourceUnavailableError.
     """
 
     @property
