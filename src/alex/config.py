@@ -58,6 +58,9 @@ DEFAULT_RESEARCH_SOURCES = (
 OfflineModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
 DEFAULT_OFFLINE_MODEL: OfflineModelName = "qwen2.5-coder-0.5b"
 
+# Where daily prices and FX rates come from besides the user's own imports.
+PricesProvider = Literal["none", "twelvedata"]
+
 
 def _web_url_problem(url: str) -> str | None:
     """Why ``url`` is not an absolute http(s) URL, or None when it is."""
@@ -155,6 +158,11 @@ class Settings(BaseSettings):
         600.0, alias="ALEX_RESEARCH_TIMEOUT_SECONDS", gt=0, le=3600
     )
 
+    # Daily prices and FX rates from the internet (docs/portfolio.md, "Prices from the
+    # internet (optional)"): "none" reads only what the user imported; no network call.
+    prices_provider: PricesProvider = Field("none", alias="ALEX_PRICES_PROVIDER")
+    prices_api_key: SecretStr | None = Field(None, alias="ALEX_PRICES_API_KEY")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -216,6 +224,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"ALEX_API_KEY must be at least {MIN_API_KEY_LENGTH} characters "
                 "(delete it and `alex serve` generates one)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _prices_provider_has_a_key(self) -> Settings:
+        # Caught at start, not at the first price lookup.
+        if self.prices_provider != "none" and self.prices_api_key is None:
+            raise ValueError(
+                f"ALEX_PRICES_API_KEY must be set for ALEX_PRICES_PROVIDER={self.prices_provider}"
+                " (or set ALEX_PRICES_PROVIDER=none to use only imported prices)"
             )
         return self
 

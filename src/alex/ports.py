@@ -136,6 +136,37 @@ class CheckedStore(Protocol):
         ...
 
 
+class PriceSource(Protocol):
+    """Daily closing prices and FX rates over a span of days (docs/portfolio.md, "Prices
+    from the internet (optional)").
+
+    One port for both, as a provider serves both from one endpoint and the store holds both.
+    The local default reads what the user imported (``alex.adapters.stored_prices``); an
+    online adapter is used only when ``ALEX_PRICES_PROVIDER`` names one. Nothing is stored
+    here: saving what a source returns is the caller's business (``put_prices``).
+
+    Spans are ``start`` to ``end``, both inclusive; ``start`` after ``end`` is
+    InvalidInputError. Results are oldest first, one per day, with exact ``Decimal`` values;
+    days without a close (weekends, holidays, days not imported) are absent, never filled.
+    A symbol a provider does not know is NotFoundError (the store cannot tell an unknown
+    symbol from one never imported: it returns none); a bad key is ConfigError; a provider
+    that cannot answer now (rate limit, outage) is SourceUnavailableError.
+    """
+
+    @property
+    def name(self) -> str:
+        """Where the figures come from ("stored", "twelvedata"): shown beside them."""
+        ...
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> list[Price]:
+        """Closes of ``symbol`` dated ``start`` to ``end``, in the currency it is quoted in."""
+        ...
+
+    def fx_rates(self, base: str, quote: str, start: date, end: date) -> list[FxRate]:
+        """Daily ``base``/``quote`` rates (1 base = rate quote) dated ``start`` to ``end``."""
+        ...
+
+
 class PortfolioStore(Protocol):
     """One portfolio's records: accounts, instruments, transactions, prices, FX rates,
     allocation targets and settings (docs/portfolio.md, "Where a portfolio is stored").

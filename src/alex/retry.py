@@ -52,6 +52,9 @@ OPENSEARCH_REQUEST = Backoff(attempts=5, base_s=0.5, cap_s=20.0)
 OPENSEARCH_BULK_ITEMS = Backoff(attempts=4, base_s=0.5, cap_s=20.0)
 # One SageMaker InvokeEndpoint: a serverless endpoint's cold start can take a minute.
 SAGEMAKER_INVOKE = Backoff(attempts=6, base_s=1.0, cap_s=20.0)
+# One request to an online price provider: its free tiers count requests per minute, so
+# waits grow towards one (5, 10, 20 s at most); a daily quota is not retried at all.
+PRICES_REQUEST = Backoff(attempts=4, base_s=5.0, cap_s=40.0, deadline_s=90.0)
 
 
 def attempts(
