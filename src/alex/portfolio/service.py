@@ -568,6 +568,12 @@ class PortfolioService:
         left_out = {
             b.name: b.value for b in allocation.buckets if b.name not in DEFAULT_ASSUMPTIONS
         }
+        negative = sorted(name for name, value in holdings.items() if value < 0)
+        if negative:
+            raise InvalidInputError(
+                f"asset class {negative[0]!r} is worth {holdings[negative[0]]:,.2f} (below 0): "
+                "the projection needs what is owned; record the deposits that paid for it"
+            )
         monthly = view.settings.monthly_spending
         spending = plan.spending
         if spending is None:
