@@ -132,3 +132,19 @@ def test_export_round_trips_and_remote_mode_says_not_yet(tmp_path: Path) -> None
     assert "not available with --endpoint" in str(remote.exception)
     missing = runner.invoke(app, ["prices", "import", str(tmp_path / "nope.csv")])
     assert isinstance(missing.exception, InvalidInputError)
+
+
+def test_serve_loads_the_household_only_into_an_empty_portfolio() -> None:
+    from alex.cli import _load_sample_portfolio
+
+    services = Services(load_settings())
+    try:
+        _load_sample_portfolio(services, SAMPLES)
+        store = services.portfolio.store
+        count = len(store.list_transactions())
+        assert count > 0 and len(store.list_accounts()) == 3
+        store.delete_transaction(store.list_transactions()[0].id)
+        _load_sample_portfolio(services, SAMPLES)  # not empty: left as the user has it
+        assert len(store.list_transactions()) == count - 1
+    finally:
+        services.close()
