@@ -238,9 +238,10 @@ def show(
     as_json: JsonOption = False,
     endpoint: EndpointOption = None,
 ) -> None:
-    """Accounts, holdings (value, gain, price date; stale or missing prices flagged) and the
-    allocation by asset class, region and currency, in the base currency.
+    """Accounts, holdings, values, gains and allocation, in the base currency.
 
+    Holdings show their price and its date; a stale or missing price is flagged. Allocation
+    by asset class, region and currency, with the drift from any target set.
     Values use the last price and FX rate known on the day. A part whose classification is
     not known shows as "unknown", never guessed; a position with no price is left out of the
     sums and named."""
@@ -398,8 +399,10 @@ def project_command(
     as_json: JsonOption = False,
     endpoint: EndpointOption = None,
 ) -> None:
-    """Monte Carlo retirement projection of today's portfolio: percentiles of its value by
-    age, success probability and a chart of the median within the 10-90 band.
+    """Monte Carlo retirement projection of today's portfolio.
+
+    Prints percentiles of its value by age, the success probability and a chart of the
+    median within the 10-90 band.
 
     Method, default returns and their source, and what the model ignores (taxes, fat tails,
     ...): docs/portfolio.md, "Retirement projection". Values are nominal."""
