@@ -24,6 +24,7 @@ from alex.domain.validation import parse_key_values
 from alex.http.schemas import ResearchResponse
 from alex.ingest import IngestRequest
 from alex.loaders import expand_paths, load_file
+from alex.portfolio_cli import portfolio_app, prices_app
 from alex.services import Services
 from alex.terminal import safe_json, safe_text, visible
 
@@ -37,6 +38,8 @@ app = typer.Typer(
 )
 docs_app = typer.Typer(help="List, show and delete stored documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+app.add_typer(portfolio_app, name="portfolio")
+app.add_typer(prices_app, name="prices")
 
 # Everything printed of a document, a page, a file name or user input goes through
 # alex.terminal (safe_text in markup, visible outside it); emoji codes stay text.
@@ -167,6 +170,8 @@ def serve(
         console.print(f"Empty store: loading the bundled samples from {sample_dir}")
         # Not closed: the server goes on with these services.
         ingest_files(LocalClient(services), [sample_dir], {}, settings.project_root)
+    if samples and settings.backend == "local":
+        _load_sample_portfolio(services, sample_dir / "portfolio")
     services.warm_up()
     shown_host = "localhost" if bind_host in ("127.0.0.1", "0.0.0.0") else bind_host  # noqa: S104
     url = f"http://{shown_host}:{bind_port}"
@@ -188,6 +193,17 @@ def serve(
             f"[yellow]Listening on {bind_host}: other machines can reach this API.[/yellow]"
         )
     server.run(create_app(services, key.value), bind_host, bind_port)
+
+
+def _load_sample_portfolio(services: Services, folder: Path) -> None:
+    """The sample household, into a portfolio with no accounts and no transactions."""
+    portfolio = services.portfolio
+    store = portfolio.store
+    if not folder.is_dir() or store.list_accounts() or store.list_transactions():
+        return
+    console.print(f"Empty portfolio: loading the sample household from {escape(str(folder))}")
+    files = [(path.name, path.read_text("utf-8")) for path in sorted(folder.glob("*.csv"))]
+    portfolio.import_files(files)
 
 
 @app.command(

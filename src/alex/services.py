@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from alex.config import Settings
 from alex.documents import DocumentService
+from alex.domain.errors import ConfigError
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.ingest import IngestService
-from alex.ports import Embedder, JobStore, VectorStore
+from alex.ports import Embedder, JobStore, PortfolioStore, VectorStore
 from alex.search import SearchService
 
 if TYPE_CHECKING:
+    from alex.portfolio.service import PortfolioService
     from alex.research.llm import ModelOpener
     from alex.research.service import ResearchJobs, ResearchService
 
@@ -39,6 +41,7 @@ class Services:
         open_chat_model: ModelOpener | None = None,
         job_store: JobStore | None = None,
         launch_job: JobLauncher | None = None,
+        portfolio_store: PortfolioStore | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
@@ -46,6 +49,7 @@ class Services:
         self._open_chat_model = open_chat_model
         self._job_store = job_store
         self._launch_job = launch_job
+        self._portfolio_store = portfolio_store
 
     def _require_aws(self) -> tuple[str, str, str]:
         """SAGEMAKER_ENDPOINT, OPENSEARCH_ENDPOINT and DEFAULT_AWS_REGION, or a clear error."""
@@ -133,6 +137,32 @@ class Services:
 
         return ResearchJobs(self.research, self._job_store, self._launch_job)
 
+    @property
+    def portfolio_store(self) -> PortfolioStore:
+        """The one given, or tables in the documents' SQLite file (one file to back up and
+        move; ``SqlitePortfolioStore`` creates only its own tables in it)."""
+        if self._portfolio_store is None:
+            self._portfolio_store = self._default_portfolio_store()
+        return self._portfolio_store
+
+    def _default_portfolio_store(self) -> PortfolioStore:
+        if self.settings.backend == "aws":
+            # DynamoPortfolioStore exists; its table, settings and wiring come with the cloud
+            # portfolio routes (issue 13, the HTTP and Lambda slice).
+            raise ConfigError(
+                "the portfolio is not available with ALEX_BACKEND=aws yet: use the local "
+                "backend (ALEX_BACKEND=local) for `alex portfolio`"
+            )
+        from alex.adapters.portfolio_sqlite import SqlitePortfolioStore
+
+        return SqlitePortfolioStore(self.settings.store_path)
+
+    @cached_property
+    def portfolio(self) -> PortfolioService:
+        from alex.portfolio.service import PortfolioService
+
+        return PortfolioService(self.portfolio_store)
+
     def warm_up(self) -> None:
         """Load the model and the vectors before the first request, not during it."""
         _ = self.embedder
@@ -147,3 +177,5 @@ class Services:
             self.research.close()
         if self._store is not None:
             self._store.close()
+        if self._portfolio_store is not None:
+            self._portfolio_store.close()

@@ -1,0 +1,726 @@
+"""The portfolio's use cases: import and export files, set prices, targets and settings, show
+the portfolio and project it. Written against the :class:`~alex.ports.PortfolioStore` port;
+the doors (CLI now, HTTP next) call these and only print or serialise what they return.
+
+Imports are all-or-nothing per call: every file of a call is parsed and checked (formats,
+known accounts, then the whole ledger replayed with the new transactions, so a sale of more
+than is held is refused) before anything is written. Writes then go in dependency order:
+accounts, instruments, FX rates, prices, transactions (each transaction batch is one atomic
+store write). Re-importing adds nothing: transactions carry stable ids
+(:mod:`alex.portfolio.formats.ids`), and the other records are keyed (an account by id, an
+instrument by symbol, a price by symbol and day, a rate by pair and day).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import TypeVar
+
+from alex.domain.errors import InvalidInputError
+from alex.portfolio.allocation import Allocation, Dimension, allocate, check_targets, drift
+from alex.portfolio.formats import fields
+from alex.portfolio.formats.alex_csv import (
+    PRICE_HEADER,
+    TRANSACTION_HEADER,
+    dump_prices,
+    dump_transactions,
+    parse_prices,
+    parse_transactions,
+)
+from alex.portfolio.formats.ghostfolio import dump_ghostfolio, parse_ghostfolio
+from alex.portfolio.formats.ids import transaction_ids
+from alex.portfolio.formats.reference_csv import (
+    ACCOUNT_HEADER,
+    FX_HEADER,
+    INSTRUMENT_HEADER,
+    dump_accounts,
+    dump_fx,
+    dump_instruments,
+    parse_accounts,
+    parse_fx,
+    parse_instruments,
+)
+from alex.portfolio.holdings import Ledger, ledger
+from alex.portfolio.model import (
+    TRADES,
+    Account,
+    FxRate,
+    Instrument,
+    PortfolioSettings,
+    Price,
+    RecordedTransaction,
+    Transaction,
+    TransactionType,
+    Weights,
+)
+from alex.portfolio.projection import (
+    DEFAULT_ASSUMPTIONS,
+    MIN_PATHS,
+    Projection,
+    ProjectionInputs,
+    project,
+)
+from alex.portfolio.valuation import Valuation, value_portfolio
+from alex.ports import PortfolioStore
+
+# Enough for any household and far below what a CLI or an HTTP body should carry.
+MAX_PATHS = 100_000
+MAX_YEARS = 100
+K = TypeVar("K")
+R = TypeVar("R")
+
+
+class FileKind(StrEnum):
+    """What a file holds; Alex's CSVs say it in their header, Ghostfolio's JSON holds
+    transactions (and the accounts they are in)."""
+
+    ACCOUNTS = "accounts"
+    INSTRUMENTS = "instruments"
+    FX = "fx"
+    PRICES = "prices"
+    TRANSACTIONS = "transactions"
+
+
+class ImportFormat(StrEnum):
+    ALEX = "alex"
+    GHOSTFOLIO = "ghostfolio"
+    AUTO = "auto"
+
+
+# The order a multi-file import writes in: what a record refers to is stored before it.
+_WRITE_ORDER = tuple(FileKind)
+_HEADERS = {
+    ",".join(ACCOUNT_HEADER): FileKind.ACCOUNTS,
+    ",".join(INSTRUMENT_HEADER): FileKind.INSTRUMENTS,
+    ",".join(FX_HEADER): FileKind.FX,
+    ",".join(PRICE_HEADER): FileKind.PRICES,
+    ",".join(TRANSACTION_HEADER): FileKind.TRANSACTIONS,
+}
+
+
+def detect(text: str) -> tuple[ImportFormat, FileKind]:
+    """A JSON object is Ghostfolio's transactions; a CSV is named by its header line. A file
+    neither is :class:`InvalidInputError` listing the headers Alex reads."""
+    body = text.removeprefix("\ufeff").lstrip()
+    if body.startswith("{"):
+        return ImportFormat.GHOSTFOLIO, FileKind.TRANSACTIONS
+    first = body.split("\n", 1)[0].strip()
+    header = ",".join(name.strip() for name in first.split(","))
+    if header in _HEADERS:
+        return ImportFormat.ALEX, _HEADERS[header]
+    known = "; ".join(f"{kind}: {line!r}" for line, kind in _HEADERS.items())
+    raise InvalidInputError(
+        f"not a file Alex imports: expected Ghostfolio's JSON or a CSV with one of these "
+        f"headers ({known}); got the first line {first[:200]!r}"
+    )
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one file did. ``new`` records were not stored before; ``unchanged`` were stored
+    already, as they are (a re-import: ``new == 0``); ``updated`` replaced a stored record
+    of the same key with other contents (an account renamed, a price corrected; never a
+    transaction, whose id is its contents). ``accounts`` and ``instruments`` are the ids and
+    symbols the file defines or its transactions use; ``unclassified``, the symbols traded
+    with no instrument on record (they show as unknown in every allocation)."""
+
+    name: str
+    format: ImportFormat
+    kind: FileKind
+    records: int
+    new: int
+    unchanged: int
+    updated: int = 0
+    accounts: tuple[str, ...] = ()
+    instruments: tuple[str, ...] = ()
+    unclassified: tuple[str, ...] = ()
+
+    @property
+    def duplicates(self) -> int:
+        """Transactions (or records) already stored: what a re-import skips."""
+        return self.unchanged
+
+
+@dataclass
+class _Parsed:
+    """One file, parsed and checked, waiting to be written."""
+
+    name: str
+    format: ImportFormat
+    kind: FileKind
+    accounts: list[Account] = field(default_factory=list)
+    instruments: list[Instrument] = field(default_factory=list)
+    fx: list[FxRate] = field(default_factory=list)
+    prices: list[Price] = field(default_factory=list)
+    transactions: list[RecordedTransaction] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PortfolioView:
+    """Everything ``portfolio show`` shows, on ``as_of``: the records, the ledger (holdings,
+    cash, income, gains), their valuation in the base currency, the allocation along every
+    dimension and the drift from each target set (percentage points, share - target)."""
+
+    as_of: date
+    settings: PortfolioSettings
+    accounts: tuple[Account, ...]
+    instruments: Mapping[str, Instrument]
+    transactions: int
+    ledger: Ledger
+    valuation: Valuation
+    allocations: Mapping[Dimension, Allocation]
+    targets: Mapping[Dimension, Mapping[str, Decimal]]
+    drift: Mapping[Dimension, Mapping[str, Decimal]]
+
+    @property
+    def empty(self) -> bool:
+        return not self.accounts and not self.transactions
+
+
+@dataclass(frozen=True)
+class ProjectionPlan:
+    """The projection's personal inputs. Not stored yet (the store's settings hold no ages):
+    each is a default a caller overrides. ``spending`` is yearly, in today's money; ``None``
+    takes 12 x the settings' monthly spending (0 if unset). ``years`` (if given) sets
+    ``end_age = current_age + years``."""
+
+    current_age: int = 40
+    retirement_age: int = 65
+    end_age: int = 95
+    contribution: Decimal = Decimal(0)
+    contribution_growth: Decimal = Decimal(0)
+    spending: Decimal | None = None
+    fee: Decimal = Decimal(0)
+    years: int | None = None
+
+
+@dataclass(frozen=True)
+class PortfolioProjection:
+    """The projection of today's portfolio, what it started from and what it left out."""
+
+    currency: str
+    as_of: date
+    inputs: ProjectionInputs
+    projection: Projection
+    left_out: Mapping[str, Decimal]  # asset class -> value with no return assumption
+    unvalued: tuple[str, ...]  # positions with no price or rate, not in the start value
+
+
+class PortfolioService:
+    """The portfolio's use cases on one store. ``today`` bounds imported dates and is the
+    default valuation day (a parameter, so tests and replays pin it)."""
+
+    def __init__(self, store: PortfolioStore, today: Callable[[], date] = date.today) -> None:
+        self.store = store
+        self._today = today
+
+    # --- importing ------------------------------------------------------------------------
+    def import_file(
+        self, text: str, format: ImportFormat | str = ImportFormat.AUTO, name: str = "file"
+    ) -> ImportReport:
+        """Import one file (transactions in Alex's CSV or Ghostfolio's JSON, or one of Alex's
+        accounts, instruments, FX or prices CSVs when ``format`` is alex or auto)."""
+        return self.import_files([(name, text)], format)[0]
+
+    def import_files(
+        self,
+        files: Sequence[tuple[str, str]],
+        format: ImportFormat | str = ImportFormat.AUTO,
+        kind: FileKind | None = None,
+    ) -> list[ImportReport]:
+        """Import ``(name, text)`` files together: all parsed and checked first (one bad file
+        imports none; the error names the file, row and field), then written accounts first.
+        Reports come back in the order given. ``kind`` forces what every file must hold."""
+        chosen = ImportFormat(format)
+        return self._import([(name, text, chosen, kind) for name, text in files])
+
+    def import_prices(self, text: str, name: str = "prices") -> ImportReport:
+        """Closing prices in Alex's ``date,symbol,close,currency`` CSV."""
+        return self._import([(name, text, ImportFormat.ALEX, FileKind.PRICES)])[0]
+
+    def import_reference(
+        self, *, accounts: str | None = None, instruments: str | None = None, fx: str | None = None
+    ) -> list[ImportReport]:
+        """Accounts, instruments and FX rates CSVs, together (any may be left out)."""
+        given = (
+            (FileKind.ACCOUNTS, accounts),
+            (FileKind.INSTRUMENTS, instruments),
+            (FileKind.FX, fx),
+        )
+        return self._import(
+            [
+                (kind.value, text, ImportFormat.ALEX, kind)
+                for kind, text in given
+                if text is not None
+            ]
+        )
+
+    def _import(
+        self, files: Sequence[tuple[str, str, ImportFormat, FileKind | None]]
+    ) -> list[ImportReport]:
+        today = self._today()
+        detected = [
+            (name, text, *self._kind_of(name, text, fmt, kind)) for name, text, fmt, kind in files
+        ]
+        # The accounts of this call count as known to the transactions of this call.
+        known = {account.id for account in self.store.list_accounts()}
+        for name, text, _, file_kind in detected:
+            if file_kind is FileKind.ACCOUNTS:
+                known.update(account.id for account in _accounts(name, text))
+        parsed = [
+            self._parse(name, text, fmt, file_kind, today, known)
+            for name, text, fmt, file_kind in detected
+        ]
+        self._check_ledger(parsed)
+        reports: dict[int, ImportReport] = {}
+        for index in sorted(range(len(parsed)), key=lambda i: _WRITE_ORDER.index(parsed[i].kind)):
+            reports[index] = self._write(parsed[index])
+        return [reports[index] for index in range(len(parsed))]
+
+    def set_price(
+        self, symbol: str, close: Decimal, currency: str, on: date | None = None
+    ) -> Price:
+        """Record one closing price (``on`` defaults to today); it replaces that day's."""
+        try:
+            price = Price(
+                symbol=fields.symbol(symbol),
+                date=fields.in_range(on or self._today(), self._today()),
+                close=fields.bounded(close),
+                currency=fields.currency(currency),
+            )
+        except fields.FieldError as error:
+            raise InvalidInputError(f"price: {error}") from None
+        if price.close == 0:
+            raise InvalidInputError("price: close must be more than 0")
+        self.store.put_prices([price])
+        return price
+
+    def _kind_of(
+        self, name: str, text: str, format: ImportFormat, kind: FileKind | None
+    ) -> tuple[ImportFormat, FileKind]:
+        if format is ImportFormat.GHOSTFOLIO:
+            found = (ImportFormat.GHOSTFOLIO, FileKind.TRANSACTIONS)
+        else:
+            try:
+                found = detect(text)
+            except InvalidInputError as error:
+                if format is ImportFormat.ALEX and kind in (None, FileKind.TRANSACTIONS):
+                    found = (ImportFormat.ALEX, FileKind.TRANSACTIONS)  # the parser says why
+                else:
+                    raise InvalidInputError(f"{name}: {error.message}") from None
+            if format is ImportFormat.ALEX and found[0] is ImportFormat.GHOSTFOLIO:
+                raise InvalidInputError(f"{name}: this is JSON; use the ghostfolio format")
+        if kind is not None and found[1] is not kind:
+            raise InvalidInputError(f"{name}: expected a {kind} file, this is a {found[1]} file")
+        return found
+
+    def _parse(
+        self,
+        name: str,
+        text: str,
+        format: ImportFormat,
+        kind: FileKind,
+        today: date,
+        known: set[str],
+    ) -> _Parsed:
+        parsed = _Parsed(name, format, kind)
+        try:
+            if format is ImportFormat.GHOSTFOLIO:
+                found = parse_ghostfolio(text, today=today, known_accounts=known)
+                parsed.accounts = found.accounts
+                parsed.transactions = _recorded(found.transactions)
+            elif kind is FileKind.TRANSACTIONS:
+                transactions = parse_transactions(text, today=today, accounts=known)
+                parsed.transactions = _recorded(transactions)
+            elif kind is FileKind.ACCOUNTS:
+                parsed.accounts = parse_accounts(text)
+            elif kind is FileKind.INSTRUMENTS:
+                parsed.instruments = parse_instruments(text)
+            elif kind is FileKind.FX:
+                parsed.fx = parse_fx(text, today=today)
+            else:
+                parsed.prices = parse_prices(text, today=today)
+        except InvalidInputError as error:
+            raise InvalidInputError(f"{name}: {error.message}") from None
+        return parsed
+
+    def _check_ledger(self, parsed: Sequence[_Parsed]) -> None:
+        """Replay the stored transactions with the new ones: a sale of more than is held, or
+        a trade in another currency than its holding, is refused before anything is written."""
+        new = [entry for item in parsed for entry in item.transactions]
+        if not new:
+            return
+        stored = {entry.id: entry.transaction for entry in self.store.list_transactions()}
+        combined = dict(stored)
+        for entry in new:
+            combined.setdefault(entry.id, entry.transaction)
+        try:
+            ledger(combined.values())
+        except InvalidInputError as error:
+            names = ", ".join(item.name for item in parsed if item.transactions)
+            raise InvalidInputError(f"{names}: nothing imported. {error.message}") from None
+
+    def _write(self, item: _Parsed) -> ImportReport:
+        store = self.store
+        report = ImportReport(item.name, item.format, item.kind, 0, 0, 0)
+        if item.accounts:
+            if item.format is ImportFormat.GHOSTFOLIO:
+                # Alex's accounts CSV is where accounts are edited; a Ghostfolio file only
+                # adds the accounts Alex does not have yet (its own carry no kind).
+                fresh = [a for a in item.accounts if store.get_account(a.id) is None]
+                for account in fresh:
+                    store.put_account(account)
+            else:
+                counts = _put_each(item.accounts, store.get_account, store.put_account, _id)
+                report = _counted(report, len(item.accounts), counts)
+        if item.instruments:
+            counts = _put_each(
+                item.instruments, store.get_instrument, store.put_instrument, _symbol
+            )
+            report = _counted(report, len(item.instruments), counts)
+        if item.fx:
+            report = _counted(report, len(item.fx), self._put_rates(item.fx))
+        if item.prices:
+            report = _counted(report, len(item.prices), self._put_prices(item.prices))
+        if item.kind is FileKind.TRANSACTIONS:
+            added = store.add_transactions(item.transactions) if item.transactions else 0
+            transactions = [entry.transaction for entry in item.transactions]
+            symbols = sorted({t.symbol for t in transactions if t.symbol})
+            report = dataclasses.replace(
+                report,
+                records=len(item.transactions),
+                new=added,
+                unchanged=len(item.transactions) - added,
+                accounts=tuple(
+                    sorted({t.account for t in transactions} | {a.id for a in item.accounts})
+                ),
+                instruments=tuple(symbols),
+                unclassified=tuple(
+                    s
+                    for s in sorted(
+                        {t.symbol for t in transactions if t.type in TRADES and t.symbol}
+                    )
+                    if store.get_instrument(s) is None
+                ),
+            )
+        else:
+            report = dataclasses.replace(
+                report,
+                accounts=tuple(sorted(a.id for a in item.accounts)),
+                instruments=tuple(
+                    sorted({i.symbol for i in item.instruments} | {p.symbol for p in item.prices})
+                ),
+            )
+        return report
+
+    def _put_prices(self, prices: Sequence[Price]) -> tuple[int, int, int]:
+        stored: dict[tuple[str, date], Price] = {}
+        for symbol in sorted({p.symbol for p in prices}):
+            stored.update(((p.symbol, p.date), p) for p in self.store.list_prices(symbol))
+        counts = _compare(prices, stored, lambda p: (p.symbol, p.date))
+        self.store.put_prices(prices)
+        return counts
+
+    def _put_rates(self, rates: Sequence[FxRate]) -> tuple[int, int, int]:
+        stored: dict[tuple[str, str, date], FxRate] = {}
+        for base, quote in sorted({(r.base, r.quote) for r in rates}):
+            stored.update(
+                ((r.base, r.quote, r.date), r) for r in self.store.list_fx_rates(base, quote)
+            )
+        counts = _compare(rates, stored, lambda r: (r.base, r.quote, r.date))
+        self.store.put_fx_rates(rates)
+        return counts
+
+    # --- exporting ------------------------------------------------------------------------
+    def export(
+        self, format: ImportFormat | str = ImportFormat.ALEX, kind: FileKind = FileKind.TRANSACTIONS
+    ) -> Export:
+        """The stored records as a file an import reads back to the same records. Ghostfolio's
+        format holds transactions only, and has no DEPOSIT or WITHDRAWAL: those are left out
+        and counted in :attr:`Export.left_out`."""
+        chosen = ImportFormat(format)
+        store = self.store
+        transactions = [entry.transaction for entry in store.list_transactions()]
+        if chosen is ImportFormat.GHOSTFOLIO:
+            if kind is not FileKind.TRANSACTIONS:
+                raise InvalidInputError(f"Ghostfolio's format holds transactions, not {kind}")
+            cash_moves = (TransactionType.DEPOSIT, TransactionType.WITHDRAWAL)
+            text = dump_ghostfolio(
+                store.list_accounts(),
+                transactions,
+                exported_at=datetime.combine(self._today(), time()),
+                base_currency=store.get_settings().base_currency,
+                omit_cash_moves=True,
+            )
+            return Export(text, sum(t.type in cash_moves for t in transactions))
+        if chosen is not ImportFormat.ALEX:
+            raise InvalidInputError("export: choose the alex or ghostfolio format")
+        match kind:
+            case FileKind.TRANSACTIONS:
+                text = dump_transactions(transactions)
+            case FileKind.ACCOUNTS:
+                text = dump_accounts(store.list_accounts())
+            case FileKind.INSTRUMENTS:
+                text = dump_instruments(store.list_instruments())
+            case FileKind.PRICES:
+                text = dump_prices(p for s in self._symbols() for p in store.list_prices(s))
+            case FileKind.FX:
+                text = dump_fx(r for pair in self._pairs() for r in store.list_fx_rates(*pair))
+        return Export(text, 0)
+
+    def _symbols(self) -> list[str]:
+        """Every symbol a price may be stored for: instruments and the symbols traded."""
+        traded = {e.transaction.symbol for e in self.store.list_transactions()}
+        known = {i.symbol for i in self.store.list_instruments()}
+        return sorted(s for s in traded | known if s)
+
+    def _pairs(self, transactions: Iterable[Transaction] | None = None) -> list[tuple[str, str]]:
+        """Every pair of the currencies in use (and the usual pivots): the ones whose rates
+        a valuation may need, directly or through a third currency."""
+        store = self.store
+        if transactions is None:
+            transactions = (entry.transaction for entry in store.list_transactions())
+        found = {store.get_settings().base_currency, *_PIVOTS}
+        found.update(a.currency for a in store.list_accounts())
+        found.update(i.currency for i in store.list_instruments())
+        found.update(t.currency for t in transactions)
+        currencies = sorted(found)
+        return [(b, q) for b in currencies for q in currencies if b != q]
+
+    # --- showing --------------------------------------------------------------------------
+    def show(self, as_of: date | None = None) -> PortfolioView:
+        """The portfolio on ``as_of`` (default today), valued at the prices and rates last
+        known on that day; every price and rate it rests on is listed with its date."""
+        day = as_of or self._today()
+        store = self.store
+        settings = store.get_settings()
+        accounts = tuple(store.list_accounts())
+        instruments = {i.symbol: i for i in store.list_instruments()}
+        transactions = [entry.transaction for entry in store.list_transactions(end=day)]
+        book = ledger(transactions)
+        prices = [
+            price
+            for symbol in sorted({h.symbol for h in book.holdings})
+            if (price := store.last_price(symbol, day)) is not None
+        ]
+        # The last rate of each pair is all the valuation reads of them.
+        rates = [
+            rate
+            for base, quote in self._pairs(transactions)
+            if (rate := store.last_fx_rate(base, quote, day)) is not None
+        ]
+        valuation = value_portfolio(
+            book,
+            accounts,
+            prices,
+            rates,
+            base_currency=settings.base_currency,
+            as_of=day,
+            stale_days=settings.stale_price_days,
+        )
+        allocations = {d: allocate(valuation, instruments, d) for d in Dimension}
+        targets = {
+            Dimension(name): dict(weights.shares)
+            for name, weights in store.targets().items()
+            if weights.known
+        }
+        drifts = {d: drift(allocations[d], shares) for d, shares in targets.items()}
+        return PortfolioView(
+            as_of=day,
+            settings=settings,
+            accounts=accounts,
+            instruments=instruments,
+            transactions=len(transactions),
+            ledger=book,
+            valuation=valuation,
+            allocations=allocations,
+            targets=targets,
+            drift=drifts,
+        )
+
+    # --- projecting -----------------------------------------------------------------------
+    def project(
+        self,
+        plan: ProjectionPlan | None = None,
+        *,
+        seed: int = 0,
+        paths: int = MIN_PATHS,
+        as_of: date | None = None,
+    ) -> PortfolioProjection:
+        """The retirement projection of today's value by asset class (docs/portfolio.md,
+        "Retirement projection"). Classes without a return assumption (``unknown`` among
+        them: never guessed) are left out of the start value and listed in ``left_out``."""
+        plan = plan or ProjectionPlan()
+        if not MIN_PATHS <= paths <= MAX_PATHS:
+            raise InvalidInputError(f"paths: from {MIN_PATHS:,} to {MAX_PATHS:,}")
+        if plan.years is not None and not 1 <= plan.years <= MAX_YEARS:
+            raise InvalidInputError(f"years: from 1 to {MAX_YEARS}")
+        if seed < 0:
+            raise InvalidInputError("seed: must be 0 or more")
+        view = self.show(as_of)
+        allocation = view.allocations[Dimension.ASSET_CLASS]
+        holdings = {b.name: b.value for b in allocation.buckets if b.name in DEFAULT_ASSUMPTIONS}
+        left_out = {
+            b.name: b.value for b in allocation.buckets if b.name not in DEFAULT_ASSUMPTIONS
+        }
+        negative = sorted(name for name, value in holdings.items() if value < 0)
+        if negative:
+            raise InvalidInputError(
+                f"asset class {negative[0]!r} is worth {holdings[negative[0]]:,.2f} (below 0): "
+                "the projection needs what is owned; record the deposits that paid for it"
+            )
+        monthly = view.settings.monthly_spending
+        spending = plan.spending
+        if spending is None:
+            spending = monthly * 12 if monthly is not None else Decimal(0)
+        end_age = plan.current_age + plan.years if plan.years is not None else plan.end_age
+        inputs = ProjectionInputs(
+            holdings=holdings,
+            current_age=plan.current_age,
+            retirement_age=plan.retirement_age,
+            end_age=end_age,
+            contribution=plan.contribution,
+            contribution_growth=plan.contribution_growth,
+            spending=spending,
+            fee=plan.fee,
+            # An empty portfolio still projects its contributions: into the default mix.
+            mix=None if holdings else {"equity": Decimal(60), "bond": Decimal(40)},
+        )
+        result = project(inputs, paths=paths, seed=seed)
+        return PortfolioProjection(
+            currency=view.valuation.base_currency,
+            as_of=view.as_of,
+            inputs=inputs,
+            projection=result,
+            left_out=left_out,
+            unvalued=allocation.excluded,
+        )
+
+    # --- targets and settings -------------------------------------------------------------
+    def set_target(self, dimension: str, weights: Mapping[str, Decimal]) -> None:
+        """The target allocation along ``dimension`` in per cent, summing to exactly 100;
+        empty weights remove it."""
+        try:
+            chosen = Dimension(dimension)
+        except ValueError:
+            known = ", ".join(d.value for d in Dimension)
+            raise InvalidInputError(f"unknown dimension {dimension!r}; one of {known}") from None
+        shares = {bucket.strip().lower(): share for bucket, share in weights.items()}
+        if shares:
+            check_targets(shares, chosen)
+        self.store.put_target(chosen.value, Weights(shares))
+
+    def settings(self) -> PortfolioSettings:
+        return self.store.get_settings()
+
+    def update_settings(
+        self,
+        *,
+        base_currency: str | None = None,
+        monthly_spending: Decimal | None = None,
+        stale_price_days: int | None = None,
+    ) -> PortfolioSettings:
+        """Change the settings given; the others stay as stored."""
+        current = self.store.get_settings()
+        try:
+            updated = dataclasses.replace(
+                current,
+                base_currency=current.base_currency
+                if base_currency is None
+                else fields.currency(base_currency),
+                monthly_spending=current.monthly_spending
+                if monthly_spending is None
+                else fields.bounded(monthly_spending),
+                stale_price_days=current.stale_price_days
+                if stale_price_days is None
+                else stale_price_days,
+            )
+        except fields.FieldError as error:
+            raise InvalidInputError(f"settings: {error}") from None
+        self.store.put_settings(updated)
+        return updated
+
+
+@dataclass(frozen=True)
+class Export:
+    text: str
+    left_out: int  # transactions the format cannot hold (Ghostfolio: deposits, withdrawals)
+
+
+# Currencies that FX tables are usually quoted against (the ECB's rates are all per euro):
+# always consulted, so a conversion through them is found even if no record names them.
+_PIVOTS = ("EUR", "USD")
+
+
+def _recorded(transactions: Sequence[Transaction]) -> list[RecordedTransaction]:
+    return [
+        RecordedTransaction(id_, t)
+        for id_, t in zip(transaction_ids(transactions), transactions, strict=True)
+    ]
+
+
+def _accounts(name: str, text: str) -> list[Account]:
+    try:
+        return parse_accounts(text)
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{name}: {error.message}") from None
+
+
+def _id(account: Account) -> str:
+    return account.id
+
+
+def _symbol(instrument: Instrument) -> str:
+    return instrument.symbol
+
+
+def _put_each(
+    records: Iterable[R],
+    get: Callable[[str], R | None],
+    put: Callable[[R], None],
+    key: Callable[[R], str],
+) -> tuple[int, int, int]:
+    """Put each record; (new, unchanged, updated)."""
+    new = unchanged = updated = 0
+    for record in records:
+        held = get(key(record))
+        if held is None:
+            new += 1
+        elif held == record:
+            unchanged += 1
+            continue
+        else:
+            updated += 1
+        put(record)
+    return new, unchanged, updated
+
+
+def _compare(
+    records: Iterable[R], stored: Mapping[K, R], key: Callable[[R], K]
+) -> tuple[int, int, int]:
+    new = unchanged = updated = 0
+    for record in records:
+        held = stored.get(key(record))
+        if held is None:
+            new += 1
+        elif held == record:
+            unchanged += 1
+        else:
+            updated += 1
+    return new, unchanged, updated
+
+
+def _counted(report: ImportReport, records: int, counts: tuple[int, int, int]) -> ImportReport:
+    new, unchanged, updated = counts
+    return dataclasses.replace(
+        report,
+        records=report.records + records,
+        new=report.new + new,
+        unchanged=report.unchanged + unchanged,
+        updated=report.updated + updated,
+    )

@@ -1,0 +1,587 @@
+"""``alex portfolio`` and ``alex prices``: the portfolio's commands. Each parses, calls one
+use case of :class:`~alex.portfolio.service.PortfolioService` and prints.
+
+Local only for now: the HTTP routes (and so ``--endpoint``) arrive with the next slice.
+Everything read from a file or a store goes through ``alex.terminal`` before it is printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from alex.config import load_settings
+from alex.domain.errors import ConfigError, InvalidInputError
+from alex.portfolio.allocation import Allocation, Dimension
+from alex.portfolio.formats import fields
+from alex.portfolio.model import round_money
+from alex.portfolio.projection import MIN_PATHS, PERCENTILES, ProjectionRow
+from alex.portfolio.service import (
+    FileKind,
+    ImportFormat,
+    ImportReport,
+    PortfolioService,
+    PortfolioView,
+    ProjectionPlan,
+)
+from alex.portfolio.summary import import_json, projection_json, view_json
+from alex.portfolio.valuation import QuoteStatus
+from alex.services import Services
+from alex.terminal import safe_json, safe_text, visible
+
+portfolio_app = typer.Typer(
+    help="Your portfolio: import transactions, see holdings, values and allocation, project "
+    "retirement. Formats: docs/portfolio.md. Try: alex portfolio import samples/portfolio/*.csv",
+    no_args_is_help=True,
+)
+prices_app = typer.Typer(
+    help="Closing prices the portfolio is valued at (the last one known on a day is used; "
+    "older than the settings' stale days, it is flagged).",
+    no_args_is_help=True,
+)
+
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        help="Not available for the portfolio yet (its HTTP routes come next); the portfolio "
+        "is the local store's.",
+    ),
+]
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="The day, YYYY-MM-DD (default: today).")
+]
+
+
+class FormatChoice(StrEnum):
+    AUTO = "auto"
+    ALEX = "alex"
+    GHOSTFOLIO = "ghostfolio"
+
+
+class ExportFormat(StrEnum):
+    ALEX = "alex"
+    GHOSTFOLIO = "ghostfolio"
+
+
+@contextmanager
+def _portfolio(endpoint: str | None) -> Iterator[PortfolioService]:
+    """The local portfolio's use cases, closed when the command ends."""
+    settings = load_settings()
+    if endpoint or settings.api_endpoint:
+        raise ConfigError(
+            "the portfolio commands are not available with --endpoint (or ALEX_API_ENDPOINT) "
+            "yet: they work on the local store; unset ALEX_API_ENDPOINT to use it"
+        )
+    services = Services(settings)
+    try:
+        yield services.portfolio
+    finally:
+        services.close()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as error:
+        raise InvalidInputError(f"{path}: not UTF-8 text ({error.reason})") from None
+    except OSError as error:
+        raise InvalidInputError(f"{path}: cannot be read ({error.strerror})") from None
+
+
+def _number(raw: str, what: str) -> Decimal:
+    try:
+        return fields.number(raw)
+    except fields.FieldError as error:
+        raise InvalidInputError(f"{what}: {error}") from None
+
+
+def _day(raw: str | None) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return fields.iso_date(raw, date.max)
+    except fields.FieldError as error:
+        raise InvalidInputError(f"--date: {error}") from None
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(safe_json(value) + "\n")
+
+
+def _money(amount: Decimal | None, currency: str) -> str:
+    return "?" if amount is None else f"{round_money(amount, currency):,}"
+
+
+# --- import and export -------------------------------------------------------------------
+
+
+@portfolio_app.command(
+    "import",
+    epilog="Examples:  alex portfolio import samples/portfolio/*.csv   |   "
+    "alex portfolio import ghostfolio-export.json",
+)
+def import_files(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files: Alex's transactions, accounts, instruments, FX or prices CSV (told "
+            "apart by their header line), or Ghostfolio's export JSON."
+        ),
+    ],
+    format: Annotated[
+        FormatChoice,
+        typer.Option("--format", help="auto (default): JSON is Ghostfolio's, a CSV its header's."),
+    ] = FormatChoice.AUTO,
+    as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Import files into the portfolio: all or nothing, and again adds nothing.
+
+    Every file is checked before anything is stored; a bad row names the file, row and
+    column, and nothing of any file is kept. Accounts and instruments are stored before the
+    transactions that use them, so a folder of CSVs imports in one command."""
+    files = [(str(path), _read(path)) for path in paths]
+    with _portfolio(endpoint) as portfolio:
+        reports = portfolio.import_files(files, ImportFormat(format.value))
+    if as_json:
+        _print_json([import_json(report) for report in reports])
+        return
+    _print_reports(reports)
+
+
+def _print_reports(reports: Sequence[ImportReport]) -> None:
+    table = Table(title="Imported")
+    for column in ("file", "holds", "format", "records", "new", "unchanged", "updated"):
+        table.add_column(column, overflow="fold")
+    for r in reports:
+        table.add_row(
+            Text(visible(r.name)),
+            r.kind.value,
+            r.format.value,
+            str(r.records),
+            str(r.new),
+            str(r.unchanged),
+            str(r.updated),
+        )
+    console.print(table)
+    unclassified = sorted({s for r in reports for s in r.unclassified})
+    if unclassified:
+        console.print(
+            f"[yellow]no instrument on record[/yellow] (shown as unknown in the allocation): "
+            f"{safe_text(', '.join(unclassified))}; import an instruments CSV to classify them",
+            soft_wrap=True,
+        )
+
+
+@portfolio_app.command(
+    "export",
+    epilog="Examples:  alex portfolio export > mine.csv   |   "
+    "alex portfolio export --format ghostfolio --output ghostfolio.json",
+)
+def export(
+    format: Annotated[
+        ExportFormat, typer.Option("--format", help="alex (CSV, default) or ghostfolio (JSON).")
+    ] = ExportFormat.ALEX,
+    kind: Annotated[
+        FileKind,
+        typer.Option("--what", help="What to export in Alex's format (default transactions)."),
+    ] = FileKind.TRANSACTIONS,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of to stdout.")
+    ] = None,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Write the portfolio's records as a file `alex portfolio import` reads back."""
+    with _portfolio(endpoint) as portfolio:
+        exported = portfolio.export(ImportFormat(format.value), kind)
+    if exported.left_out:
+        errors.print(
+            f"[yellow]left out[/yellow] {exported.left_out} deposits and withdrawals: "
+            "Ghostfolio keeps cash as account balances, not activities"
+        )
+    if output is not None:
+        output.write_text(exported.text, encoding="utf-8")
+        errors.print(f"wrote {safe_text(output)}")
+    elif sys.stdout.isatty():
+        # On a screen, controls a note may hold are shown, not obeyed; piped, bytes as stored.
+        console.print(visible(exported.text, multiline=True), markup=False, highlight=False)
+    else:
+        sys.stdout.write(exported.text)
+
+
+# --- show --------------------------------------------------------------------------------
+
+
+@portfolio_app.command("show")
+def show(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Value on this day, YYYY-MM-DD (default today).")
+    ] = None,
+    as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Accounts, holdings, values, gains and allocation, in the base currency.
+
+    Holdings show their price and its date; a stale or missing price is flagged. Allocation
+    by asset class, region and currency, with the drift from any target set.
+    Values use the last price and FX rate known on the day. A part whose classification is
+    not known shows as "unknown", never guessed; a position with no price is left out of the
+    sums and named."""
+    with _portfolio(endpoint) as portfolio:
+        view = portfolio.show(_day(as_of))
+    if as_json:
+        _print_json(view_json(view))
+        return
+    if view.empty:
+        console.print("The portfolio is empty. Import files: alex portfolio import --help")
+        return
+    _print_accounts(view)
+    _print_holdings(view)
+    for dimension in (Dimension.ASSET_CLASS, Dimension.REGION, Dimension.CURRENCY):
+        _print_allocation(view.allocations[dimension], view)
+    _print_notes(view)
+
+
+def _print_accounts(view: PortfolioView) -> None:
+    base = view.valuation.base_currency
+    total = view.valuation.total
+    table = Table(
+        title=f"Portfolio on {view.as_of.isoformat()}: {_money(total.known, base)} {base}"
+        + (" (incomplete)" if total.unknown else "")
+    )
+    for column in ("account", "name", "kind", "currency", "value"):
+        table.add_column(column, overflow="fold")
+    for account in view.accounts:
+        value = view.valuation.accounts[account.id]
+        table.add_row(
+            Text(visible(account.id)),
+            Text(visible(account.name)),
+            account.kind.value,
+            account.currency,
+            _money(value.known, value.currency) + (" +?" if value.unknown else ""),
+        )
+    console.print(table)
+
+
+def _print_holdings(view: PortfolioView) -> None:
+    base = view.valuation.base_currency
+    table = Table(title=f"Holdings (values in {base})")
+    for column in ("account", "symbol", "quantity", "price", "value", "cost", "gain", "flag"):
+        table.add_column(column, overflow="fold")
+    for held in view.valuation.holdings:
+        h = held.holding
+        price = f"{held.price.close:,} {held.price.currency}" if held.price else "none"
+        price_date = f"\n{held.price.date.isoformat()}" if held.price else ""
+        flags = sorted({q.status.value for q in held.quotes if q.status is not QuoteStatus.FRESH})
+        gain = held.unrealised_gain
+        table.add_row(
+            Text(visible(h.account)),
+            Text(visible(h.symbol)),
+            f"{h.quantity:,}",
+            Text(visible(price) + price_date),
+            _money(held.value_in_base, base),
+            f"{_money(h.cost_basis, h.currency)} {h.currency}",
+            Text(
+                _money(gain, h.currency),
+                style="green" if gain is not None and gain >= 0 else "red",
+            ),
+            Text(", ".join(flags), style="yellow"),
+        )
+    for cash in view.valuation.cash:
+        table.add_row(
+            Text(visible(cash.account)),
+            Text(f"cash {visible(cash.currency)}"),
+            "",
+            "",
+            _money(cash.value_in_base, base),
+            "",
+            "",
+            "",
+        )
+    console.print(table)
+
+
+def _print_allocation(allocation: Allocation, view: PortfolioView) -> None:
+    targets = view.targets.get(allocation.dimension, {})
+    drifts = view.drift.get(allocation.dimension, {})
+    table = Table(title=f"Allocation by {allocation.dimension.value.replace('_', ' ')}")
+    columns = ["bucket", "value", "share %"] + (["target %", "drift pp"] if targets else [])
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    names = [b.name for b in allocation.buckets]
+    names += sorted(set(targets) - set(names))
+    values = {b.name: b.value for b in allocation.buckets}
+    for name in names:
+        row: list[Text | str] = [
+            Text(visible(name), style="yellow" if name == "unknown" else ""),
+            _money(values.get(name, Decimal(0)), allocation.currency),
+            f"{allocation.share(name)}",
+        ]
+        if targets:
+            target = targets.get(name)
+            row += ["" if target is None else f"{target}", f"{drifts.get(name, Decimal(0)):+}"]
+        table.add_row(*row)
+    console.print(table)
+    if allocation.excluded:
+        console.print(
+            f"[yellow]not in the shares[/yellow] (no price or rate): "
+            f"{safe_text(', '.join(allocation.excluded))}",
+            soft_wrap=True,
+        )
+
+
+def _print_notes(view: PortfolioView) -> None:
+    days = view.valuation.stale_days
+    for quote in view.valuation.stale:
+        when = quote.date.isoformat() if quote.date else "?"
+        console.print(
+            f"[yellow]stale[/yellow] {safe_text(quote.name)}: last known {when}, more than "
+            f"{days} days before {view.as_of.isoformat()}",
+            soft_wrap=True,
+        )
+    for quote in view.valuation.missing:
+        console.print(
+            f"[red]missing[/red] {safe_text(quote.name)}: none known on or before "
+            f"{view.as_of.isoformat()} (alex prices set / alex prices import)",
+            soft_wrap=True,
+        )
+
+
+# --- projection --------------------------------------------------------------------------
+
+
+@portfolio_app.command(
+    "project",
+    epilog="Example:  alex portfolio project --age 45 --retire-at 65 --contribution 10000 "
+    "--spending 40000 --seed 7",
+)
+def project_command(
+    years: Annotated[
+        int | None, typer.Option("--years", help="Years to project (default: to age 95).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same numbers.")] = 0,
+    paths: Annotated[
+        int, typer.Option("--paths", help=f"Simulated paths (at least {MIN_PATHS:,}).")
+    ] = MIN_PATHS,
+    age: Annotated[int, typer.Option("--age", help="Your age today.")] = ProjectionPlan.current_age,
+    retire_at: Annotated[
+        int, typer.Option("--retire-at", help="Age at retirement.")
+    ] = ProjectionPlan.retirement_age,
+    contribution: Annotated[
+        str, typer.Option("--contribution", help="Paid in each year until retirement.")
+    ] = "0",
+    spending: Annotated[
+        str | None,
+        typer.Option(
+            "--spending",
+            help="Spent each year in retirement, in today's money (default: 12 x the "
+            "settings' monthly spending).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Monte Carlo retirement projection of today's portfolio.
+
+    Prints percentiles of its value by age, the success probability and a chart of the
+    median within the 10-90 band.
+
+    Method, default returns and their source, and what the model ignores (taxes, fat tails,
+    ...): docs/portfolio.md, "Retirement projection". Values are nominal."""
+    plan = ProjectionPlan(
+        current_age=age,
+        retirement_age=retire_at,
+        contribution=_number(contribution, "--contribution"),
+        spending=None if spending is None else _number(spending, "--spending"),
+        years=years,
+    )
+    with _portfolio(endpoint) as portfolio:
+        result = portfolio.project(plan, seed=seed, paths=paths)
+    if as_json:
+        _print_json(projection_json(result))
+        return
+    currency = result.currency
+    rows = result.projection.rows()
+    table = Table(
+        title=f"Projection in {currency}, nominal, whole units ({result.projection.paths:,} "
+        f"paths, seed {result.projection.seed})"
+    )
+    for column in ("age", *(f"p{p}" for p in PERCENTILES), "expected"):
+        table.add_column(column, justify="right")
+    for row in _every(rows, 5):
+        table.add_row(
+            str(row.age),
+            *(f"{row.percentiles[p]:,.0f}" for p in PERCENTILES),
+            f"{row.expected:,.0f}",
+        )
+    console.print(table)
+    for line in band_chart(rows):
+        console.print(line, markup=False, highlight=False)
+    projection = result.projection
+    console.print(f"success probability: {projection.success_probability:.1%}")
+    if projection.depletion_age_p10 is not None:
+        console.print(f"one path in ten has run out by age {projection.depletion_age_p10}")
+    for name, value in result.left_out.items():
+        console.print(
+            f"[yellow]left out[/yellow] {safe_text(name)} ({_money(value, currency)} "
+            f"{currency}): no return assumption for it",
+            soft_wrap=True,
+        )
+
+
+def _every(rows: Sequence[ProjectionRow], step: int) -> list[ProjectionRow]:
+    """Every ``step``-th year and the last."""
+    chosen = [row for row in rows if row.year % step == 0]
+    return chosen if chosen[-1] is rows[-1] else [*chosen, rows[-1]]
+
+
+def band_chart(rows: Sequence[ProjectionRow], width: int = 50, height: int = 16) -> list[str]:
+    """A plain-text chart, one line per age: ``-`` spans the 10th to the 90th percentile,
+    ``*`` marks the median, on one linear scale from 0 to the largest 90th percentile."""
+    step = max(1, -(-len(rows) // height))
+    shown = [row for row in rows if row.year % step == 0]
+    if shown[-1] is not rows[-1]:
+        shown.append(rows[-1])
+    top = max(row.percentiles[90] for row in rows)
+    scale = Decimal(width - 1) / top if top > 0 else Decimal(0)
+
+    def at(value: Decimal) -> int:
+        return int((value * scale).to_integral_value())
+
+    lines = [f"age  0{' ' * (width - 2 - len(f'{top:,.0f}'))}{top:,.0f}"]
+    for row in shown:
+        cells = [" "] * width
+        low, mid, high = at(row.percentiles[10]), at(row.percentiles[50]), at(row.percentiles[90])
+        for index in range(low, high + 1):
+            cells[index] = "-"
+        cells[mid] = "*"
+        lines.append(f"{row.age:>3} |{''.join(cells)}|")
+    lines.append("     - 10th to 90th percentile, * median")
+    return lines
+
+
+# --- targets and settings ----------------------------------------------------------------
+
+
+@portfolio_app.command(
+    "target",
+    epilog="Examples:  alex portfolio target asset_class equity=60 bond=30 cash=10   |   "
+    "alex portfolio target region   (removes the region target)",
+)
+def target(
+    dimension: Annotated[
+        Dimension, typer.Argument(help="asset_class, region, sector, currency or account.")
+    ],
+    weights: Annotated[
+        list[str] | None,
+        typer.Argument(help="BUCKET=PERCENT pairs adding up to 100; none removes the target."),
+    ] = None,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Set the target allocation along one dimension; `show` then prints the drift."""
+    shares: dict[str, Decimal] = {}
+    for pair in weights or []:
+        bucket, equals, raw = pair.partition("=")
+        if not equals or not bucket.strip():
+            raise InvalidInputError(f"expected BUCKET=PERCENT, got {pair!r}")
+        shares[bucket.strip().lower()] = _number(raw, bucket.strip())
+    with _portfolio(endpoint) as portfolio:
+        portfolio.set_target(dimension.value, shares)
+    if shares:
+        said = ", ".join(f"{bucket} {share}%" for bucket, share in shares.items())
+        console.print(f"target {dimension.value}: {safe_text(said)}")
+    else:
+        console.print(f"target {dimension.value} removed")
+
+
+@portfolio_app.command("settings")
+def settings_command(
+    base_currency: Annotated[
+        str | None, typer.Option("--base-currency", help="Currency totals are shown in.")
+    ] = None,
+    monthly_spending: Annotated[
+        str | None,
+        typer.Option("--monthly-spending", help="Your spending a month, in the base currency."),
+    ] = None,
+    stale_days: Annotated[
+        int | None,
+        typer.Option("--stale-days", help="A price older than this many days is flagged."),
+    ] = None,
+    as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Show the portfolio's settings, changing the ones given."""
+    with _portfolio(endpoint) as portfolio:
+        if base_currency is None and monthly_spending is None and stale_days is None:
+            current = portfolio.settings()
+        else:
+            current = portfolio.update_settings(
+                base_currency=base_currency,
+                monthly_spending=None
+                if monthly_spending is None
+                else _number(monthly_spending, "--monthly-spending"),
+                stale_price_days=stale_days,
+            )
+    spending = current.monthly_spending
+    values = {
+        "base_currency": current.base_currency,
+        "monthly_spending": None if spending is None else str(spending),
+        "stale_price_days": current.stale_price_days,
+    }
+    if as_json:
+        _print_json(values)
+        return
+    table = Table(show_header=False, title="Portfolio settings")
+    for name, value in values.items():
+        table.add_row(name, Text(visible("not set" if value is None else value)))
+    console.print(table)
+
+
+# --- prices ------------------------------------------------------------------------------
+
+
+@prices_app.command("import", epilog="Example:  alex prices import samples/portfolio/prices.csv")
+def prices_import(
+    path: Annotated[Path, typer.Argument(help="A CSV: date,symbol,close,currency.")],
+    endpoint: EndpointOption = None,
+) -> None:
+    """Import closing prices (a price for a symbol and day replaces the one stored)."""
+    text = _read(path)
+    with _portfolio(endpoint) as portfolio:
+        report = portfolio.import_prices(text, name=str(path))
+    _print_reports([report])
+
+
+@prices_app.command("set", epilog="Example:  alex prices set VTI 245.10 --currency USD")
+def prices_set(
+    symbol: Annotated[str, typer.Argument(help="The instrument's symbol.")],
+    price: Annotated[str, typer.Argument(help="Closing price of one unit, e.g. 245.10.")],
+    currency: Annotated[str, typer.Option("--currency", help="The price's currency.")],
+    day: DateOption = None,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Record one closing price."""
+    with _portfolio(endpoint) as portfolio:
+        stored = portfolio.set_price(symbol, _number(price, "PRICE"), currency, _day(day))
+    console.print(
+        f"price {safe_text(stored.symbol)} {stored.close} {stored.currency} "
+        f"on {stored.date.isoformat()}"
+    )

@@ -1,0 +1,222 @@
+"""The portfolio's use cases (``PortfolioService``) on the in-memory store: imports that are
+whole or nothing and idempotent, the view's figures against the pure functions, targets,
+settings, export round trips and the projection's start value."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from alex.domain.errors import InvalidInputError
+from alex.portfolio.allocation import Dimension
+from alex.portfolio.holdings import ledger
+from alex.portfolio.service import (
+    FileKind,
+    ImportFormat,
+    PortfolioService,
+    ProjectionPlan,
+    detect,
+)
+from tests.fakes.portfolio import InMemoryPortfolioStore
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "portfolio"
+TODAY = date(2026, 12, 3)
+HEADER = "date,account,type,symbol,quantity,unit_price,fee,currency,note\n"
+ACCOUNTS = "id,name,kind,currency\nbrokerage,Brokerage,taxable,USD\n"
+
+
+def sample_files() -> list[tuple[str, str]]:
+    return [(path.name, path.read_text("utf-8")) for path in sorted(SAMPLES.glob("*.csv"))]
+
+
+@pytest.fixture
+def service() -> PortfolioService:
+    return PortfolioService(InMemoryPortfolioStore(), today=lambda: TODAY)
+
+
+@pytest.fixture
+def household(service: PortfolioService) -> PortfolioService:
+    service.import_files(sample_files())
+    return service
+
+
+def test_files_are_told_apart_by_their_header_and_json() -> None:
+    kinds = {name: detect(text) for name, text in sample_files()}
+    assert kinds["accounts.csv"] == (ImportFormat.ALEX, FileKind.ACCOUNTS)
+    assert kinds["transactions.csv"] == (ImportFormat.ALEX, FileKind.TRANSACTIONS)
+    assert kinds["fx.csv"][1] is FileKind.FX and kinds["prices.csv"][1] is FileKind.PRICES
+    assert detect('\ufeff {"activities": []}') == (ImportFormat.GHOSTFOLIO, FileKind.TRANSACTIONS)
+    with pytest.raises(InvalidInputError, match="first line 'symbol,price'"):
+        detect("symbol,price\nVTI,1\n")
+
+
+def test_the_household_imports_in_any_file_order_and_again_adds_nothing(
+    service: PortfolioService,
+) -> None:
+    files = sample_files()
+    reports = service.import_files(list(reversed(files)))  # transactions before accounts
+    by_name = {r.name: r for r in reports}
+    rows = SAMPLES.joinpath("transactions.csv").read_text().count("\n") - 1
+    assert by_name["transactions.csv"].new == rows
+    assert by_name["accounts.csv"].new == 3 and by_name["instruments.csv"].new == 10
+    again = service.import_files(files)
+    assert [r.new for r in again] == [0] * len(files)
+    assert [r.unchanged for r in again] == [r.records for r in again]
+    assert len(service.store.list_transactions()) == rows
+
+
+def test_an_unknown_account_names_the_row_and_stores_nothing(service: PortfolioService) -> None:
+    service.import_reference(accounts=ACCOUNTS)
+    text = (
+        HEADER
+        + "2024-01-02,brokerage,DEPOSIT,,1,100,0,USD,\n"
+        + "2024-01-03,isa,DEPOSIT,,1,100,0,USD,\n"
+    )
+    with pytest.raises(InvalidInputError, match=r"row 3, account: unknown account 'isa'"):
+        service.import_file(text, name="mine.csv")
+    assert service.store.list_transactions() == []
+
+
+def test_a_file_that_defines_the_account_may_use_it(service: PortfolioService) -> None:
+    text = HEADER + "2024-01-02,brokerage,DEPOSIT,,1,100,0,USD,\n"
+    reports = service.import_files([("t.csv", text), ("a.csv", ACCOUNTS)])
+    assert reports[0].kind is FileKind.TRANSACTIONS and reports[0].new == 1
+    assert reports[0].accounts == ("brokerage",)
+
+
+def test_one_bad_file_of_several_imports_none(service: PortfolioService) -> None:
+    bad_prices = "date,symbol,close,currency\n2026-11-27,VTI,-1,USD\n"
+    with pytest.raises(InvalidInputError, match=r"prices.csv: .*row 2, close"):
+        service.import_files([("accounts.csv", ACCOUNTS), ("prices.csv", bad_prices)])
+    assert service.store.list_accounts() == []
+
+
+def test_selling_more_than_held_across_imports_is_refused_whole(
+    service: PortfolioService,
+) -> None:
+    service.import_reference(accounts=ACCOUNTS)
+    service.import_file(HEADER + "2024-01-02,brokerage,BUY,VTI,10,100,0,USD,\n")
+    sale = (
+        HEADER
+        + "2024-02-01,brokerage,DEPOSIT,,1,50,0,USD,\n"
+        + "2024-02-02,brokerage,SELL,VTI,11,110,0,USD,\n"
+    )
+    with pytest.raises(InvalidInputError, match=r"sale\.csv: nothing imported.*sells 11 units"):
+        service.import_file(sale, name="sale.csv")
+    assert len(service.store.list_transactions()) == 1
+
+
+def test_show_agrees_with_the_ledger_and_prices(household: PortfolioService) -> None:
+    view = household.show()
+    stored = [entry.transaction for entry in household.store.list_transactions()]
+    assert view.ledger == ledger(stored)
+    # Every holding is worth quantity x the last close (all sample accounts are in USD).
+    for held in view.valuation.holdings:
+        price = household.store.last_price(held.holding.symbol, TODAY)
+        assert price is not None and held.price == price
+        assert held.value == held.holding.quantity * price.close
+    total = view.valuation.total.value
+    assert total is not None
+    assert total == sum(
+        (t.value for t in view.valuation.accounts.values() if t.value is not None), Decimal(0)
+    )
+    for dimension in Dimension:
+        assert sum(b.share for b in view.allocations[dimension].buckets) == 100
+    # The bond ETF's sector is unknown on purpose: it shows, it is not guessed.
+    assert view.allocations[Dimension.SECTOR].share("unknown") > 0
+
+
+def test_show_on_an_earlier_day_uses_what_was_known_then(household: PortfolioService) -> None:
+    early = household.show(date(2026, 10, 31))
+    assert early.transactions < household.show().transactions
+    assert {h.price.date for h in early.valuation.holdings if h.price} == {date(2026, 10, 30)}
+    later = household.show(date(2027, 1, 1))
+    assert later.valuation.stale and all(
+        q.name.startswith(("price", "fx")) for q in later.valuation.stale
+    )
+
+
+def test_targets_give_drift_and_bad_targets_are_refused(household: PortfolioService) -> None:
+    household.set_target("asset_class", {"Equity": Decimal(60), "bond": Decimal(40)})
+    view = household.show()
+    shares = view.allocations[Dimension.ASSET_CLASS]
+    assert view.drift[Dimension.ASSET_CLASS]["equity"] == shares.share("equity") - 60
+    assert view.drift[Dimension.ASSET_CLASS]["cash"] == shares.share("cash")
+    with pytest.raises(InvalidInputError, match="add up to 90"):
+        household.set_target("region", {"europe": Decimal(90)})
+    with pytest.raises(InvalidInputError, match="unknown dimension"):
+        household.set_target("planet", {"earth": Decimal(100)})
+    household.set_target("asset_class", {})
+    assert household.show().drift == {}
+
+
+def test_settings_change_only_what_is_given(service: PortfolioService) -> None:
+    service.update_settings(monthly_spending=Decimal("3500"))
+    changed = service.update_settings(base_currency="eur")
+    assert (changed.base_currency, changed.monthly_spending) == ("EUR", Decimal("3500"))
+    assert service.settings() == changed
+    with pytest.raises(InvalidInputError, match="currency"):
+        service.update_settings(base_currency="euro")
+
+
+def test_set_price_checks_and_replaces_the_day(service: PortfolioService) -> None:
+    service.set_price("VTI", Decimal("245.10"), "usd")
+    service.set_price("VTI", Decimal("246"), "USD", TODAY)
+    assert [p.close for p in service.store.list_prices("VTI")] == [Decimal("246")]
+    with pytest.raises(InvalidInputError, match="future"):
+        service.set_price("VTI", Decimal(1), "USD", date(2027, 1, 1))
+    with pytest.raises(InvalidInputError, match="more than 0"):
+        service.set_price("VTI", Decimal(0), "USD")
+
+
+def test_exports_import_back_to_the_same_records(household: PortfolioService) -> None:
+    original = household.store.list_transactions()
+    for kind in FileKind:
+        text = household.export(ImportFormat.ALEX, kind).text
+        assert all(r.new == 0 for r in household.import_files([("again", text)]))
+    ghostfolio = household.export(ImportFormat.GHOSTFOLIO)
+    cash_moves = sum(e.transaction.type in ("DEPOSIT", "WITHDRAWAL") for e in original)
+    assert ghostfolio.left_out == cash_moves > 0
+    assert len(json.loads(ghostfolio.text)["activities"]) == len(original) - cash_moves
+    fresh = PortfolioService(InMemoryPortfolioStore(), today=lambda: TODAY)
+    report = fresh.import_file(ghostfolio.text)
+    assert report.format is ImportFormat.GHOSTFOLIO
+    assert report.new == len(original) - cash_moves
+    assert {a.id for a in fresh.store.list_accounts()} == {"brokerage", "ira", "savings"}
+    assert household.import_file(ghostfolio.text).new == 0  # the same activities, same ids
+
+
+def test_the_projection_starts_from_the_value_by_asset_class(household: PortfolioService) -> None:
+    household.update_settings(monthly_spending=Decimal(3000))
+    result = household.project(ProjectionPlan(current_age=50, years=20), seed=5)
+    view = household.show()
+    by_class = {b.name: b.value for b in view.allocations[Dimension.ASSET_CLASS].buckets}
+    assert dict(result.inputs.holdings) == by_class
+    assert result.inputs.spending == 36000 and result.inputs.end_age == 70
+    first = result.projection.rows()[0]
+    start = sum(by_class.values(), Decimal(0))
+    assert first.percentiles[50] == start.quantize(Decimal("0.01"))
+    again = household.project(ProjectionPlan(current_age=50, years=20), seed=5)
+    assert again.projection.rows() == result.projection.rows()
+    with pytest.raises(InvalidInputError, match="paths"):
+        household.project(paths=10)
+
+
+def test_an_unclassified_holding_is_left_out_of_the_projection(
+    service: PortfolioService,
+) -> None:
+    service.import_reference(accounts=ACCOUNTS)
+    with pytest.raises(InvalidInputError, match=r"'cash' is worth -200\.00"):
+        service.import_file(HEADER + "2024-01-02,brokerage,BUY,XYZ,2,100,0,USD,\n")
+        service.set_price("XYZ", Decimal(150), "USD")
+        service.project()  # bought with money never deposited
+    service.import_file(HEADER + "2024-01-01,brokerage,DEPOSIT,,1,200,0,USD,\n")
+    report = service.import_file(HEADER + "2024-01-02,brokerage,BUY,XYZ,2,100,0,USD,\n")
+    assert report.unclassified == ("XYZ",)
+    result = service.project()
+    assert result.left_out == {"unknown": Decimal(300)}
+    assert "unknown" not in result.inputs.holdings
