@@ -35,7 +35,7 @@ from alex.portfolio.service import (
     PortfolioView,
     ProjectionPlan,
 )
-from alex.portfolio.summary import import_json, projection_json, view_json
+from alex.portfolio.summary import import_json, projection_json, view_json, xray_json
 from alex.portfolio.valuation import QuoteStatus
 from alex.services import Services
 from alex.terminal import safe_json, safe_text, visible
@@ -366,6 +366,36 @@ def _print_notes(view: PortfolioView) -> None:
 
 
 # --- projection --------------------------------------------------------------------------
+
+
+@portfolio_app.command("xray")
+def xray_command(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Check on this day, YYYY-MM-DD (default today).")
+    ] = None,
+    as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Risk checks: concentration in one holding, sector, currency or account, cash drag,
+    the emergency fund, fee drag, unknown classifications and stale prices.
+
+    Each check has a threshold you can change (docs/portfolio.md, "Risk checks"); a check
+    that cannot run says why (set your monthly spending for the emergency fund)."""
+    with _portfolio(endpoint) as portfolio:
+        result = portfolio.xray(_day(as_of))
+    if as_json:
+        _print_json(xray_json(result))
+        return
+    if not result.findings:
+        console.print("No risk check fired.")
+    for finding in result.findings:
+        style = {"high": "red", "medium": "yellow"}.get(finding.severity.value, "cyan")
+        console.print(
+            f"[{style}]{finding.severity.value}[/{style}] {safe_text(finding.message)}",
+            soft_wrap=True,
+        )
+    for rule, reason in result.skipped.items():
+        console.print(f"[dim]skipped {safe_text(rule)}: {safe_text(reason)}[/dim]", soft_wrap=True)
 
 
 @portfolio_app.command(

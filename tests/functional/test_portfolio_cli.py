@@ -148,3 +148,24 @@ def test_serve_loads_the_household_only_into_an_empty_portfolio() -> None:
         assert len(store.list_transactions()) == count - 1
     finally:
         services.close()
+
+
+def test_xray_reports_the_sample_households_cash_drag_and_skips_what_it_cannot_check() -> None:
+    """The household holds over 10% in uninvested cash and a bond ETF without a sector; with
+    no monthly spending set, the emergency-fund check says why it did not run. Setting it
+    makes that check run (1.7 months of cash in savings is under the 3-month default)."""
+    import_household()
+    checked = invoke_json("portfolio", "xray")
+    assert isinstance(checked, dict)
+    fired = {finding["rule"]: finding for finding in checked["findings"]}
+    assert set(fired) == {"cash_drag", "unknown_classification"}
+    cash = fired["cash_drag"]["figures"]
+    assert Decimal(cash["share"]) == Decimal(cash["cash"]) / Decimal(cash["portfolio_value"]) * 100
+    skipped = {r["rule"]: r["reason"] for r in checked["rules"] if r["status"] == "skipped"}
+    assert "monthly spending" in skipped["emergency_fund"]
+
+    result = runner.invoke(app, ["portfolio", "settings", "--monthly-spending", "6000"])
+    assert result.exit_code == 0, result.output
+    again = invoke_json("portfolio", "xray")
+    assert isinstance(again, dict)
+    assert "emergency_fund" in {finding["rule"] for finding in again["findings"]}

@@ -66,6 +66,8 @@ from alex.portfolio.projection import (
     project,
 )
 from alex.portfolio.valuation import Valuation, value_portfolio
+from alex.portfolio.xray import XRay
+from alex.portfolio.xray import xray as run_xray
 from alex.ports import PortfolioStore
 
 # Enough for any household and far below what a CLI or an HTTP body should carry.
@@ -158,6 +160,17 @@ class _Parsed:
     fx: list[FxRate] = field(default_factory=list)
     prices: list[Price] = field(default_factory=list)
     transactions: list[RecordedTransaction] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _State:
+    settings: PortfolioSettings
+    accounts: tuple[Account, ...]
+    instruments: Mapping[str, Instrument]
+    transactions: list[Transaction]
+    book: Ledger
+    rates: list[FxRate]
+    valuation: Valuation
 
 
 @dataclass(frozen=True)
@@ -493,10 +506,9 @@ class PortfolioService:
         return [(b, q) for b in currencies for q in currencies if b != q]
 
     # --- showing --------------------------------------------------------------------------
-    def show(self, as_of: date | None = None) -> PortfolioView:
-        """The portfolio on ``as_of`` (default today), valued at the prices and rates last
-        known on that day; every price and rate it rests on is listed with its date."""
-        day = as_of or self._today()
+    def _state(self, day: date) -> _State:
+        """The records on ``day``, the ledger and its valuation at the prices and rates last
+        known that day: what ``show`` and ``xray`` both read."""
         store = self.store
         settings = store.get_settings()
         accounts = tuple(store.list_accounts())
@@ -523,6 +535,28 @@ class PortfolioService:
             as_of=day,
             stale_days=settings.stale_price_days,
         )
+        return _State(settings, accounts, instruments, transactions, book, rates, valuation)
+
+    def xray(self, as_of: date | None = None) -> XRay:
+        """The risk checks on ``as_of`` (default today): docs/portfolio.md, "Risk checks"."""
+        state = self._state(as_of or self._today())
+        return run_xray(
+            state.valuation,
+            state.transactions,
+            state.instruments,
+            state.accounts,
+            state.settings,
+            state.rates,
+        )
+
+    def show(self, as_of: date | None = None) -> PortfolioView:
+        """The portfolio on ``as_of`` (default today), valued at the prices and rates last
+        known on that day; every price and rate it rests on is listed with its date."""
+        day = as_of or self._today()
+        state = self._state(day)
+        settings, accounts, instruments = state.settings, state.accounts, state.instruments
+        transactions, book, valuation = state.transactions, state.book, state.valuation
+        store = self.store
         allocations = {d: allocate(valuation, instruments, d) for d in Dimension}
         targets = {
             Dimension(name): dict(weights.shares)

@@ -15,6 +15,7 @@ from alex.portfolio.allocation import Allocation
 from alex.portfolio.model import round_money
 from alex.portfolio.service import ImportReport, PortfolioProjection, PortfolioView
 from alex.portfolio.valuation import Quote, Total
+from alex.portfolio.xray import XRay
 
 
 def money(amount: Decimal | None, currency: str) -> str | None:
@@ -183,4 +184,30 @@ def import_json(report: ImportReport) -> dict[str, Any]:
         "accounts": list(report.accounts),
         "instruments": list(report.instruments),
         "unclassified": list(report.unclassified),
+    }
+
+
+def xray_json(result: XRay) -> dict[str, Any]:
+    """``alex portfolio xray --json``: the findings (figures exact) and every rule's run."""
+    return {
+        "as_of": result.as_of.isoformat(),
+        "base_currency": result.base_currency,
+        "findings": [
+            {
+                "rule": finding.rule,
+                "severity": finding.severity.value,
+                "message": finding.message,
+                "figures": {name: exact(value) for name, value in finding.figures.items()},
+            }
+            for finding in result.findings
+        ],
+        "rules": [
+            {
+                "rule": run.rule,
+                "status": run.status.value,
+                "threshold": exact(run.threshold),
+                "reason": run.reason,
+            }
+            for run in result.runs
+        ],
     }
