@@ -121,6 +121,8 @@ def measure_import(data: Household, folder: Path) -> dict[str, Any]:
     service = _service(folder, "import.db", data, prices=False)
     first, import_s = _timed(lambda: service.import_file(data.transactions, name="100k.csv"))
     again, reimport_s = _timed(lambda: service.import_file(data.transactions, name="100k.csv"))
+    store.close()
+    service.store.close()
     rows = len(parsed)
     return {
         "portfolio_import_rows": rows,
@@ -168,6 +170,8 @@ def measure_show(data: Household, folder: Path, runs: int = 11) -> dict[str, Any
     results["portfolio_show_100k_holdings"] = len(full.show().ledger.holdings)
     p50, p95 = _percentiles_ms(full.show, max(3, runs // 2))
     results |= {"portfolio_show_100k_tx_ms_p50": p50, "portfolio_show_100k_tx_ms_p95": p95}
+    service.store.close()
+    full.store.close()
     return results
 
 
