@@ -6,10 +6,10 @@ ledger of exactly ``size`` transactions of every type: opening buys of every ins
 every account (so 1,000 holdings that stay open: sales take at most half of what is held),
 then random buys and sales, quarterly dividends on a third of the instruments, monthly
 interest, quarterly fees, yearly withdrawals, and a deposit just before any buy the cash
-does not cover (so cash never goes below 0). The ledger is replayed while it is generated,
-so it imports without a fault. The events are cut at ``size`` in date order: at the default
-100,000 the ledger runs to November 2026; a much smaller size covers fewer years. Seeded: the
-same ``seed`` gives the same files.
+does not cover (so no cash balance ends a day below 0). The ledger is replayed while it is
+generated, so it imports without a fault. The events are cut at ``size`` in date order: at
+the default 100,000 the ledger runs to November 2026; a much smaller size covers fewer
+years. Seeded: the same ``seed`` gives the same files.
 """
 
 from __future__ import annotations
