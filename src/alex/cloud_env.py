@@ -5,7 +5,7 @@ After ``npm run deploy`` (docs/deploy.md), run, on any OS::
     uv run python -m alex.cloud_env [--stage dev] [--region eu-west-1] [--dry-run]
 
 It reads the CloudFormation stacks that osls created (osls names each ``<service>-<stage>``)
-and the API key from API Gateway, then sets four variables in ``.env`` through
+and the API key from API Gateway, then sets these variables in ``.env`` through
 :func:`alex.envfile.set_env_values`, which keeps every other line and comment:
 
 =====================  ===========================================================================
@@ -15,6 +15,9 @@ SAGEMAKER_ENDPOINT     stack ``alex-infrastructure-<stage>``, output ``Embedding
 OPENSEARCH_ENDPOINT    stack ``alex-infrastructure-<stage>``, output ``CollectionEndpoint``
 ALEX_API_ENDPOINT      stack ``alex-infrastructure-<stage>``, output ``ApiEndpoint``
 ALEX_API_KEY           API Gateway key ``alex-<stage>`` (``provider.apiGateway.apiKeys`` of ingest)
+ALEX_PORTFOLIO_TABLE   stack ``alex-infrastructure-<stage>``, output ``PortfolioTableName``, when
+                       the stack has it (a stack deployed before the portfolio table has not)
+DEFAULT_AWS_REGION     the region the stack was read in (the endpoints' own)
 =====================  ===========================================================================
 
 Every service adds its routes to the one REST API the infrastructure stack creates, so one
@@ -63,6 +66,9 @@ _VARIABLES = {
 }
 # Every output read: the variables' and the API's id, which the key check needs.
 _REQUIRED_OUTPUTS = (*_VARIABLES.values(), "ApiId")
+# Outputs written when the stack has them: a stage deployed before they existed still
+# gets its other variables (a redeploy adds them).
+_OPTIONAL_VARIABLES = {"ALEX_PORTFOLIO_TABLE": "PortfolioTableName"}
 
 
 def _client(name: str, region: str) -> Any:
@@ -141,7 +147,7 @@ def read_deployment(
     cloudformation: Any = None,
     apigateway: Any = None,
 ) -> dict[str, str]:
-    """The four variables of a deployed ``stage`` in ``region``, read from AWS.
+    """The variables of a deployed ``stage`` in ``region``, read from AWS.
 
     Raises :class:`ConfigError` naming the missing stack, output or key; botocore errors
     (credentials, access denied, network) propagate.
@@ -159,6 +165,9 @@ def read_deployment(
             )
     values = {variable: outputs[key] for variable, key in _VARIABLES.items()}
     values["ALEX_API_ENDPOINT"] = values["ALEX_API_ENDPOINT"].rstrip("/")
+    for variable, key in _OPTIONAL_VARIABLES.items():
+        if found.get(key, "").strip():
+            values[variable] = found[key].strip()
     key_name = API_KEY_NAME.format(stage=stage)
     key_id, values["ALEX_API_KEY"] = _api_key(apigateway, key_name, stage, region)
     _check_key_opens_the_api(apigateway, key_id, key_name, outputs["ApiId"], stage)
@@ -192,7 +201,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m alex.cloud_env",
         description=(
             "Write the deployed Alex's ALEX_API_ENDPOINT, ALEX_API_KEY, SAGEMAKER_ENDPOINT, "
-            "OPENSEARCH_ENDPOINT and DEFAULT_AWS_REGION into .env (other lines are kept). "
+            "OPENSEARCH_ENDPOINT, ALEX_PORTFOLIO_TABLE and DEFAULT_AWS_REGION into .env "
+            "(other lines are kept). "
             "Run after `npm run deploy`."
         ),
     )

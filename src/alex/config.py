@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     # internet (optional)"): "none" reads only what the user imported; no network call.
     prices_provider: PricesProvider = Field("none", alias="ALEX_PRICES_PROVIDER")
     prices_api_key: SecretStr | None = Field(None, alias="ALEX_PRICES_API_KEY")
+    # The portfolio's DynamoDB table (ALEX_BACKEND=aws): the infrastructure stack's
+    # PortfolioTableName output, alex-portfolio-<stage> (docs/deploy.md).
+    portfolio_table: str | None = Field(None, alias="ALEX_PORTFOLIO_TABLE")
 
     @classmethod
     def settings_customise_sources(

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from alex.config import Settings
 from alex.documents import DocumentService
-from alex.domain.errors import ConfigError
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.ingest import IngestService
 from alex.ports import Embedder, JobStore, PortfolioStore, VectorStore
@@ -139,20 +138,23 @@ class Services:
 
     @property
     def portfolio_store(self) -> PortfolioStore:
-        """The one given, or tables in the documents' SQLite file (one file to back up and
-        move; ``SqlitePortfolioStore`` creates only its own tables in it)."""
+        """The one given, the DynamoDB table (``ALEX_BACKEND=aws``), or tables in the
+        documents' SQLite file (one file to back up and move; ``SqlitePortfolioStore``
+        creates only its own tables in it)."""
         if self._portfolio_store is None:
             self._portfolio_store = self._default_portfolio_store()
         return self._portfolio_store
 
     def _default_portfolio_store(self) -> PortfolioStore:
         if self.settings.backend == "aws":
-            # DynamoPortfolioStore exists; its table, settings and wiring come with the cloud
-            # portfolio routes (issue 13, the HTTP and Lambda slice).
-            raise ConfigError(
-                "the portfolio is not available with ALEX_BACKEND=aws yet: use the local "
-                "backend (ALEX_BACKEND=local) for `alex portfolio`"
-            )
+            from alex.adapters.aws_clients import aws_client
+            from alex.adapters.portfolio_dynamo import DynamoPortfolioStore
+
+            # Only what the table needs: the portfolio Lambdas have no SageMaker endpoint.
+            self.settings.require("ALEX_PORTFOLIO_TABLE", "DEFAULT_AWS_REGION")
+            table, region = self.settings.portfolio_table, self.settings.aws_region
+            assert table and region  # require() has raised if either is missing
+            return DynamoPortfolioStore(table, aws_client("dynamodb", region))
         from alex.adapters.portfolio_sqlite import SqlitePortfolioStore
 
         return SqlitePortfolioStore(self.settings.store_path)

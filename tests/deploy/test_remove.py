@@ -22,6 +22,7 @@ import pytest
 
 from .helpers import ROOT, SERVICES
 from .test_serverless import OUTPUTS
+from .test_service_config import portfolio_table
 
 pytestmark = [pytest.mark.deploy, pytest.mark.usefixtures("node_tools")]
 
@@ -114,7 +115,8 @@ def moto_endpoint() -> Iterator[str]:
 
 def deploy_guide_3_stacks(endpoint: str) -> Any:
     """Stand-ins for the three stacks guide 3 deploys, each with osls's deployment bucket
-    (one holding an artifact); the researcher's stack was never created."""
+    (one holding an artifact), the infrastructure's with the portfolio table as declared
+    (holding a record); the researcher's stack was never created."""
     options: dict[str, Any] = {
         "endpoint_url": endpoint,
         "region_name": REGION,
@@ -123,8 +125,17 @@ def deploy_guide_3_stacks(endpoint: str) -> Any:
     }
     cloudformation = boto3.client("cloudformation", **options)
     template = {"Resources": {"ServerlessDeploymentBucket": {"Type": "AWS::S3::Bucket"}}}
+    table = json.loads(json.dumps(portfolio_table()).replace("${sls:stage}", STAGE))
     for stack in REVERSE_ORDER[1:]:
-        cloudformation.create_stack(StackName=f"{stack}-{STAGE}", TemplateBody=json.dumps(template))
+        resources = dict(template["Resources"])
+        if stack == "alex-infrastructure":
+            resources["PortfolioTable"] = table
+        body = json.dumps({"Resources": resources})
+        cloudformation.create_stack(StackName=f"{stack}-{STAGE}", TemplateBody=body)
+    boto3.client("dynamodb", **options).put_item(
+        TableName=table["Properties"]["TableName"],
+        Item={"pk": {"S": "PORTFOLIO#default"}, "sk": {"S": "SETTINGS"}},
+    )
     bucket = cloudformation.describe_stack_resource(
         StackName=f"alex-ingest-{STAGE}", LogicalResourceId="ServerlessDeploymentBucket"
     )["StackResourceDetail"]["PhysicalResourceId"]
@@ -151,6 +162,12 @@ def test_guide_3_state_is_removed_completely_and_a_second_remove_succeeds(
         if summary["StackName"].endswith(f"-{STAGE}")
     }
     assert statuses == {f"{stack}-{STAGE}": "DELETE_COMPLETE" for stack in REVERSE_ORDER[1:]}
+    # DeletionPolicy Delete: nothing is left to bill or to block the next deploy's table.
+    options = {"endpoint_url": moto_endpoint, "region_name": REGION}
+    tables = boto3.client(
+        "dynamodb", **options, aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).list_tables()["TableNames"]
+    assert f"alex-portfolio-{STAGE}" not in tables
     assert not guide_3_state.exists(), "everything is gone: so is compose's state"
 
     again = npm_run_remove(moto_endpoint)

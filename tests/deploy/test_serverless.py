@@ -408,6 +408,40 @@ def test_lambda_roles_are_least_privilege(packaged: Packaged) -> None:
     assert outputs["SearchRoleArn"]["Value"] == {"Fn::GetAtt": ["SearchLambdaRole", "Arn"]}
 
 
+def test_the_portfolio_table_and_its_role(packaged: Packaged) -> None:
+    """The table (named for the stage, on demand, recoverable, removed with the stage) and a
+    role of its own for the portfolio Lambdas: their logs and that table, nothing else."""
+    template = packaged.templates["infrastructure"]
+    resource = template["Resources"]["PortfolioTable"]
+    assert resource["DeletionPolicy"] == "Delete" and resource["UpdateReplacePolicy"] == "Retain"
+    table = resource["Properties"]
+    assert table["TableName"] == f"alex-portfolio-{STAGE}"
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert "ProvisionedThroughput" not in table and "SSESpecification" not in table
+    assert len(resources(template, "AWS::DynamoDB::Table")) == 1
+
+    role = template["Resources"]["PortfolioLambdaRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role
+    (policy,) = role["Policies"]
+    logs, data = policy["PolicyDocument"]["Statement"]
+    assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert "/aws/lambda/alex-portfolio-${sls:stage}-*:*" not in json.dumps(logs)  # resolved
+    assert f"/aws/lambda/alex-portfolio-{STAGE}-*:*" in json.dumps(logs["Resource"])
+    assert all(action.startswith("dynamodb:") for action in data["Action"])
+    assert data["Resource"] == {"Fn::GetAtt": ["PortfolioTable", "Arn"]}
+    # Only the portfolio role reaches the table; it reaches neither SageMaker nor OpenSearch.
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role" and name != "PortfolioLambdaRole":
+            assert "PortfolioTable" not in json.dumps(resource), name
+    assert "PortfolioLambdaRole" not in json.dumps(template["Resources"]["CollectionAccessPolicy"])
+    outputs = template["Outputs"]
+    assert outputs["PortfolioTableName"]["Value"] == {"Ref": "PortfolioTable"}
+    assert outputs["PortfolioRoleArn"]["Value"] == {"Fn::GetAtt": ["PortfolioLambdaRole", "Arn"]}
+
+
 # ------------------------------------------------------------------------ the zips
 
 

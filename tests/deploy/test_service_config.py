@@ -1,8 +1,10 @@
-"""The serverless.yml files themselves (no Node.js): the two Lambda services stay in step."""
+"""The serverless.yml files themselves (no Node.js): the two Lambda services stay in step,
+and the portfolio table and role match the DynamoDB adapter."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +71,60 @@ def test_package_json_pins_exact_versions_and_scripts_run_compose() -> None:
     assert (ROOT / "scripts" / "remove_stage.js").is_file()
     lock = json.loads((ROOT / "package-lock.json").read_text("utf-8"))
     assert lock["packages"]["node_modules/osls"]["version"] == versions["osls"]
+
+
+def portfolio_table() -> dict[str, Any]:
+    resource: dict[str, Any] = config(ROOT / "infrastructure" / "serverless.yml")["resources"][
+        "Resources"
+    ]["PortfolioTable"]
+    return resource
+
+
+def test_the_portfolio_table_is_the_adapters_table_with_recovery_on() -> None:
+    """The key schema and billing the DynamoDB adapter (and its moto tests) use, on demand,
+    point-in-time recovery on; removed with the stage, never silently replaced."""
+    from alex.adapters.portfolio_dynamo import TABLE_DEFINITION
+
+    resource = portfolio_table()
+    assert resource["Type"] == "AWS::DynamoDB::Table"
+    properties = dict(resource["Properties"])
+    assert properties.pop("TableName") == "alex-portfolio-${sls:stage}"
+    assert properties.pop("PointInTimeRecoverySpecification") == {
+        "PointInTimeRecoveryEnabled": True
+    }
+    assert properties == TABLE_DEFINITION
+    assert resource["DeletionPolicy"] == "Delete"  # docs/deploy.md, "The portfolio table"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_portfolio_role_may_make_exactly_the_calls_the_adapter_makes() -> None:
+    """Least privilege: the DynamoDB actions granted are those of the client methods
+    ``DynamoPortfolioStore`` calls (a TransactWriteItems is authorised per write in it: its
+    puts need PutItem), on the portfolio table only."""
+    import alex.adapters.portfolio_dynamo as adapter
+
+    source = Path(adapter.__file__).read_text("utf-8")
+    calls = set(re.findall(r"_client\.(\w+)\(", source)) | set(
+        re.findall(r"partial\(\s*self\._client\.(\w+)", source)
+    )
+    assert "transact_write_items" in calls and '"Put":' in source
+    assert not re.search(r'"(Update|Delete|ConditionCheck)": ', source)  # only puts in one
+    calls = (calls - {"transact_write_items"}) | {"put_item"}
+    needed = {"dynamodb:" + "".join(part.title() for part in call.split("_")) for call in calls}
+
+    role = config(ROOT / "infrastructure" / "serverless.yml")["resources"]["Resources"][
+        "PortfolioLambdaRole"
+    ]["Properties"]
+    (policy,) = role["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
+    granted = {
+        action
+        for statement in statements
+        for action in statement["Action"]
+        if action.startswith("dynamodb:")
+    }
+    assert granted == needed
+    assert {a for s in statements for a in s["Action"]} - granted == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }

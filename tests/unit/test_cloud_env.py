@@ -3,7 +3,8 @@ wired as the ingest service wires it (provider.apiGateway.apiKeys + usagePlan: a
 plan for the API's stage, the key in the plan).
 
 The stack is a minimal template (one S3 bucket) whose Outputs use the keys of
-infrastructure/serverless.yml: EmbeddingEndpointName, CollectionEndpoint, ApiId, ApiEndpoint.
+infrastructure/serverless.yml: EmbeddingEndpointName, CollectionEndpoint, ApiId, ApiEndpoint,
+PortfolioTableName.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ STAGE = "dev"
 SAGEMAKER = "alex-embeddings-dev"
 COLLECTION = "https://abc123def456.eu-west-1.aoss.amazonaws.com"
 API_KEY = "apiKeyValue0123456789abcdefghijklmnopWXYZ"
+PORTFOLIO_TABLE = "alex-portfolio-dev"
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +73,7 @@ def deploy(
         "ApiEndpoint": url,
         "IngestRoleArn": "arn:aws:iam::123456789012:role/ingest",
         "SearchRoleArn": "arn:aws:iam::123456789012:role/search",
+        "PortfolioTableName": PORTFOLIO_TABLE,
     }
     if not skip_stack:
         kept = {key: value for key, value in outputs.items() if key != drop_output}
@@ -104,15 +107,24 @@ def aws() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("aws")
-def test_read_deployment_reads_the_four_variables_and_the_region() -> None:
+def test_read_deployment_reads_the_variables_and_the_region() -> None:
     url = deploy()
     assert read_deployment(STAGE, REGION) == {
         "SAGEMAKER_ENDPOINT": SAGEMAKER,
         "OPENSEARCH_ENDPOINT": COLLECTION,
         "ALEX_API_ENDPOINT": url,
+        "ALEX_PORTFOLIO_TABLE": PORTFOLIO_TABLE,
         "ALEX_API_KEY": API_KEY,
         "DEFAULT_AWS_REGION": REGION,
     }
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_stack_from_before_the_portfolio_table_gives_the_other_variables() -> None:
+    url = deploy(drop_output="PortfolioTableName")
+    values = read_deployment(STAGE, REGION)
+    assert "ALEX_PORTFOLIO_TABLE" not in values
+    assert values["ALEX_API_ENDPOINT"] == url and values["ALEX_API_KEY"] == API_KEY
 
 
 @pytest.mark.usefixtures("aws")
@@ -154,6 +166,7 @@ def test_main_writes_env_and_keeps_other_lines(
         f"ALEX_API_ENDPOINT={url}",
         f"SAGEMAKER_ENDPOINT={SAGEMAKER}",
         f"OPENSEARCH_ENDPOINT={COLLECTION}",
+        f"ALEX_PORTFOLIO_TABLE={PORTFOLIO_TABLE}",
     ):
         assert lines.count(line) == 1
     out = capsys.readouterr().out
