@@ -86,6 +86,24 @@ LOCAL_ONLY = (
     "adapters/keyword_index.py",
     "adapters/vector_matrix.py",
     "adapters/minilm/model_graph.onnx",
+    # The portfolio (numpy, typer, sqlean, httpx): its records (portfolio/model.py) ship,
+    # since the ports name them; its routes get their own Lambda service.
+    "portfolio_cli.py",
+    "portfolio/allocation.py",
+    "portfolio/formats",
+    "portfolio/holdings.py",
+    "portfolio/projection.py",
+    "portfolio/returns.py",
+    "portfolio/service.py",
+    "portfolio/summary.py",
+    "portfolio/valuation.py",
+    "portfolio/xray.py",
+    "adapters/portfolio_checks.py",
+    "adapters/portfolio_dynamo.py",
+    "adapters/portfolio_sqlite.py",
+    "adapters/price_sources.py",
+    "adapters/stored_prices.py",
+    "adapters/twelvedata_prices.py",
 )
 GENERATED = ("alex", "lambda_http.py", "requirements.txt")
 
