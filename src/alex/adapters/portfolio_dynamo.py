@@ -66,8 +66,8 @@ from alex.portfolio.model import (
     Weights,
 )
 
-# The table, on demand ($0 idle). The next session copies this into the service's
-# CloudFormation (serverless.yml): ``TableName`` is the only thing it adds.
+# The table, on demand ($0 idle). infrastructure/serverless.yml's PortfolioTable repeats it,
+# adding ``TableName`` (tests/deploy/test_service_config.py checks they agree).
 TABLE_DEFINITION: dict[str, Any] = {
     "BillingMode": "PAY_PER_REQUEST",
     "AttributeDefinitions": [
