@@ -413,7 +413,8 @@ class PortfolioService:
                 where = _locations(item)[index]
                 raise InvalidInputError(
                     f"{item.name}: nothing imported. {where}, currency: {transaction.currency} "
-                    f"differs from account {transaction.account!r}'s {account_currency} and no "
+                    f"differs from the currency of account {transaction.account!r} "
+                    f"({account_currency}) and no "
                     f"{transaction.currency}/{account_currency} rate is stored or in this "
                     "import; import an FX CSV (date,base,quote,rate) with it"
                 )
