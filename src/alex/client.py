@@ -14,6 +14,23 @@ from typing import Protocol, Self
 from alex.config import Settings, load_settings
 from alex.domain.errors import AlexError, ConfigError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult
+from alex.http import portfolio_operations
+from alex.http.portfolio_schemas import (
+    ExportResponse,
+    ImportResponse,
+    PortfolioBody,
+    PortfolioImportBody,
+    PriceAnswer,
+    PriceBody,
+    PricesImportBody,
+    ProjectionBody,
+    ProjectionRequest,
+    SettingsBody,
+    SettingsPut,
+    TargetPut,
+    TargetsResponse,
+    XRayBody,
+)
 from alex.http.schemas import DocumentBody, DocumentSummaryBody, ResearchResponse, SearchHit
 from alex.ingest import IngestRequest, ProgressCallback
 from alex.services import Services
@@ -65,6 +82,27 @@ class AlexClient(Protocol):
     def check_integrity(self) -> list[str]:
         """Problems found in the store, or an empty list."""
         ...
+
+    # The portfolio: the bodies of its routes (alex.http.portfolio_schemas), both ways.
+    def portfolio_import(self, body: PortfolioImportBody) -> ImportResponse: ...
+
+    def portfolio_export(self, format: str, what: str) -> ExportResponse: ...
+
+    def portfolio_show(self, as_of: str | None) -> PortfolioBody: ...
+
+    def portfolio_xray(self, as_of: str | None) -> XRayBody: ...
+
+    def portfolio_project(self, body: ProjectionRequest) -> ProjectionBody: ...
+
+    def portfolio_target(self, dimension: str, body: TargetPut) -> TargetsResponse: ...
+
+    def portfolio_settings(self, update: SettingsPut | None) -> SettingsBody:
+        """The settings, after changing those ``update`` gives (None: only read them)."""
+        ...
+
+    def prices_import(self, body: PricesImportBody) -> ImportResponse: ...
+
+    def prices_set(self, body: PriceBody) -> PriceAnswer: ...
 
     def close(self) -> None: ...
 
@@ -173,6 +211,36 @@ class LocalClient(Closing):
         if not self._store_present():
             return [f"no store at {self.services.settings.store_path}"]
         return self.services.documents.check_integrity()
+
+    # The portfolio: the same functions the HTTP routes call, so --json matches the API's.
+    def portfolio_import(self, body: PortfolioImportBody) -> ImportResponse:
+        return portfolio_operations.portfolio_import(self.services, body)
+
+    def portfolio_export(self, format: str, what: str) -> ExportResponse:
+        return portfolio_operations.portfolio_export(self.services, format, what)
+
+    def portfolio_show(self, as_of: str | None) -> PortfolioBody:
+        return portfolio_operations.portfolio_show(self.services, as_of)
+
+    def portfolio_xray(self, as_of: str | None) -> XRayBody:
+        return portfolio_operations.portfolio_xray(self.services, as_of)
+
+    def portfolio_project(self, body: ProjectionRequest) -> ProjectionBody:
+        return portfolio_operations.portfolio_projection(self.services, body)
+
+    def portfolio_target(self, dimension: str, body: TargetPut) -> TargetsResponse:
+        return portfolio_operations.put_target(self.services, dimension, body)
+
+    def portfolio_settings(self, update: SettingsPut | None) -> SettingsBody:
+        if update is None:
+            return portfolio_operations.get_settings(self.services)
+        return portfolio_operations.put_settings(self.services, update)
+
+    def prices_import(self, body: PricesImportBody) -> ImportResponse:
+        return portfolio_operations.prices_import(self.services, body)
+
+    def prices_set(self, body: PriceBody) -> PriceAnswer:
+        return portfolio_operations.prices_set(self.services, body)
 
     def _store_present(self) -> bool:
         # Opening a store creates it: status only looks, so a deleted data folder cannot pass.

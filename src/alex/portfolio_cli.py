@@ -1,15 +1,16 @@
 """``alex portfolio`` and ``alex prices``: the portfolio's commands. Each parses, calls one
 use case of :class:`~alex.portfolio.service.PortfolioService` and prints.
 
-Local only for now: the HTTP routes (and so ``--endpoint``) arrive with the next slice.
+Every command goes through the CLI's client (``alex.client``): the local store, or with
+``--endpoint`` (or ALEX_API_ENDPOINT) the keyed API's portfolio routes. Both answer with the
+routes' bodies (``alex.http.portfolio_schemas``), so ``--json`` prints the same either way.
 Everything read from a file or a store goes through ``alex.terminal`` before it is printed.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -17,27 +18,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from alex.config import load_settings
-from alex.domain.errors import ConfigError, InvalidInputError
-from alex.portfolio.allocation import Allocation, Dimension
-from alex.portfolio.formats import fields
-from alex.portfolio.model import round_money
-from alex.portfolio.projection import MIN_PATHS, PERCENTILES, ProjectionRow
-from alex.portfolio.service import (
-    FileKind,
-    ImportFormat,
-    ImportReport,
-    PortfolioService,
-    PortfolioView,
-    ProjectionPlan,
+from alex.client import open_client
+from alex.domain.errors import InvalidInputError
+from alex.http.portfolio_schemas import (
+    AllocationBody,
+    ImportFile,
+    ImportReportBody,
+    PortfolioBody,
+    PortfolioImportBody,
+    PriceBody,
+    PricesImportBody,
+    ProjectionRequest,
+    SettingsPut,
+    TargetPut,
 )
-from alex.portfolio.summary import import_json, projection_json, view_json, xray_json
-from alex.portfolio.valuation import QuoteStatus
-from alex.services import Services
+from alex.portfolio.allocation import Dimension
+from alex.portfolio.formats import fields
+from alex.portfolio.projection import MIN_PATHS, PERCENTILES, ProjectionRow
+from alex.portfolio.service import FileKind, ProjectionPlan
 from alex.terminal import safe_json, safe_text, visible
 
 portfolio_app = typer.Typer(
@@ -59,8 +62,7 @@ EndpointOption = Annotated[
     str | None,
     typer.Option(
         "--endpoint",
-        help="Not available for the portfolio yet (its HTTP routes come next); the portfolio "
-        "is the local store's.",
+        help="An Alex API URL (default: ALEX_API_ENDPOINT, else the local store).",
     ),
 ]
 DateOption = Annotated[
@@ -77,22 +79,6 @@ class FormatChoice(StrEnum):
 class ExportFormat(StrEnum):
     ALEX = "alex"
     GHOSTFOLIO = "ghostfolio"
-
-
-@contextmanager
-def _portfolio(endpoint: str | None) -> Iterator[PortfolioService]:
-    """The local portfolio's use cases, closed when the command ends."""
-    settings = load_settings()
-    if endpoint or settings.api_endpoint:
-        raise ConfigError(
-            "the portfolio commands are not available with --endpoint (or ALEX_API_ENDPOINT) "
-            "yet: they work on the local store; unset ALEX_API_ENDPOINT to use it"
-        )
-    services = Services(settings)
-    try:
-        yield services.portfolio
-    finally:
-        services.close()
 
 
 def _read(path: Path) -> str:
@@ -113,21 +99,25 @@ def _number(raw: str, what: str) -> Decimal:
         raise InvalidInputError(f"{what}: {error}") from None
 
 
-def _day(raw: str | None) -> date | None:
+def _day(raw: str | None, option: str) -> str | None:
+    """The day checked here, so a bad one is named by its option, local or remote."""
     if raw is None:
         return None
     try:
-        return fields.iso_date(raw, date.max)
+        return fields.iso_date(raw, date.max).isoformat()
     except fields.FieldError as error:
-        raise InvalidInputError(f"--date: {error}") from None
+        raise InvalidInputError(f"{option}: {error}") from None
 
 
 def _print_json(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
     sys.stdout.write(safe_json(value) + "\n")
 
 
-def _money(amount: Decimal | None, currency: str) -> str:
-    return "?" if amount is None else f"{round_money(amount, currency):,}"
+def _money(amount: str | None) -> str:
+    """A money string of an answer (already rounded to its minor unit), with separators."""
+    return "?" if amount is None else f"{Decimal(amount):,}"
 
 
 # --- import and export -------------------------------------------------------------------
@@ -158,24 +148,27 @@ def import_files(
     Every file is checked before anything is stored; a bad row names the file, row and
     column, and nothing of any file is kept. Accounts and instruments are stored before the
     transactions that use them, so a folder of CSVs imports in one command."""
-    files = [(str(path), _read(path)) for path in paths]
-    with _portfolio(endpoint) as portfolio:
-        reports = portfolio.import_files(files, ImportFormat(format.value))
+    body = PortfolioImportBody(
+        files=[ImportFile(name=str(path), text=_read(path)) for path in paths],
+        format=format.value,
+    )
+    with open_client(endpoint) as client:
+        reports = client.portfolio_import(body).reports
     if as_json:
-        _print_json([import_json(report) for report in reports])
+        _print_json([report.model_dump(mode="json") for report in reports])
         return
     _print_reports(reports)
 
 
-def _print_reports(reports: Sequence[ImportReport]) -> None:
+def _print_reports(reports: Sequence[ImportReportBody]) -> None:
     table = Table(title="Imported")
     for column in ("file", "holds", "format", "records", "new", "unchanged", "updated"):
         table.add_column(column, overflow="fold")
     for r in reports:
         table.add_row(
             Text(visible(r.name)),
-            r.kind.value,
-            r.format.value,
+            r.kind,
+            r.format,
             str(r.records),
             str(r.new),
             str(r.unchanged),
@@ -210,8 +203,8 @@ def export(
     endpoint: EndpointOption = None,
 ) -> None:
     """Write the portfolio's records as a file `alex portfolio import` reads back."""
-    with _portfolio(endpoint) as portfolio:
-        exported = portfolio.export(ImportFormat(format.value), kind)
+    with open_client(endpoint) as client:
+        exported = client.portfolio_export(format.value, kind.value)
     if exported.left_out:
         errors.print(
             f"[yellow]left out[/yellow] {exported.left_out} deposits and withdrawals: "
@@ -245,73 +238,72 @@ def show(
     Values use the last price and FX rate known on the day. A part whose classification is
     not known shows as "unknown", never guessed; a position with no price is left out of the
     sums and named."""
-    with _portfolio(endpoint) as portfolio:
-        view = portfolio.show(_day(as_of))
+    with open_client(endpoint) as client:
+        view = client.portfolio_show(_day(as_of, "--as-of"))
     if as_json:
-        _print_json(view_json(view))
+        _print_json(view)
         return
-    if view.empty:
+    if not view.accounts and not view.transactions:
         console.print("The portfolio is empty. Import files: alex portfolio import --help")
         return
     _print_accounts(view)
     _print_holdings(view)
     for dimension in (Dimension.ASSET_CLASS, Dimension.REGION, Dimension.CURRENCY):
-        _print_allocation(view.allocations[dimension], view)
+        _print_allocation(dimension, view.allocations[dimension.value])
     _print_notes(view)
 
 
-def _print_accounts(view: PortfolioView) -> None:
-    base = view.valuation.base_currency
-    total = view.valuation.total
+def _print_accounts(view: PortfolioBody) -> None:
+    base = view.base_currency
+    total = view.total
     table = Table(
-        title=f"Portfolio on {view.as_of.isoformat()}: {_money(total.known, base)} {base}"
+        title=f"Portfolio on {view.as_of}: {_money(total.known)} {base}"
         + (" (incomplete)" if total.unknown else "")
     )
     for column in ("account", "name", "kind", "currency", "value"):
         table.add_column(column, overflow="fold")
     for account in view.accounts:
-        value = view.valuation.accounts[account.id]
+        value = account.total
         table.add_row(
             Text(visible(account.id)),
             Text(visible(account.name)),
-            account.kind.value,
+            account.kind,
             account.currency,
-            _money(value.known, value.currency) + (" +?" if value.unknown else ""),
+            _money(value.known) + (" +?" if value.unknown else ""),
         )
     console.print(table)
 
 
-def _print_holdings(view: PortfolioView) -> None:
-    base = view.valuation.base_currency
+def _print_holdings(view: PortfolioBody) -> None:
+    base = view.base_currency
     table = Table(title=f"Holdings (values in {base})")
     for column in ("account", "symbol", "quantity", "price", "value", "cost", "gain", "flag"):
         table.add_column(column, overflow="fold")
-    for held in view.valuation.holdings:
-        h = held.holding
-        price = f"{held.price.close:,} {held.price.currency}" if held.price else "none"
-        price_date = f"\n{held.price.date.isoformat()}" if held.price else ""
-        flags = sorted({q.status.value for q in held.quotes if q.status is not QuoteStatus.FRESH})
-        gain = held.unrealised_gain
+    for h in view.holdings:
+        price = f"{Decimal(h.price):,} {h.price_currency}" if h.price is not None else "none"
+        price_date = f"\n{h.price_date}" if h.price_date else ""
+        flags = sorted({q.status for q in h.quotes if q.status != "fresh"})
+        gain = h.unrealised_gain
         table.add_row(
             Text(visible(h.account)),
             Text(visible(h.symbol)),
-            f"{h.quantity:,}",
+            f"{Decimal(h.quantity):,}",
             Text(visible(price) + price_date),
-            _money(held.value_in_base, base),
-            f"{_money(h.cost_basis, h.currency)} {h.currency}",
+            _money(h.value_in_base),
+            f"{_money(h.cost_basis)} {h.currency}",
             Text(
-                _money(gain, h.currency),
-                style="green" if gain is not None and gain >= 0 else "red",
+                _money(gain),
+                style="green" if gain is not None and Decimal(gain) >= 0 else "red",
             ),
             Text(", ".join(flags), style="yellow"),
         )
-    for cash in view.valuation.cash:
+    for cash in view.cash:
         table.add_row(
             Text(visible(cash.account)),
             Text(f"cash {visible(cash.currency)}"),
             "",
             "",
-            _money(cash.value_in_base, base),
+            _money(cash.value_in_base),
             "",
             "",
             "",
@@ -319,25 +311,21 @@ def _print_holdings(view: PortfolioView) -> None:
     console.print(table)
 
 
-def _print_allocation(allocation: Allocation, view: PortfolioView) -> None:
-    targets = view.targets.get(allocation.dimension, {})
-    drifts = view.drift.get(allocation.dimension, {})
-    table = Table(title=f"Allocation by {allocation.dimension.value.replace('_', ' ')}")
-    columns = ["bucket", "value", "share %"] + (["target %", "drift pp"] if targets else [])
+def _print_allocation(dimension: Dimension, allocation: AllocationBody) -> None:
+    targeted = any(bucket.target is not None for bucket in allocation.buckets)
+    table = Table(title=f"Allocation by {dimension.value.replace('_', ' ')}")
+    columns = ["bucket", "value", "share %"] + (["target %", "drift pp"] if targeted else [])
     for column in columns:
         table.add_column(column, overflow="fold")
-    names = [b.name for b in allocation.buckets]
-    names += sorted(set(targets) - set(names))
-    values = {b.name: b.value for b in allocation.buckets}
-    for name in names:
+    for bucket in allocation.buckets:
         row: list[Text | str] = [
-            Text(visible(name), style="yellow" if name == "unknown" else ""),
-            _money(values.get(name, Decimal(0)), allocation.currency),
-            f"{allocation.share(name)}",
+            Text(visible(bucket.name), style="yellow" if bucket.name == "unknown" else ""),
+            _money(bucket.value),
+            bucket.share or "0",
         ]
-        if targets:
-            target = targets.get(name)
-            row += ["" if target is None else f"{target}", f"{drifts.get(name, Decimal(0)):+}"]
+        if targeted:
+            drift = Decimal(bucket.drift or 0)
+            row += [bucket.target or "", f"{drift:+}"]
         table.add_row(*row)
     console.print(table)
     if allocation.excluded:
@@ -348,19 +336,18 @@ def _print_allocation(allocation: Allocation, view: PortfolioView) -> None:
         )
 
 
-def _print_notes(view: PortfolioView) -> None:
-    days = view.valuation.stale_days
-    for quote in view.valuation.stale:
-        when = quote.date.isoformat() if quote.date else "?"
+def _print_notes(view: PortfolioBody) -> None:
+    days = view.stale_price_days
+    for quote in view.stale:
         console.print(
-            f"[yellow]stale[/yellow] {safe_text(quote.name)}: last known {when}, more than "
-            f"{days} days before {view.as_of.isoformat()}",
+            f"[yellow]stale[/yellow] {safe_text(quote.name)}: last known {quote.date or '?'}, "
+            f"more than {days} days before {view.as_of}",
             soft_wrap=True,
         )
-    for quote in view.valuation.missing:
+    for quote in view.missing:
         console.print(
             f"[red]missing[/red] {safe_text(quote.name)}: none known on or before "
-            f"{view.as_of.isoformat()} (alex prices set / alex prices import)",
+            f"{view.as_of} (alex prices set / alex prices import)",
             soft_wrap=True,
         )
 
@@ -381,21 +368,25 @@ def xray_command(
 
     Each check has a threshold you can change (docs/portfolio.md, "Risk checks"); a check
     that cannot run says why (set your monthly spending for the emergency fund)."""
-    with _portfolio(endpoint) as portfolio:
-        result = portfolio.xray(_day(as_of))
+    with open_client(endpoint) as client:
+        result = client.portfolio_xray(_day(as_of, "--as-of"))
     if as_json:
-        _print_json(xray_json(result))
+        _print_json(result)
         return
     if not result.findings:
         console.print("No risk check fired.")
     for finding in result.findings:
-        style = {"high": "red", "medium": "yellow"}.get(finding.severity.value, "cyan")
+        style = {"high": "red", "medium": "yellow"}.get(finding.severity, "cyan")
         console.print(
-            f"[{style}]{finding.severity.value}[/{style}] {safe_text(finding.message)}",
+            f"[{style}]{finding.severity}[/{style}] {safe_text(finding.message)}",
             soft_wrap=True,
         )
-    for rule, reason in result.skipped.items():
-        console.print(f"[dim]skipped {safe_text(rule)}: {safe_text(reason)}[/dim]", soft_wrap=True)
+    for run in result.rules:
+        if run.status == "skipped":
+            console.print(
+                f"[dim]skipped {safe_text(run.rule)}: {safe_text(run.reason)}[/dim]",
+                soft_wrap=True,
+            )
 
 
 @portfolio_app.command(
@@ -436,23 +427,35 @@ def project_command(
 
     Method, default returns and their source, and what the model ignores (taxes, fat tails,
     ...): docs/portfolio.md, "Retirement projection". Values are nominal."""
-    plan = ProjectionPlan(
-        current_age=age,
-        retirement_age=retire_at,
-        contribution=_number(contribution, "--contribution"),
-        spending=None if spending is None else _number(spending, "--spending"),
-        years=years,
+    request = ProjectionRequest.model_validate(
+        {
+            "current_age": age,
+            "retirement_age": retire_at,
+            "contribution": str(_number(contribution, "--contribution")),
+            "spending": None if spending is None else str(_number(spending, "--spending")),
+            "years": years,
+            "seed": seed,
+            "paths": paths,
+        }
     )
-    with _portfolio(endpoint) as portfolio:
-        result = portfolio.project(plan, seed=seed, paths=paths)
+    with open_client(endpoint) as client:
+        result = client.portfolio_project(request)
     if as_json:
-        _print_json(projection_json(result))
+        _print_json(result)
         return
     currency = result.currency
-    rows = result.projection.rows()
+    rows = [
+        ProjectionRow(
+            age=row.age,
+            year=row.year,
+            percentiles={int(p): Decimal(value) for p, value in row.percentiles.items()},
+            expected=Decimal(row.expected),
+        )
+        for row in result.rows
+    ]
     table = Table(
-        title=f"Projection in {currency}, nominal, whole units ({result.projection.paths:,} "
-        f"paths, seed {result.projection.seed})"
+        title=f"Projection in {currency}, nominal, whole units ({result.paths:,} "
+        f"paths, seed {result.seed})"
     )
     for column in ("age", *(f"p{p}" for p in PERCENTILES), "expected"):
         table.add_column(column, justify="right")
@@ -465,13 +468,12 @@ def project_command(
     console.print(table)
     for line in band_chart(rows):
         console.print(line, markup=False, highlight=False)
-    projection = result.projection
-    console.print(f"success probability: {projection.success_probability:.1%}")
-    if projection.depletion_age_p10 is not None:
-        console.print(f"one path in ten has run out by age {projection.depletion_age_p10}")
+    console.print(f"success probability: {result.success_probability:.1%}")
+    if result.depletion_age_p10 is not None:
+        console.print(f"one path in ten has run out by age {result.depletion_age_p10}")
     for name, value in result.left_out.items():
         console.print(
-            f"[yellow]left out[/yellow] {safe_text(name)} ({_money(value, currency)} "
+            f"[yellow]left out[/yellow] {safe_text(name)} ({_money(value)} "
             f"{currency}): no return assumption for it",
             soft_wrap=True,
         )
@@ -533,8 +535,9 @@ def target(
         if not equals or not bucket.strip():
             raise InvalidInputError(f"expected BUCKET=PERCENT, got {pair!r}")
         shares[bucket.strip().lower()] = _number(raw, bucket.strip())
-    with _portfolio(endpoint) as portfolio:
-        portfolio.set_target(dimension.value, shares)
+    body = TargetPut(weights={bucket: str(share) for bucket, share in shares.items()})
+    with open_client(endpoint) as client:
+        client.portfolio_target(dimension.value, body)
     if shares:
         said = ", ".join(f"{bucket} {share}%" for bucket, share in shares.items())
         console.print(f"target {dimension.value}: {safe_text(said)}")
@@ -559,23 +562,23 @@ def settings_command(
     endpoint: EndpointOption = None,
 ) -> None:
     """Show the portfolio's settings, changing the ones given."""
-    with _portfolio(endpoint) as portfolio:
-        if base_currency is None and monthly_spending is None and stale_days is None:
-            current = portfolio.settings()
-        else:
-            current = portfolio.update_settings(
-                base_currency=base_currency,
-                monthly_spending=None
-                if monthly_spending is None
-                else _number(monthly_spending, "--monthly-spending"),
-                stale_price_days=stale_days,
-            )
-    spending = current.monthly_spending
-    values = {
-        "base_currency": current.base_currency,
-        "monthly_spending": None if spending is None else str(spending),
-        "stale_price_days": current.stale_price_days,
-    }
+    update = None
+    if base_currency is not None or monthly_spending is not None or stale_days is not None:
+        spending = (
+            None
+            if monthly_spending is None
+            else str(_number(monthly_spending, "--monthly-spending"))
+        )
+        update = SettingsPut.model_validate(
+            {
+                "base_currency": base_currency,
+                "monthly_spending": spending,
+                "stale_price_days": stale_days,
+            }
+        )
+    with open_client(endpoint) as client:
+        current = client.portfolio_settings(update)
+    values = current.model_dump(mode="json")
     if as_json:
         _print_json(values)
         return
@@ -594,10 +597,10 @@ def prices_import(
     endpoint: EndpointOption = None,
 ) -> None:
     """Import closing prices (a price for a symbol and day replaces the one stored)."""
-    text = _read(path)
-    with _portfolio(endpoint) as portfolio:
-        report = portfolio.import_prices(text, name=str(path))
-    _print_reports([report])
+    body = PricesImportBody(text=_read(path), name=str(path))
+    with open_client(endpoint) as client:
+        reports = client.prices_import(body).reports
+    _print_reports(reports)
 
 
 @prices_app.command("set", epilog="Example:  alex prices set VTI 245.10 --currency USD")
@@ -609,9 +612,14 @@ def prices_set(
     endpoint: EndpointOption = None,
 ) -> None:
     """Record one closing price."""
-    with _portfolio(endpoint) as portfolio:
-        stored = portfolio.set_price(symbol, _number(price, "PRICE"), currency, _day(day))
+    body = PriceBody(
+        symbol=symbol,
+        close=str(_number(price, "PRICE")),
+        currency=currency,
+        date=_day(day, "--date"),
+    )
+    with open_client(endpoint) as client:
+        stored = client.prices_set(body)
     console.print(
-        f"price {safe_text(stored.symbol)} {stored.close} {stored.currency} "
-        f"on {stored.date.isoformat()}"
+        f"price {safe_text(stored.symbol)} {stored.close} {stored.currency} on {stored.date}"
     )

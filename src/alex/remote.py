@@ -30,6 +30,22 @@ from alex.domain.errors import (
     StoreUnavailableError,
 )
 from alex.domain.models import IngestResult
+from alex.http.portfolio_schemas import (
+    ExportResponse,
+    ImportResponse,
+    PortfolioBody,
+    PortfolioImportBody,
+    PriceAnswer,
+    PriceBody,
+    PricesImportBody,
+    ProjectionBody,
+    ProjectionRequest,
+    SettingsBody,
+    SettingsPut,
+    TargetPut,
+    TargetsResponse,
+    XRayBody,
+)
 from alex.http.schemas import (
     BatchIngestResponse,
     DocumentBody,
@@ -215,8 +231,49 @@ class RemoteClient(Closing):
     def check_integrity(self) -> list[str]:
         raise InvalidInputError("the integrity check runs on a local store; the API has none")
 
+    # The portfolio's routes (docs/portfolio.md, "The HTTP API").
+    def portfolio_import(self, body: PortfolioImportBody) -> ImportResponse:
+        return self._answer(ImportResponse, "POST", "/portfolio/import", json=_json(body))
+
+    def portfolio_export(self, format: str, what: str) -> ExportResponse:
+        params = {"format": format, "what": what}
+        return self._answer(ExportResponse, "GET", "/portfolio/export", params=params)
+
+    def portfolio_show(self, as_of: str | None) -> PortfolioBody:
+        return self._answer(PortfolioBody, "GET", "/portfolio", params=_as_of(as_of))
+
+    def portfolio_xray(self, as_of: str | None) -> XRayBody:
+        return self._answer(XRayBody, "GET", "/portfolio/xray", params=_as_of(as_of))
+
+    def portfolio_project(self, body: ProjectionRequest) -> ProjectionBody:
+        return self._answer(ProjectionBody, "POST", "/portfolio/projection", json=_json(body))
+
+    def portfolio_target(self, dimension: str, body: TargetPut) -> TargetsResponse:
+        path = f"/portfolio/targets/{quote(dimension, safe='')}"
+        return self._answer(TargetsResponse, "PUT", path, json=_json(body))
+
+    def portfolio_settings(self, update: SettingsPut | None) -> SettingsBody:
+        if update is None:
+            return self._answer(SettingsBody, "GET", "/portfolio/settings")
+        return self._answer(SettingsBody, "PUT", "/portfolio/settings", json=_json(update))
+
+    def prices_import(self, body: PricesImportBody) -> ImportResponse:
+        return self._answer(ImportResponse, "POST", "/prices", json=_json(body))
+
+    def prices_set(self, body: PriceBody) -> PriceAnswer:
+        return self._answer(PriceAnswer, "PUT", "/prices", json=_json(body))
+
     def close(self) -> None:
         self._client.close()
+
+
+def _json(body: BaseModel) -> dict[str, Any]:
+    """A request body as the route reads it (fields left at their default left out)."""
+    return body.model_dump(mode="json", exclude_unset=True)
+
+
+def _as_of(as_of: str | None) -> dict[str, str]:
+    return {} if as_of is None else {"as_of": as_of}
 
 
 def _document(text: object, metadata: object, source_id: object) -> dict[str, object]:

@@ -1,7 +1,9 @@
 """Fuzzing the HTTP API: schemathesis from the OpenAPI document, hypothesis on ``POST /ingest``.
 
 No answer may be a 5xx or hold a traceback, documented answers must match their schema,
-and a rejected request (4xx) must store nothing. Deterministic (derandomized, no example
+and a rejected request (4xx) must store nothing (documents, or any portfolio record). The
+portfolio routes run on the sample household, with fewer examples each (a projection is
+~10,000 paths of numpy work). Deterministic (derandomized, no example
 database) and offline: the app runs in process with the real model.
 """
 
@@ -31,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from alex.config import Settings, load_settings
 from alex.domain.validation import METADATA_KEY, canonical_json
 from alex.http.app import create_app
+from alex.portfolio.service import FileKind
 from alex.services import Services
 
 pytestmark = pytest.mark.timeout(120)
@@ -38,6 +41,8 @@ pytestmark = pytest.mark.timeout(120)
 KEY = "fuzz-key-0123456789"
 MAX_TEXT_CHARS = 400  # small limits, so generated bodies reach the 413 answers too
 MAX_BODY_BYTES = 64 * 1024
+HOUSEHOLD = (Path(__file__).resolve().parents[2] / "samples" / "portfolio").glob("*.csv")
+PORTFOLIO_ROUTES = r"^/(portfolio|prices)"
 SEED_TEXTS = [
     "Northwind Semiconductors (NWSC) raised guidance; gross margin reached 48.2%.",
     "Cedar Valley Bancorp (CVBK) keeps net debt at 1.4 times EBITDA and pays $0.42.",
@@ -59,6 +64,7 @@ def fuzz_services(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterato
         built = Services(load_settings(), embedder=embedder)
     for number, text in enumerate(SEED_TEXTS):
         built.ingest.ingest(text, {"ticker": text.split("(")[1][:4], "n": number}, f"seed-{number}")
+    built.portfolio.import_files([(p.name, p.read_text("utf-8")) for p in sorted(HOUSEHOLD)])
     yield built
     built.close()
 
@@ -66,6 +72,20 @@ def fuzz_services(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterato
 @pytest.fixture(scope="module")
 def fuzz_app(fuzz_services: Services) -> FastAPI:
     return create_app(fuzz_services, KEY)
+
+
+def portfolio_state(services: Services) -> tuple[object, ...]:
+    """Every portfolio record a request could change."""
+    store = services.portfolio.store
+    prices = services.portfolio.export(kind=FileKind.PRICES).text
+    return (
+        store.list_accounts(),
+        store.list_instruments(),
+        store.list_transactions(),
+        prices,
+        store.targets(),
+        store.get_settings(),
+    )
 
 
 def _openapi_document() -> dict[str, Any]:
@@ -90,33 +110,65 @@ schema = schemathesis.openapi.from_dict(
         }
     ),
 ).exclude(path_regex=r"^/research")
-
-
-@schema.parametrize()
-@settings(
+documents_schema = schema.exclude(path_regex=PORTFOLIO_ROUTES)
+portfolio_schema = schemathesis.openapi.from_dict(
+    _openapi_document(),
+    config=schemathesis.Config.from_dict(
+        {
+            "seed": 20261203,
+            "headers": {"x-api-key": KEY},
+            "generation": {"max-examples": 25, "deterministic": True, "database": "none"},
+            "phases": {"stateful": {"enabled": False}},
+        }
+    ),
+).include(path_regex=PORTFOLIO_ROUTES)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+FUZZ_SETTINGS = settings(
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+@documents_schema.parametrize()
+@FUZZ_SETTINGS
 def test_api_never_fails_and_rejected_requests_store_nothing(
     case: Any, fuzz_app: FastAPI, fuzz_services: Services
 ) -> None:
     before = fuzz_services.documents.count()
     response = case.call(app=fuzz_app, headers={"x-api-key": KEY})
-    case.validate_response(
-        response,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-            negative_data_rejection,
-        ],
-    )
+    case.validate_response(response, checks=CHECKS)
     assert "Traceback" not in response.text
     if 400 <= response.status_code < 500:
         assert fuzz_services.documents.count() == before, "a rejected request stored something"
+        assert "message" in response.json()
+
+
+@portfolio_schema.parametrize()
+@FUZZ_SETTINGS
+def test_portfolio_routes_never_fail_and_rejected_requests_store_nothing(
+    case: Any, fuzz_app: FastAPI, fuzz_services: Services
+) -> None:
+    body = case.body
+    if case.path == "/portfolio/projection" and isinstance(body, dict):
+        # Valid but slow sizes are cut (the time bound); invalid ones are kept as generated.
+        if isinstance(body.get("paths"), int) and 10_000 <= body["paths"] <= 100_000:
+            body["paths"] = 10_000
+        if isinstance(body.get("years"), int) and 30 < body["years"] <= 100:
+            body["years"] = 30
+    before = portfolio_state(fuzz_services)
+    response = case.call(app=fuzz_app, headers={"x-api-key": KEY})
+    case.validate_response(response, checks=CHECKS)
+    assert "Traceback" not in response.text
+    if 400 <= response.status_code < 500:
+        assert portfolio_state(fuzz_services) == before, "a rejected request stored something"
         assert "message" in response.json()
 
 

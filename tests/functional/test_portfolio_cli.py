@@ -119,7 +119,7 @@ def test_shown_names_from_files_cannot_drive_the_terminal(tmp_path: Path) -> Non
     assert "[red]name[/red]" in shown.output
 
 
-def test_export_round_trips_and_remote_mode_says_not_yet(tmp_path: Path) -> None:
+def test_export_round_trips_and_remote_mode_needs_a_key(tmp_path: Path) -> None:
     import_household()
     out = tmp_path / "gf.json"
     exported = runner.invoke(app, ["portfolio", "export", "--format", "ghostfolio", "-o", str(out)])
@@ -129,7 +129,7 @@ def test_export_round_trips_and_remote_mode_says_not_yet(tmp_path: Path) -> None
 
     remote = runner.invoke(app, ["portfolio", "show", "--endpoint", "http://127.0.0.1:9"])
     assert isinstance(remote.exception, ConfigError)
-    assert "not available with --endpoint" in str(remote.exception)
+    assert "ALEX_API_KEY must be set" in str(remote.exception)  # remote mode: test_cli_remote
     missing = runner.invoke(app, ["prices", "import", str(tmp_path / "nope.csv")])
     assert isinstance(missing.exception, InvalidInputError)
 

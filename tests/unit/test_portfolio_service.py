@@ -183,6 +183,10 @@ def test_exports_import_back_to_the_same_records(household: PortfolioService) ->
     assert ghostfolio.left_out == cash_moves > 0
     assert len(json.loads(ghostfolio.text)["activities"]) == len(original) - cash_moves
     fresh = PortfolioService(InMemoryPortfolioStore(), today=lambda: TODAY)
+    with pytest.raises(InvalidInputError, match=r"activities\[\d+\], currency: EUR .* no EUR/USD"):
+        fresh.import_file(ghostfolio.text)  # Ghostfolio's JSON carries no FX rates
+    assert fresh.store.list_transactions() == [] and fresh.store.list_accounts() == []
+    fresh.import_reference(fx=household.export(ImportFormat.ALEX, FileKind.FX).text)
     report = fresh.import_file(ghostfolio.text)
     assert report.format is ImportFormat.GHOSTFOLIO
     assert report.new == len(original) - cash_moves

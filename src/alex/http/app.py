@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
-from typing import Annotated, Any
+from enum import Enum
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -23,7 +24,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from alex import __version__
 from alex.domain.errors import AlexError
 from alex.http import operations
+from alex.http import portfolio_operations as portfolio
 from alex.http.errors import error_body, status_for, validation_error_body
+from alex.http.portfolio_schemas import (
+    AccountBody,
+    AccountListResponse,
+    AccountPut,
+    DimensionName,
+    ExportResponse,
+    ImportResponse,
+    PortfolioBody,
+    PortfolioDeleteResponse,
+    PortfolioImportBody,
+    PriceAnswer,
+    PriceBody,
+    PricesImportBody,
+    ProjectionBody,
+    ProjectionRequest,
+    SettingsBody,
+    SettingsPut,
+    TargetPut,
+    TargetsResponse,
+    TransactionListResponse,
+    XRayBody,
+)
 from alex.http.schemas import (
     BatchIngestBody,
     BatchIngestResponse,
@@ -209,9 +233,124 @@ def build_router() -> APIRouter:
     return router
 
 
+# Query values the portfolio routes take; checked by alex.http.portfolio_operations.
+AsOf = Annotated[
+    str | None,
+    Query(
+        max_length=10, description="The day, YYYY-MM-DD (default today).", examples=["2026-11-30"]
+    ),
+]
+AccountId = Annotated[str, Path(max_length=64, examples=["brokerage"])]
+
+
+def build_portfolio_router() -> APIRouter:
+    """The portfolio's keyed routes (docs/portfolio.md, "The HTTP API")."""
+    router = APIRouter(dependencies=[Depends(_check_api_key)], responses=_ERRORS)
+    tags: list[str | Enum] = ["portfolio"]
+
+    @router.get("/portfolio", response_model=PortfolioBody, tags=tags)
+    def show_portfolio(services: ServicesDep, as_of: AsOf = None) -> PortfolioBody:
+        """Accounts, holdings, values, gains, income and allocation with drift, valued at the
+        prices and rates last known on ``as_of``; money as strings in minor units."""
+        return portfolio.portfolio_show(services, as_of)
+
+    @router.post("/portfolio/import", response_model=ImportResponse, tags=tags)
+    def import_portfolio(body: PortfolioImportBody, services: ServicesDep) -> ImportResponse:
+        """Import files (Alex's CSVs, Ghostfolio's JSON) together: all or nothing, a bad row
+        named by file, row and column; a re-import adds nothing."""
+        return portfolio.portfolio_import(services, body)
+
+    @router.get("/portfolio/export", response_model=ExportResponse, tags=tags)
+    def export_portfolio(
+        services: ServicesDep,
+        format: Literal["alex", "ghostfolio"] = "alex",
+        what: Literal["accounts", "instruments", "fx", "prices", "transactions"] = "transactions",
+    ) -> ExportResponse:
+        """The stored records as a file that /portfolio/import reads back."""
+        return portfolio.portfolio_export(services, format, what)
+
+    @router.get("/portfolio/xray", response_model=XRayBody, tags=tags)
+    def xray(services: ServicesDep, as_of: AsOf = None) -> XRayBody:
+        """The risk checks: each finding in plain English with its figures."""
+        return portfolio.portfolio_xray(services, as_of)
+
+    @router.post("/portfolio/projection", response_model=ProjectionBody, tags=tags)
+    def projection(body: ProjectionRequest, services: ServicesDep) -> ProjectionBody:
+        """Monte Carlo retirement projection of today's portfolio (seeded, nominal)."""
+        return portfolio.portfolio_projection(services, body)
+
+    @router.post("/prices", response_model=ImportResponse, tags=tags)
+    def import_prices(body: PricesImportBody, services: ServicesDep) -> ImportResponse:
+        """Import closing prices (date,symbol,close,currency CSV); a price for a symbol and
+        day replaces the one stored."""
+        return portfolio.prices_import(services, body)
+
+    @router.put("/prices", response_model=PriceAnswer, tags=tags)
+    def set_price(body: PriceBody, services: ServicesDep) -> PriceAnswer:
+        """Record one closing price (default: today)."""
+        return portfolio.prices_set(services, body)
+
+    @router.get("/portfolio/accounts", response_model=AccountListResponse, tags=tags)
+    def list_accounts(services: ServicesDep) -> AccountListResponse:
+        return portfolio.list_accounts(services)
+
+    @router.get("/portfolio/accounts/{account_id}", response_model=AccountBody, tags=tags)
+    def get_account(account_id: AccountId, services: ServicesDep) -> AccountBody:
+        return portfolio.get_account(services, account_id)
+
+    @router.put("/portfolio/accounts/{account_id}", response_model=AccountBody, tags=tags)
+    def put_account(account_id: AccountId, body: AccountPut, services: ServicesDep) -> AccountBody:
+        """Create or replace an account (its currency is fixed once it has transactions)."""
+        return portfolio.put_account(services, account_id, body)
+
+    @router.get("/portfolio/transactions", response_model=TransactionListResponse, tags=tags)
+    def list_transactions(
+        services: ServicesDep,
+        account: Annotated[str | None, Query(max_length=64)] = None,
+        start: Annotated[str | None, Query(max_length=10, examples=["2024-01-01"])] = None,
+        end: Annotated[str | None, Query(max_length=10, examples=["2024-12-31"])] = None,
+    ) -> TransactionListResponse:
+        """Transactions by date then id, in one account and dated start to end (inclusive)."""
+        return portfolio.list_transactions(services, account, start, end)
+
+    @router.delete(
+        "/portfolio/transactions/{transaction_id}",
+        response_model=PortfolioDeleteResponse,
+        tags=tags,
+    )
+    def delete_transaction(
+        transaction_id: Annotated[str, Path(max_length=128)], services: ServicesDep
+    ) -> PortfolioDeleteResponse:
+        """Delete one transaction, unless the ledger without it is wrong (422 says why)."""
+        return portfolio.delete_transaction(services, transaction_id)
+
+    @router.get("/portfolio/targets", response_model=TargetsResponse, tags=tags)
+    def targets(services: ServicesDep) -> TargetsResponse:
+        return portfolio.get_targets(services)
+
+    @router.put("/portfolio/targets/{dimension}", response_model=TargetsResponse, tags=tags)
+    def put_target(
+        dimension: DimensionName, body: TargetPut, services: ServicesDep
+    ) -> TargetsResponse:
+        """Set the target allocation along one dimension (shares summing to 100); empty
+        weights remove it."""
+        return portfolio.put_target(services, dimension, body)
+
+    @router.get("/portfolio/settings", response_model=SettingsBody, tags=tags)
+    def settings(services: ServicesDep) -> SettingsBody:
+        return portfolio.get_settings(services)
+
+    @router.put("/portfolio/settings", response_model=SettingsBody, tags=tags)
+    def put_settings(body: SettingsPut, services: ServicesDep) -> SettingsBody:
+        """Change the settings given; the others stay as stored."""
+        return portfolio.put_settings(services, body)
+
+    return router
+
+
 # Swagger UI's files, vendored from npm (static/swagger-ui/SOURCE.md): FastAPI's own /docs
 # loads them from a CDN, so it did not work offline and ran a third party's script.
-_SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+_SWAGGER_UI = FilePath(__file__).parent / "static" / "swagger-ui"
 _DOCS_FILES = "/docs/files"
 
 
@@ -240,7 +379,9 @@ def create_app(services: Services, api_key: str) -> FastAPI:
     app = FastAPI(
         title="Alex",
         version=__version__,
-        description="Alex's knowledge base: ingest documents, search them. Every route but "
+        description="Alex's knowledge base and portfolio: ingest documents, search them; "
+        "import transactions, see holdings, risk checks and a retirement projection. "
+        "Every route but "
         f"/health needs the `{API_KEY_HEADER}` header.",
         docs_url=None,
         redoc_url=None,
@@ -267,5 +408,6 @@ def create_app(services: Services, api_key: str) -> FastAPI:
 
     _install_docs(app)
     app.include_router(build_router())
+    app.include_router(build_portfolio_router())
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)
     return app

@@ -32,8 +32,10 @@ from alex.portfolio.formats.alex_csv import (
     parse_prices,
     parse_transactions,
 )
+from alex.portfolio.formats.csv_table import rows
 from alex.portfolio.formats.ghostfolio import dump_ghostfolio, parse_ghostfolio
 from alex.portfolio.formats.ids import transaction_ids
+from alex.portfolio.formats.problems import Problems
 from alex.portfolio.formats.reference_csv import (
     ACCOUNT_HEADER,
     FX_HEADER,
@@ -160,6 +162,7 @@ class _Parsed:
     fx: list[FxRate] = field(default_factory=list)
     prices: list[Price] = field(default_factory=list)
     transactions: list[RecordedTransaction] = field(default_factory=list)
+    text: str = ""  # kept to name a transaction's row when a later check refuses it
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,7 @@ class PortfolioService:
             for name, text, fmt, file_kind in detected
         ]
         self._check_ledger(parsed)
+        self._check_rates(parsed)
         reports: dict[int, ImportReport] = {}
         for index in sorted(range(len(parsed)), key=lambda i: _WRITE_ORDER.index(parsed[i].kind)):
             reports[index] = self._write(parsed[index])
@@ -341,7 +345,7 @@ class PortfolioService:
         today: date,
         known: set[str],
     ) -> _Parsed:
-        parsed = _Parsed(name, format, kind)
+        parsed = _Parsed(name, format, kind, text=text)
         try:
             if format is ImportFormat.GHOSTFOLIO:
                 found = parse_ghostfolio(text, today=today, known_accounts=known)
@@ -377,6 +381,43 @@ class PortfolioService:
         except InvalidInputError as error:
             names = ", ".join(item.name for item in parsed if item.transactions)
             raise InvalidInputError(f"{names}: nothing imported. {error.message}") from None
+
+    def _check_rates(self, parsed: Sequence[_Parsed]) -> None:
+        """A transaction in another currency than its account's needs a rate between the two,
+        stored or in the same import, directly or through other currencies (as the valuation
+        converts); without one it could never be valued, so the import is refused by row."""
+        accounts = {account.id: account.currency for account in self.store.list_accounts()}
+        for item in parsed:
+            for account in item.accounts:
+                if item.format is not ImportFormat.GHOSTFOLIO or account.id not in accounts:
+                    accounts[account.id] = account.currency  # as _write will store them
+        foreign = [
+            (item, index, entry.transaction)
+            for item in parsed
+            for index, entry in enumerate(item.transactions)
+            if entry.transaction.currency
+            != accounts.get(entry.transaction.account, entry.transaction.currency)
+        ]
+        if not foreign:
+            return
+        imported = [rate for item in parsed for rate in item.fx]
+        extra = {t.currency for _, _, t in foreign} | {accounts[t.account] for _, _, t in foreign}
+        pairs = {(rate.base, rate.quote) for rate in imported}
+        stored_pairs = self._pairs(
+            [t for _, _, t in foreign], extra_currencies=extra | {c for pair in pairs for c in pair}
+        )
+        pairs.update(pair for pair in stored_pairs if self.store.list_fx_rates(*pair))
+        for item, index, transaction in foreign:
+            account_currency = accounts[transaction.account]
+            if not _connected(transaction.currency, account_currency, pairs):
+                where = _locations(item)[index]
+                raise InvalidInputError(
+                    f"{item.name}: nothing imported. {where}, currency: {transaction.currency} "
+                    f"differs from the currency of account {transaction.account!r} "
+                    f"({account_currency}) and no "
+                    f"{transaction.currency}/{account_currency} rate is stored or in this "
+                    "import; import an FX CSV (date,base,quote,rate) with it"
+                )
 
     def _write(self, item: _Parsed) -> ImportReport:
         store = self.store
@@ -492,7 +533,11 @@ class PortfolioService:
         known = {i.symbol for i in self.store.list_instruments()}
         return sorted(s for s in traded | known if s)
 
-    def _pairs(self, transactions: Iterable[Transaction] | None = None) -> list[tuple[str, str]]:
+    def _pairs(
+        self,
+        transactions: Iterable[Transaction] | None = None,
+        extra_currencies: Iterable[str] = (),
+    ) -> list[tuple[str, str]]:
         """Every pair of the currencies in use (and the usual pivots): the ones whose rates
         a valuation may need, directly or through a third currency."""
         store = self.store
@@ -502,6 +547,7 @@ class PortfolioService:
         found.update(a.currency for a in store.list_accounts())
         found.update(i.currency for i in store.list_instruments())
         found.update(t.currency for t in transactions)
+        found.update(extra_currencies)
         currencies = sorted(found)
         return [(b, q) for b in currencies for q in currencies if b != q]
 
@@ -696,6 +742,28 @@ def _recorded(transactions: Sequence[Transaction]) -> list[RecordedTransaction]:
         RecordedTransaction(id_, t)
         for id_, t in zip(transaction_ids(transactions), transactions, strict=True)
     ]
+
+
+def _connected(start: str, goal: str, pairs: Iterable[tuple[str, str]]) -> bool:
+    """Whether rates lead from one currency to the other, either way round, in any steps."""
+    links: dict[str, set[str]] = {}
+    for base, quote in pairs:
+        links.setdefault(base, set()).add(quote)
+        links.setdefault(quote, set()).add(base)
+    seen, frontier = {start}, [start]
+    while frontier:
+        for neighbour in links.get(frontier.pop(), set()) - seen:
+            seen.add(neighbour)
+            frontier.append(neighbour)
+    return goal in seen
+
+
+def _locations(item: _Parsed) -> list[str]:
+    """Where each transaction of a parsed file came from, in order: "row 5" (its CSV row,
+    the header is row 1) or "activities[3]" (Ghostfolio's JSON)."""
+    if item.format is ImportFormat.GHOSTFOLIO:
+        return [f"activities[{index}]" for index in range(len(item.transactions))]
+    return [f"row {row.number}" for row in rows(item.text, TRANSACTION_HEADER, Problems("csv"))]
 
 
 def _accounts(name: str, text: str) -> list[Account]:
