@@ -2,7 +2,7 @@
 
 - import of 100,000 transactions (bench/portfolio_data.py: 5 accounts, 200 instruments,
   10 years), each step apart (parse the CSV, stable ids, the ledger replay that refuses an
-  oversold holding, the SQLite write) and together through ``PortfolioService.import_file``,
+  oversold holding, the SQLite write) and together through ``PortfolioFiles.import_file``,
   then the same file again, which must add nothing;
 - ``PortfolioService.show`` over 1,000 holdings with prices and an FX rate, on a store
   holding only their opening buys and on the store of the 100,000 transactions;
@@ -101,9 +101,9 @@ def _timed(run: Callable[[], Any]) -> tuple[Any, float]:
 def _service(folder: Path, name: str, data: Household, prices: bool = True) -> PortfolioService:
     """A fresh store with the household's accounts, instruments, FX rates (and prices)."""
     service = PortfolioService(SqlitePortfolioStore(folder / name), today=lambda: TODAY)
-    service.import_reference(accounts=data.accounts, instruments=data.instruments, fx=data.fx)
+    service.files.import_reference(accounts=data.accounts, instruments=data.instruments, fx=data.fx)
     if prices:
-        service.import_prices(data.prices)
+        service.files.import_prices(data.prices)
     return service
 
 
@@ -119,8 +119,10 @@ def measure_import(data: Household, folder: Path) -> dict[str, Any]:
     entries = [RecordedTransaction(i, t) for i, t in zip(ids, parsed, strict=True)]
     added, store_s = _timed(lambda: store.add_transactions(entries))
     service = _service(folder, "import.db", data, prices=False)
-    first, import_s = _timed(lambda: service.import_file(data.transactions, name="100k.csv"))
-    again, reimport_s = _timed(lambda: service.import_file(data.transactions, name="100k.csv"))
+    first, import_s = _timed(lambda: service.files.import_file(data.transactions, name="100k.csv"))
+    again, reimport_s = _timed(
+        lambda: service.files.import_file(data.transactions, name="100k.csv")
+    )
     store.close()
     service.store.close()
     rows = len(parsed)
@@ -154,7 +156,7 @@ def measure_show(data: Household, folder: Path, runs: int = 11) -> dict[str, Any
     lines = data.transactions.split("\n")
     # The opening buys (and deposits) are all on the first day, first in the file.
     opening = [lines[0], *(line for line in lines[1:] if line.startswith(data.first.isoformat()))]
-    service.import_file("\n".join(opening) + "\n", name="opening.csv")
+    service.files.import_file("\n".join(opening) + "\n", name="opening.csv")
     view = service.show()
     results: dict[str, Any] = {
         "portfolio_show_holdings": len(view.ledger.holdings),
@@ -166,7 +168,7 @@ def measure_show(data: Household, folder: Path, runs: int = 11) -> dict[str, Any
         "portfolio_show_1000_holdings_ms_p95": p95,
     }
     full = _service(folder, "show-100k.db", data)
-    full.import_file(data.transactions, name="100k.csv")
+    full.files.import_file(data.transactions, name="100k.csv")
     results["portfolio_show_100k_holdings"] = len(full.show().ledger.holdings)
     p50, p95 = _percentiles_ms(full.show, max(3, runs // 2))
     results |= {"portfolio_show_100k_tx_ms_p50": p50, "portfolio_show_100k_tx_ms_p95": p95}

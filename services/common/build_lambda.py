@@ -92,6 +92,7 @@ LOCAL_ONLY = (
     "http/portfolio_operations.py",
     "http/portfolio_schemas.py",
     "portfolio/allocation.py",
+    "portfolio/files.py",
     "portfolio/formats",
     "portfolio/holdings.py",
     "portfolio/projection.py",

@@ -203,7 +203,7 @@ def _load_sample_portfolio(services: Services, folder: Path) -> None:
         return
     console.print(f"Empty portfolio: loading the sample household from {escape(str(folder))}")
     files = [(path.name, path.read_text("utf-8")) for path in sorted(folder.glob("*.csv"))]
-    portfolio.import_files(files)
+    portfolio.files.import_files(files)
 
 
 @app.command(

@@ -38,9 +38,10 @@ from alex.http.portfolio_schemas import (
     TargetPut,
 )
 from alex.portfolio.allocation import Dimension
+from alex.portfolio.files import FileKind
 from alex.portfolio.formats import fields
 from alex.portfolio.projection import MIN_PATHS, PERCENTILES, ProjectionRow
-from alex.portfolio.service import FileKind, ProjectionPlan
+from alex.portfolio.service import ProjectionPlan
 from alex.terminal import safe_json, safe_text, visible
 
 portfolio_app = typer.Typer(

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from alex.config import Settings, load_settings
 from alex.domain.validation import METADATA_KEY, canonical_json
 from alex.http.app import create_app
-from alex.portfolio.service import FileKind
+from alex.portfolio.files import FileKind
 from alex.services import Services
 
 pytestmark = pytest.mark.timeout(120)
@@ -64,7 +64,7 @@ def fuzz_services(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterato
         built = Services(load_settings(), embedder=embedder)
     for number, text in enumerate(SEED_TEXTS):
         built.ingest.ingest(text, {"ticker": text.split("(")[1][:4], "n": number}, f"seed-{number}")
-    built.portfolio.import_files([(p.name, p.read_text("utf-8")) for p in sorted(HOUSEHOLD)])
+    built.portfolio.files.import_files([(p.name, p.read_text("utf-8")) for p in sorted(HOUSEHOLD)])
     yield built
     built.close()
 
@@ -77,7 +77,7 @@ def fuzz_app(fuzz_services: Services) -> FastAPI:
 def portfolio_state(services: Services) -> tuple[object, ...]:
     """Every portfolio record a request could change."""
     store = services.portfolio.store
-    prices = services.portfolio.export(kind=FileKind.PRICES).text
+    prices = services.portfolio.files.export(kind=FileKind.PRICES).text
     return (
         store.list_accounts(),
         store.list_instruments(),

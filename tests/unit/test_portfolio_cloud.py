@@ -77,7 +77,7 @@ def test_the_aws_backend_stores_and_reads_the_portfolio_in_the_table(
     services = Services(aws_settings(tmp_path))
     store = services.portfolio_store
     assert isinstance(store, DynamoPortfolioStore) and store.table == TABLE
-    reports = services.portfolio.import_files(sample_files())
+    reports = services.portfolio.files.import_files(sample_files())
     services.close()
     transactions = next(r for r in reports if r.name == "transactions.csv").new
     assert transactions == SAMPLES.joinpath("transactions.csv").read_text().count("\n") - 1
@@ -99,14 +99,14 @@ def test_the_aws_backend_stores_and_reads_the_portfolio_in_the_table(
     # ... and its figures are the local backend's, to the cent.
     local = Services(settings(tmp_path / "local"))
     assert isinstance(local.portfolio_store, SqlitePortfolioStore)
-    local.portfolio.import_files(sample_files())
+    local.portfolio.files.import_files(sample_files())
     from_file = local.portfolio.show(DAY)
     assert from_table.valuation == from_file.valuation
     assert from_table.ledger == from_file.ledger
     assert from_table.allocations == from_file.allocations
     assert from_table.valuation.total.value is not None
     # Importing again adds nothing, as locally.
-    again = cloud.portfolio.import_files(sample_files())
+    again = cloud.portfolio.files.import_files(sample_files())
     assert [r.new for r in again] == [0] * len(again)
     cloud.close()
     local.close()

@@ -13,14 +13,9 @@ import pytest
 
 from alex.domain.errors import InvalidInputError
 from alex.portfolio.allocation import Dimension
+from alex.portfolio.files import FileKind, ImportFormat, detect
 from alex.portfolio.holdings import ledger
-from alex.portfolio.service import (
-    FileKind,
-    ImportFormat,
-    PortfolioService,
-    ProjectionPlan,
-    detect,
-)
+from alex.portfolio.service import PortfolioService, ProjectionPlan
 from tests.fakes.portfolio import InMemoryPortfolioStore
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "portfolio"
@@ -40,7 +35,7 @@ def service() -> PortfolioService:
 
 @pytest.fixture
 def household(service: PortfolioService) -> PortfolioService:
-    service.import_files(sample_files())
+    service.files.import_files(sample_files())
     return service
 
 
@@ -58,32 +53,32 @@ def test_the_household_imports_in_any_file_order_and_again_adds_nothing(
     service: PortfolioService,
 ) -> None:
     files = sample_files()
-    reports = service.import_files(list(reversed(files)))  # transactions before accounts
+    reports = service.files.import_files(list(reversed(files)))  # transactions before accounts
     by_name = {r.name: r for r in reports}
     rows = SAMPLES.joinpath("transactions.csv").read_text().count("\n") - 1
     assert by_name["transactions.csv"].new == rows
     assert by_name["accounts.csv"].new == 3 and by_name["instruments.csv"].new == 10
-    again = service.import_files(files)
+    again = service.files.import_files(files)
     assert [r.new for r in again] == [0] * len(files)
     assert [r.unchanged for r in again] == [r.records for r in again]
     assert len(service.store.list_transactions()) == rows
 
 
 def test_an_unknown_account_names_the_row_and_stores_nothing(service: PortfolioService) -> None:
-    service.import_reference(accounts=ACCOUNTS)
+    service.files.import_reference(accounts=ACCOUNTS)
     text = (
         HEADER
         + "2024-01-02,brokerage,DEPOSIT,,1,100,0,USD,\n"
         + "2024-01-03,isa,DEPOSIT,,1,100,0,USD,\n"
     )
     with pytest.raises(InvalidInputError, match=r"row 3, account: unknown account 'isa'"):
-        service.import_file(text, name="mine.csv")
+        service.files.import_file(text, name="mine.csv")
     assert service.store.list_transactions() == []
 
 
 def test_a_file_that_defines_the_account_may_use_it(service: PortfolioService) -> None:
     text = HEADER + "2024-01-02,brokerage,DEPOSIT,,1,100,0,USD,\n"
-    reports = service.import_files([("t.csv", text), ("a.csv", ACCOUNTS)])
+    reports = service.files.import_files([("t.csv", text), ("a.csv", ACCOUNTS)])
     assert reports[0].kind is FileKind.TRANSACTIONS and reports[0].new == 1
     assert reports[0].accounts == ("brokerage",)
 
@@ -91,22 +86,22 @@ def test_a_file_that_defines_the_account_may_use_it(service: PortfolioService) -
 def test_one_bad_file_of_several_imports_none(service: PortfolioService) -> None:
     bad_prices = "date,symbol,close,currency\n2026-11-27,VTI,-1,USD\n"
     with pytest.raises(InvalidInputError, match=r"prices.csv: .*row 2, close"):
-        service.import_files([("accounts.csv", ACCOUNTS), ("prices.csv", bad_prices)])
+        service.files.import_files([("accounts.csv", ACCOUNTS), ("prices.csv", bad_prices)])
     assert service.store.list_accounts() == []
 
 
 def test_selling_more_than_held_across_imports_is_refused_whole(
     service: PortfolioService,
 ) -> None:
-    service.import_reference(accounts=ACCOUNTS)
-    service.import_file(HEADER + "2024-01-02,brokerage,BUY,VTI,10,100,0,USD,\n")
+    service.files.import_reference(accounts=ACCOUNTS)
+    service.files.import_file(HEADER + "2024-01-02,brokerage,BUY,VTI,10,100,0,USD,\n")
     sale = (
         HEADER
         + "2024-02-01,brokerage,DEPOSIT,,1,50,0,USD,\n"
         + "2024-02-02,brokerage,SELL,VTI,11,110,0,USD,\n"
     )
     with pytest.raises(InvalidInputError, match=r"sale\.csv: nothing imported.*sells 11 units"):
-        service.import_file(sale, name="sale.csv")
+        service.files.import_file(sale, name="sale.csv")
     assert len(service.store.list_transactions()) == 1
 
 
@@ -164,34 +159,34 @@ def test_settings_change_only_what_is_given(service: PortfolioService) -> None:
 
 
 def test_set_price_checks_and_replaces_the_day(service: PortfolioService) -> None:
-    service.set_price("VTI", Decimal("245.10"), "usd")
-    service.set_price("VTI", Decimal("246"), "USD", TODAY)
+    service.files.set_price("VTI", Decimal("245.10"), "usd")
+    service.files.set_price("VTI", Decimal("246"), "USD", TODAY)
     assert [p.close for p in service.store.list_prices("VTI")] == [Decimal("246")]
     with pytest.raises(InvalidInputError, match="future"):
-        service.set_price("VTI", Decimal(1), "USD", date(2027, 1, 1))
+        service.files.set_price("VTI", Decimal(1), "USD", date(2027, 1, 1))
     with pytest.raises(InvalidInputError, match="more than 0"):
-        service.set_price("VTI", Decimal(0), "USD")
+        service.files.set_price("VTI", Decimal(0), "USD")
 
 
 def test_exports_import_back_to_the_same_records(household: PortfolioService) -> None:
     original = household.store.list_transactions()
     for kind in FileKind:
-        text = household.export(ImportFormat.ALEX, kind).text
-        assert all(r.new == 0 for r in household.import_files([("again", text)]))
-    ghostfolio = household.export(ImportFormat.GHOSTFOLIO)
+        text = household.files.export(ImportFormat.ALEX, kind).text
+        assert all(r.new == 0 for r in household.files.import_files([("again", text)]))
+    ghostfolio = household.files.export(ImportFormat.GHOSTFOLIO)
     cash_moves = sum(e.transaction.type in ("DEPOSIT", "WITHDRAWAL") for e in original)
     assert ghostfolio.left_out == cash_moves > 0
     assert len(json.loads(ghostfolio.text)["activities"]) == len(original) - cash_moves
     fresh = PortfolioService(InMemoryPortfolioStore(), today=lambda: TODAY)
     with pytest.raises(InvalidInputError, match=r"activities\[\d+\], currency: EUR .* no EUR/USD"):
-        fresh.import_file(ghostfolio.text)  # Ghostfolio's JSON carries no FX rates
+        fresh.files.import_file(ghostfolio.text)  # Ghostfolio's JSON carries no FX rates
     assert fresh.store.list_transactions() == [] and fresh.store.list_accounts() == []
-    fresh.import_reference(fx=household.export(ImportFormat.ALEX, FileKind.FX).text)
-    report = fresh.import_file(ghostfolio.text)
+    fresh.files.import_reference(fx=household.files.export(ImportFormat.ALEX, FileKind.FX).text)
+    report = fresh.files.import_file(ghostfolio.text)
     assert report.format is ImportFormat.GHOSTFOLIO
     assert report.new == len(original) - cash_moves
     assert {a.id for a in fresh.store.list_accounts()} == {"brokerage", "ira", "savings"}
-    assert household.import_file(ghostfolio.text).new == 0  # the same activities, same ids
+    assert household.files.import_file(ghostfolio.text).new == 0  # the same activities, same ids
 
 
 def test_the_projection_starts_from_the_value_by_asset_class(household: PortfolioService) -> None:
@@ -213,13 +208,13 @@ def test_the_projection_starts_from_the_value_by_asset_class(household: Portfoli
 def test_an_unclassified_holding_is_left_out_of_the_projection(
     service: PortfolioService,
 ) -> None:
-    service.import_reference(accounts=ACCOUNTS)
+    service.files.import_reference(accounts=ACCOUNTS)
     with pytest.raises(InvalidInputError, match=r"'cash' is worth -200\.00"):
-        service.import_file(HEADER + "2024-01-02,brokerage,BUY,XYZ,2,100,0,USD,\n")
-        service.set_price("XYZ", Decimal(150), "USD")
+        service.files.import_file(HEADER + "2024-01-02,brokerage,BUY,XYZ,2,100,0,USD,\n")
+        service.files.set_price("XYZ", Decimal(150), "USD")
         service.project()  # bought with money never deposited
-    service.import_file(HEADER + "2024-01-01,brokerage,DEPOSIT,,1,200,0,USD,\n")
-    report = service.import_file(HEADER + "2024-01-02,brokerage,BUY,XYZ,2,100,0,USD,\n")
+    service.files.import_file(HEADER + "2024-01-01,brokerage,DEPOSIT,,1,200,0,USD,\n")
+    report = service.files.import_file(HEADER + "2024-01-02,brokerage,BUY,XYZ,2,100,0,USD,\n")
     assert report.unclassified == ("XYZ",)
     result = service.project()
     assert result.left_out == {"unknown": Decimal(300)}

@@ -38,10 +38,11 @@ from alex.http.portfolio_schemas import (
     TransactionListResponse,
     XRayBody,
 )
+from alex.portfolio.files import FileKind, ImportFormat, ImportReport
 from alex.portfolio.formats import fields
 from alex.portfolio.holdings import ledger
 from alex.portfolio.model import Account, AccountKind, PortfolioSettings, RecordedTransaction
-from alex.portfolio.service import FileKind, ImportFormat, ImportReport, ProjectionPlan
+from alex.portfolio.service import ProjectionPlan
 from alex.portfolio.summary import exact, import_json, projection_json, view_json, xray_json
 from alex.services import Services
 
@@ -72,14 +73,14 @@ def portfolio_import(services: Services, body: PortfolioImportBody) -> ImportRes
                 f"{where} ({file.name}): the files are over the limit of {limit:,} bytes; "
                 "import them in several calls"
             )
-    reports = services.portfolio.import_files(
+    reports = services.portfolio.files.import_files(
         [(file.name, file.text) for file in body.files], ImportFormat(body.format)
     )
     return ImportResponse(reports=[_report(report) for report in reports])
 
 
 def portfolio_export(services: Services, format: str, what: str) -> ExportResponse:
-    exported = services.portfolio.export(ImportFormat(format), FileKind(what))
+    exported = services.portfolio.files.export(ImportFormat(format), FileKind(what))
     return ExportResponse.model_validate(
         {"format": format, "what": what, "text": exported.text, "left_out": exported.left_out}
     )
@@ -107,12 +108,12 @@ def portfolio_projection(services: Services, body: ProjectionRequest) -> Project
 
 def prices_import(services: Services, body: PricesImportBody) -> ImportResponse:
     _text(body.name, "name")
-    report = services.portfolio.import_prices(_text(body.text, "text"), name=body.name)
+    report = services.portfolio.files.import_prices(_text(body.text, "text"), name=body.name)
     return ImportResponse(reports=[_report(report)])
 
 
 def prices_set(services: Services, body: PriceBody) -> PriceAnswer:
-    price = services.portfolio.set_price(
+    price = services.portfolio.files.set_price(
         _text(body.symbol, "symbol"),
         _decimal(body.close, "close"),
         _text(body.currency, "currency"),

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from alex.portfolio.allocation import Allocation
+from alex.portfolio.files import ImportReport
 from alex.portfolio.model import round_money
-from alex.portfolio.service import ImportReport, PortfolioProjection, PortfolioView
+from alex.portfolio.service import PortfolioProjection, PortfolioView
 from alex.portfolio.valuation import Quote, Total
 from alex.portfolio.xray import XRay
 
