@@ -89,6 +89,7 @@ LOCAL_ONLY = (
     # The portfolio (numpy, typer, sqlean, httpx): its records (portfolio/model.py) ship,
     # since the ports name them; its routes get their own Lambda service.
     "portfolio_cli.py",
+    "portfolio_tables.py",
     "http/portfolio_operations.py",
     "http/portfolio_schemas.py",
     "portfolio/allocation.py",

@@ -10,7 +10,6 @@ Everything read from a file or a store goes through ``alex.terminal`` before it 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -26,10 +25,7 @@ from rich.text import Text
 from alex.client import open_client
 from alex.domain.errors import InvalidInputError
 from alex.http.portfolio_schemas import (
-    AllocationBody,
     ImportFile,
-    ImportReportBody,
-    PortfolioBody,
     PortfolioImportBody,
     PriceBody,
     PricesImportBody,
@@ -42,6 +38,17 @@ from alex.portfolio.files import FileKind
 from alex.portfolio.formats import fields
 from alex.portfolio.projection import MIN_PATHS, PERCENTILES, ProjectionRow
 from alex.portfolio.service import ProjectionPlan
+from alex.portfolio_tables import (
+    band_chart,
+    console,
+    every_nth,
+    money_text,
+    print_accounts,
+    print_allocation,
+    print_holdings,
+    print_notes,
+    print_reports,
+)
 from alex.terminal import safe_json, safe_text, visible
 
 portfolio_app = typer.Typer(
@@ -55,7 +62,6 @@ prices_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console(emoji=False)
 errors = Console(stderr=True, emoji=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -116,11 +122,6 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(safe_json(value) + "\n")
 
 
-def _money(amount: str | None) -> str:
-    """A money string of an answer (already rounded to its minor unit), with separators."""
-    return "?" if amount is None else f"{Decimal(amount):,}"
-
-
 # --- import and export -------------------------------------------------------------------
 
 
@@ -158,31 +159,7 @@ def import_files(
     if as_json:
         _print_json([report.model_dump(mode="json") for report in reports])
         return
-    _print_reports(reports)
-
-
-def _print_reports(reports: Sequence[ImportReportBody]) -> None:
-    table = Table(title="Imported")
-    for column in ("file", "holds", "format", "records", "new", "unchanged", "updated"):
-        table.add_column(column, overflow="fold")
-    for r in reports:
-        table.add_row(
-            Text(visible(r.name)),
-            r.kind,
-            r.format,
-            str(r.records),
-            str(r.new),
-            str(r.unchanged),
-            str(r.updated),
-        )
-    console.print(table)
-    unclassified = sorted({s for r in reports for s in r.unclassified})
-    if unclassified:
-        console.print(
-            f"[yellow]no instrument on record[/yellow] (shown as unknown in the allocation): "
-            f"{safe_text(', '.join(unclassified))}; import an instruments CSV to classify them",
-            soft_wrap=True,
-        )
+    print_reports(reports)
 
 
 @portfolio_app.command(
@@ -247,113 +224,11 @@ def show(
     if not view.accounts and not view.transactions:
         console.print("The portfolio is empty. Import files: alex portfolio import --help")
         return
-    _print_accounts(view)
-    _print_holdings(view)
+    print_accounts(view)
+    print_holdings(view)
     for dimension in (Dimension.ASSET_CLASS, Dimension.REGION, Dimension.CURRENCY):
-        _print_allocation(dimension, view.allocations[dimension.value])
-    _print_notes(view)
-
-
-def _print_accounts(view: PortfolioBody) -> None:
-    base = view.base_currency
-    total = view.total
-    table = Table(
-        title=f"Portfolio on {view.as_of}: {_money(total.known)} {base}"
-        + (" (incomplete)" if total.unknown else "")
-    )
-    for column in ("account", "name", "kind", "currency", "value"):
-        table.add_column(column, overflow="fold")
-    for account in view.accounts:
-        value = account.total
-        table.add_row(
-            Text(visible(account.id)),
-            Text(visible(account.name)),
-            account.kind,
-            account.currency,
-            _money(value.known) + (" +?" if value.unknown else ""),
-        )
-    console.print(table)
-
-
-def _print_holdings(view: PortfolioBody) -> None:
-    base = view.base_currency
-    table = Table(title=f"Holdings (values in {base})")
-    for column in ("account", "symbol", "quantity", "price", "value", "cost", "gain", "flag"):
-        table.add_column(column, overflow="fold")
-    for h in view.holdings:
-        price = f"{Decimal(h.price):,} {h.price_currency}" if h.price is not None else "none"
-        price_date = f"\n{h.price_date}" if h.price_date else ""
-        flags = sorted({q.status for q in h.quotes if q.status != "fresh"})
-        gain = h.unrealised_gain
-        table.add_row(
-            Text(visible(h.account)),
-            Text(visible(h.symbol)),
-            f"{Decimal(h.quantity):,}",
-            Text(visible(price) + price_date),
-            _money(h.value_in_base),
-            f"{_money(h.cost_basis)} {h.currency}",
-            Text(
-                _money(gain),
-                style="green" if gain is not None and Decimal(gain) >= 0 else "red",
-            ),
-            Text(", ".join(flags), style="yellow"),
-        )
-    for cash in view.cash:
-        table.add_row(
-            Text(visible(cash.account)),
-            Text(f"cash {visible(cash.currency)}"),
-            "",
-            "",
-            _money(cash.value_in_base),
-            "",
-            "",
-            "",
-        )
-    console.print(table)
-
-
-def _print_allocation(dimension: Dimension, allocation: AllocationBody) -> None:
-    targeted = any(bucket.target is not None for bucket in allocation.buckets)
-    table = Table(title=f"Allocation by {dimension.value.replace('_', ' ')}")
-    columns = ["bucket", "value", "share %"] + (["target %", "drift pp"] if targeted else [])
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for bucket in allocation.buckets:
-        row: list[Text | str] = [
-            Text(visible(bucket.name), style="yellow" if bucket.name == "unknown" else ""),
-            _money(bucket.value),
-            bucket.share or "0",
-        ]
-        if targeted:
-            drift = Decimal(bucket.drift or 0)
-            row += [bucket.target or "", f"{drift:+}"]
-        table.add_row(*row)
-    console.print(table)
-    if allocation.excluded:
-        console.print(
-            f"[yellow]not in the shares[/yellow] (no price or rate): "
-            f"{safe_text(', '.join(allocation.excluded))}",
-            soft_wrap=True,
-        )
-
-
-def _print_notes(view: PortfolioBody) -> None:
-    days = view.stale_price_days
-    for quote in view.stale:
-        console.print(
-            f"[yellow]stale[/yellow] {safe_text(quote.name)}: last known {quote.date or '?'}, "
-            f"more than {days} days before {view.as_of}",
-            soft_wrap=True,
-        )
-    for quote in view.missing:
-        console.print(
-            f"[red]missing[/red] {safe_text(quote.name)}: none known on or before "
-            f"{view.as_of} (alex prices set / alex prices import)",
-            soft_wrap=True,
-        )
-
-
-# --- projection --------------------------------------------------------------------------
+        print_allocation(dimension, view.allocations[dimension.value])
+    print_notes(view)
 
 
 @portfolio_app.command("xray")
@@ -460,7 +335,7 @@ def project_command(
     )
     for column in ("age", *(f"p{p}" for p in PERCENTILES), "expected"):
         table.add_column(column, justify="right")
-    for row in _every(rows, 5):
+    for row in every_nth(rows, 5):
         table.add_row(
             str(row.age),
             *(f"{row.percentiles[p]:,.0f}" for p in PERCENTILES),
@@ -474,44 +349,10 @@ def project_command(
         console.print(f"one path in ten has run out by age {result.depletion_age_p10}")
     for name, value in result.left_out.items():
         console.print(
-            f"[yellow]left out[/yellow] {safe_text(name)} ({_money(value)} "
+            f"[yellow]left out[/yellow] {safe_text(name)} ({money_text(value)} "
             f"{currency}): no return assumption for it",
             soft_wrap=True,
         )
-
-
-def _every(rows: Sequence[ProjectionRow], step: int) -> list[ProjectionRow]:
-    """Every ``step``-th year and the last."""
-    chosen = [row for row in rows if row.year % step == 0]
-    return chosen if chosen[-1] is rows[-1] else [*chosen, rows[-1]]
-
-
-def band_chart(rows: Sequence[ProjectionRow], width: int = 50, height: int = 16) -> list[str]:
-    """A plain-text chart, one line per age: ``-`` spans the 10th to the 90th percentile,
-    ``*`` marks the median, on one linear scale from 0 to the largest 90th percentile."""
-    step = max(1, -(-len(rows) // height))
-    shown = [row for row in rows if row.year % step == 0]
-    if shown[-1] is not rows[-1]:
-        shown.append(rows[-1])
-    top = max(row.percentiles[90] for row in rows)
-    scale = Decimal(width - 1) / top if top > 0 else Decimal(0)
-
-    def at(value: Decimal) -> int:
-        return int((value * scale).to_integral_value())
-
-    lines = [f"age  0{' ' * (width - 2 - len(f'{top:,.0f}'))}{top:,.0f}"]
-    for row in shown:
-        cells = [" "] * width
-        low, mid, high = at(row.percentiles[10]), at(row.percentiles[50]), at(row.percentiles[90])
-        for index in range(low, high + 1):
-            cells[index] = "-"
-        cells[mid] = "*"
-        lines.append(f"{row.age:>3} |{''.join(cells)}|")
-    lines.append("     - 10th to 90th percentile, * median")
-    return lines
-
-
-# --- targets and settings ----------------------------------------------------------------
 
 
 @portfolio_app.command(
@@ -601,7 +442,7 @@ def prices_import(
     body = PricesImportBody(text=_read(path), name=str(path))
     with open_client(endpoint) as client:
         reports = client.prices_import(body).reports
-    _print_reports(reports)
+    print_reports(reports)
 
 
 @prices_app.command("set", epilog="Example:  alex prices set VTI 245.10 --currency USD")
