@@ -10,6 +10,7 @@
 //   custom:
 //     alexBuild:
 //       requirements: [pydantic-settings, ...]   # top-level packages from pyproject.toml
+//       ship: [portfolio]                         # optional parts of Alex (build_lambda.py)
 
 const path = require('path');
 const { spawnSync } = require('child_process');
@@ -51,6 +52,7 @@ class AlexBuildPlugin {
     const requirements = config.requirements || [];
     const args = ['run', '--frozen', 'python', BUILD_SCRIPT, servicePath];
     for (const name of requirements) args.push('--requirement', String(name));
+    for (const part of config.ship || []) args.push('--ship', String(part));
 
     // `uv run` exports UV (the uv binary running it); else `uv` from PATH (uv.exe on Windows).
     // No shell, so no quoting differences between bash, PowerShell and cmd.

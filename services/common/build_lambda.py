@@ -1,13 +1,16 @@
 """Prepare one Lambda service folder for packaging: Alex's code, the shared door, pinned deps.
 
-    uv run python services/common/build_lambda.py services/ingest --requirement numpy ...
+    uv run python services/common/build_lambda.py services/ingest --requirement pydantic ...
+    uv run python services/common/build_lambda.py services/portfolio --ship portfolio ...
 
 The Serverless plugin ``alex_build_plugin.js`` runs this before every ``package``, ``deploy``
 and ``invoke local`` (so compose, osls and Serverless v4 all get it); it runs on Windows,
 macOS and Linux with no Docker. It writes, in the service folder (all git-ignored):
 
 * ``alex/``: a copy of ``src/alex`` without the local-only modules (the CLI, the FastAPI app,
-  the ONNX model and the SQLite store), so the zip holds only what a Lambda can import;
+  the ONNX model and the SQLite store) and without the parts only other services run (the
+  documents' cloud adapters unless ``--ship documents``, the portfolio's code unless
+  ``--ship portfolio``), so the zip holds only what it can import;
 * ``lambda_http.py``: the shared event/response door from ``services/common``;
 * ``requirements.txt``: exact pins from ``uv.lock`` (``uv export``) for the top-level packages
   the service names, with their dependencies, evaluated for the Lambda target (CPython 3.12,
@@ -62,7 +65,6 @@ LOCAL_ONLY = (
     "__main__.py",
     "research",  # the researcher runs from its own container image (services/researcher)
     "http/research_cloud.py",  # ... as do its door and its AWS adapters
-    "adapters/aws_clients.py",
     "adapters/dynamo_jobs.py",
     "adapters/lambda_invoker.py",
     "cli.py",
@@ -86,29 +88,50 @@ LOCAL_ONLY = (
     "adapters/keyword_index.py",
     "adapters/vector_matrix.py",
     "adapters/minilm/model_graph.onnx",
-    # The portfolio (numpy, typer, sqlean, httpx): its records (portfolio/model.py) ship,
-    # since the ports name them; its routes get their own Lambda service.
+    # The portfolio's local parts: its CLI (typer), its SQLite store (sqlean), the price
+    # sources (httpx; no Lambda fetches prices), the returns maths (no route uses it) and the
+    # retirement projection: numpy alone is a 15.7 MB wheel, over the 6 MB zip target, so
+    # POST /portfolio/projection is answered by `alex serve` only (docs/portfolio.md).
     "portfolio_cli.py",
     "portfolio_tables.py",
-    "http/portfolio_operations.py",
-    "http/portfolio_schemas.py",
-    "portfolio/allocation.py",
-    "portfolio/files.py",
-    "portfolio/formats",
-    "portfolio/holdings.py",
     "portfolio/projection.py",
     "portfolio/returns.py",
-    "portfolio/service.py",
-    "portfolio/summary.py",
-    "portfolio/valuation.py",
-    "portfolio/xray.py",
-    "adapters/portfolio_checks.py",
-    "adapters/portfolio_dynamo.py",
     "adapters/portfolio_sqlite.py",
     "adapters/price_sources.py",
     "adapters/stored_prices.py",
     "adapters/twelvedata_prices.py",
 )
+# Parts only the services that name them ship (``custom.alexBuild.ship`` in serverless.yml,
+# ``--ship`` here); every other zip leaves them out. The portfolio's records
+# (portfolio/model.py) ship everywhere, since the ports name them.
+OPTIONAL = {
+    # The documents' cloud adapters (opensearch-py, the SageMaker embedder and its tokenizer):
+    # the ingest and search services.
+    "documents": (
+        "adapters/opensearch",
+        "adapters/sagemaker_embedder.py",
+        "adapters/batching_embedder.py",
+        "adapters/minilm_tokenizer.py",
+        "adapters/wordpiece.py",
+        "adapters/wordpiece_tables.py",
+        "adapters/minilm",
+    ),
+    "portfolio": (
+        "http/portfolio_operations.py",
+        "http/portfolio_schemas.py",
+        "portfolio/allocation.py",
+        "portfolio/files.py",
+        "portfolio/formats",
+        "portfolio/holdings.py",
+        "portfolio/service.py",
+        "portfolio/summary.py",
+        "portfolio/valuation.py",
+        "portfolio/xray.py",
+        "adapters/portfolio_checks.py",
+        "adapters/portfolio_dynamo.py",
+        "adapters/aws_clients.py",  # the boto3 client (imported on first use) and error codes
+    ),
+}
 GENERATED = ("alex", "lambda_http.py", "requirements.txt")
 
 
@@ -178,8 +201,17 @@ def locked_requirements(wanted: list[str]) -> list[str]:
     return sorted(lines, key=str.lower)
 
 
-def copy_alex(destination: Path) -> None:
-    skipped = {SOURCE / part for part in LOCAL_ONLY}
+def left_out(ship: list[str]) -> set[str]:
+    """The paths under src/alex a zip that ships the ``ship`` groups of OPTIONAL leaves out."""
+    parts = set(LOCAL_ONLY)
+    for name, paths in OPTIONAL.items():
+        if name not in ship:
+            parts.update(paths)
+    return parts
+
+
+def copy_alex(destination: Path, ship: list[str]) -> None:
+    skipped = {SOURCE / part for part in left_out(ship)}
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         return {
@@ -209,7 +241,7 @@ def pip_python(service: Path) -> Path:
     return python
 
 
-def build(service: Path, requirements: list[str]) -> Path:
+def build(service: Path, requirements: list[str], ship: list[str]) -> Path:
     if not (service / "serverless.yml").is_file():
         sys.exit(f"build_lambda.py: {service} has no serverless.yml")
     pins = locked_requirements(requirements)
@@ -218,7 +250,7 @@ def build(service: Path, requirements: list[str]) -> Path:
         "(CPython 3.12, Linux x86_64). Do not edit.\n"
     )
     (service / "requirements.txt").write_text(header + "\n".join(pins) + "\n", "utf-8")
-    copy_alex(service / "alex")
+    copy_alex(service / "alex", ship)
     shutil.copy2(DOOR, service / DOOR.name)
     return pip_python(service)
 
@@ -232,6 +264,13 @@ def main() -> None:
         default=[],
         help="a top-level package from pyproject.toml the service imports (repeatable)",
     )
+    parser.add_argument(
+        "--ship",
+        action="append",
+        default=[],
+        choices=sorted(OPTIONAL),
+        help="a part of Alex the other zips leave out that this service ships (repeatable)",
+    )
     parser.add_argument("--clean", action="store_true", help="remove the generated files")
     args = parser.parse_args()
     service = args.service.resolve()
@@ -243,7 +282,7 @@ def main() -> None:
             elif path.exists():
                 path.unlink()
         return
-    python = build(service, args.requirement)
+    python = build(service, args.requirement, args.ship)
     # The plugin reads this line to point serverless-python-requirements at pip.
     print(f"ALEX_PIP_PYTHON={python}")
 

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "services"
 COMMON = SERVICES / "common"
-LAMBDA_SERVICES = ("ingest", "search")
+LAMBDA_SERVICES = ("ingest", "search", "portfolio")
 # Lambda functions from a container image (no zip): the researcher.
 IMAGE_SERVICES = ("researcher",)
 ALL_SERVICES = ("infrastructure", *LAMBDA_SERVICES, *IMAGE_SERVICES)

@@ -28,7 +28,13 @@ pytestmark = [pytest.mark.deploy, pytest.mark.usefixtures("node_tools")]
 
 STAGE = "citestrm"
 REGION = "eu-south-2"
-REVERSE_ORDER = ["alex-researcher", "alex-search", "alex-ingest", "alex-infrastructure"]
+REVERSE_ORDER = [
+    "alex-portfolio",
+    "alex-researcher",
+    "alex-search",
+    "alex-ingest",
+    "alex-infrastructure",
+]
 # What guide 3's deploy leaves in compose's state: the researcher failed, so it has no entry.
 GUIDE_3_STATE = {
     "components": {
@@ -97,7 +103,7 @@ def test_an_unreachable_aws_fails_every_service_in_turn_and_the_state_is_kept(
     assert attempted(result) == REVERSE_ORDER, output[-3000:]
     assert "Cannot resolve" not in output and "No researcher image" not in output
     assert output.count("ECONNREFUSED") >= len(REVERSE_ORDER)
-    for service in ("researcher", "search", "ingest", "infrastructure"):
+    for service in ("portfolio", "researcher", "search", "ingest", "infrastructure"):
         assert f"  {service}: FAILED" in result.stdout
     assert json.loads(guide_3_state.read_text("utf-8")) == GUIDE_3_STATE
 
@@ -153,7 +159,8 @@ def test_guide_3_state_is_removed_completely_and_a_second_remove_succeeds(
     result = npm_run_remove(moto_endpoint)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert attempted(result) == REVERSE_ORDER
-    assert "  researcher: not deployed (nothing to remove)" in result.stdout
+    for service in ("portfolio", "researcher"):
+        assert f"  {service}: not deployed (nothing to remove)" in result.stdout
     for service in ("search", "ingest", "infrastructure"):
         assert f"  {service}: removed" in result.stdout
     statuses = {

@@ -50,6 +50,10 @@ OUTPUTS = {
     "ResearcherRoleArn": (
         f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-ResearcherLambdaRole-C"
     ),
+    "PortfolioRoleArn": (
+        f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-PortfolioLambdaRole-D"
+    ),
+    "PortfolioTableName": f"alex-portfolio-{STAGE}",
     "ApiId": "a1b2c3d4e5",
     "ApiRootResourceId": "r00tr3s0urc3",
     "ApiEndpoint": f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com/{STAGE}",
@@ -188,11 +192,19 @@ def test_lambdas_get_the_infrastructure_outputs(packaged: Packaged) -> None:
         assert function["Role"] == OUTPUTS[f"{name.capitalize()}RoleArn"]
         assert function["Runtime"] == "python3.12"
         assert function["Architectures"] == ["x86_64"]
+        # The portfolio's Lambda reaches its table only; the others the documents' services.
+        own = (
+            {"ALEX_PORTFOLIO_TABLE": OUTPUTS["PortfolioTableName"]}
+            if name == "portfolio"
+            else {
+                "SAGEMAKER_ENDPOINT": OUTPUTS["EmbeddingEndpointName"],
+                "OPENSEARCH_ENDPOINT": OUTPUTS["CollectionEndpoint"],
+            }
+        )
         assert function["Environment"]["Variables"] == {
             "ALEX_BACKEND": "aws",
             "DEFAULT_AWS_REGION": REGION,
-            "SAGEMAKER_ENDPOINT": OUTPUTS["EmbeddingEndpointName"],
-            "OPENSEARCH_ENDPOINT": OUTPUTS["CollectionEndpoint"],
+            **own,
         }
         # provider.iam.role is an ARN: serverless creates no role of its own.
         assert not resources(packaged.templates[name], "AWS::IAM::Role")
@@ -219,7 +231,7 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
     """The services add their routes to the infrastructure's REST API; together they are
     exactly the FastAPI app's routes, each keyed but /health, and one usage plan limits the
     one key on that API's stage."""
-    from alex.http.app import build_router
+    from alex.http.app import build_portfolio_router, build_router
 
     infrastructure = packaged.templates["infrastructure"]
     api = only(infrastructure, "AWS::ApiGateway::RestApi")
@@ -244,10 +256,14 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
 
     app_routes = {
         (method, route.path)
-        for route in build_router().routes
+        for router in (build_router(), build_portfolio_router())
+        for route in router.routes
         for method in getattr(route, "methods", ())
     }
-    assert set(routes) == app_routes | {("GET", "/health")}
+    # The projection needs numpy (over the 6 MB zip target): `alex serve` answers it.
+    serve_only = {("POST", "/portfolio/projection")}
+    assert serve_only <= app_routes
+    assert set(routes) == (app_routes - serve_only) | {("GET", "/health")}
     assert {route for route, keyed in routes.items() if not keyed} == {("GET", "/health")}
 
     ingest, search = packaged.templates["ingest"], packaged.templates["search"]
@@ -472,6 +488,13 @@ def test_each_zip_holds_its_handler_alex_and_no_local_or_runtime_packages(
         assert not tops & FORBIDDEN_TOP_LEVEL, tops & FORBIDDEN_TOP_LEVEL
         assert not [entry for entry in names if "__pycache__" in entry or entry.endswith(".pyc")]
         assert "alex/http/app.py" not in names and "alex/cli.py" not in names
+        assert "alex/portfolio/projection.py" not in names  # numpy: `alex serve` only
+        portfolio_code = {"alex/portfolio/service.py", "alex/adapters/portfolio_dynamo.py"}
+        opensearch = "alex/adapters/opensearch/store.py"
+        if name == "portfolio":
+            assert portfolio_code <= names and opensearch not in names
+        else:
+            assert not portfolio_code & names and opensearch in names
         assert "alex/adapters/minilm/model_graph.onnx" not in names  # the local ONNX model
         assert "serverless.yml" not in names  # (the plugin adds its own requirements.txt)
         # Compiled for the target: CPython 3.12 on Linux x86_64 (or the stable ABI).

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .helpers import LAMBDA_SERVICES, ROOT, SERVICES
+from .helpers import COMMON, LAMBDA_SERVICES, ROOT, SERVICES
 
 
 class _Loader(yaml.SafeLoader):
@@ -29,7 +29,7 @@ SHARED = "${file(../common/lambda-packaging.yml):%s}"
 
 
 def test_both_lambda_services_build_and_package_alike() -> None:
-    ingest, search = (config(SERVICES / name / "serverless.yml") for name in LAMBDA_SERVICES)
+    ingest, search = (config(SERVICES / name / "serverless.yml") for name in ("ingest", "search"))
     assert ingest["plugins"] == search["plugins"]
     assert ingest["plugins"] == ["alex-lambda-build", "serverless-python-requirements"]
     # Packaging comes from one shared file, so the two cannot drift apart.
@@ -128,3 +128,47 @@ def test_the_portfolio_role_may_make_exactly_the_calls_the_adapter_makes() -> No
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
+
+
+def test_the_portfolio_service_builds_and_packages_as_the_others() -> None:
+    """The same plugins, packaging and provider as ingest and search; its own role and table,
+    no search settings; the portfolio's code shipped, the documents' adapters not."""
+    search = config(SERVICES / "search" / "serverless.yml")
+    for name in LAMBDA_SERVICES:
+        service = config(SERVICES / name / "serverless.yml")
+        assert service["plugins"] == search["plugins"] and service["package"] == search["package"]
+        assert service["custom"]["pythonRequirements"] == search["custom"]["pythonRequirements"]
+        for key in ("runtime", "architecture", "memorySize", "timeout"):
+            assert service["provider"][key] == search["provider"][key], (name, key)
+    portfolio = config(SERVICES / "portfolio" / "serverless.yml")
+    assert portfolio["service"] == "alex-portfolio"
+    assert portfolio["provider"]["environment"] == {
+        "ALEX_BACKEND": "aws",
+        "DEFAULT_AWS_REGION": "${self:provider.region}",
+        "ALEX_PORTFOLIO_TABLE": "${param:portfolioTable}",
+    }
+    assert portfolio["custom"]["alexBuild"]["ship"] == ["portfolio"]
+    assert "opensearch-py" not in portfolio["custom"]["alexBuild"]["requirements"]
+    compose = config(ROOT / "serverless-compose.yml")["services"]["portfolio"]
+    assert compose["dependsOn"] == "researcher"  # one API: deployments must not overlap
+    assert compose["params"]["lambdaRoleArn"] == "${infrastructure.PortfolioRoleArn}"
+    assert compose["params"]["portfolioTable"] == "${infrastructure.PortfolioTableName}"
+
+
+def test_each_zip_leaves_out_the_other_services_code() -> None:
+    """build_lambda.py: the portfolio's zip ships its code but no numpy user (the
+    projection), no local store and no OpenSearch adapter; the others ship no portfolio."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_lambda", COMMON / "build_lambda.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    portfolio, documents = build.left_out(["portfolio"]), build.left_out(["documents"])
+    assert "portfolio/service.py" not in portfolio and "adapters/aws_clients.py" not in portfolio
+    assert {"portfolio/projection.py", "adapters/portfolio_sqlite.py"} <= portfolio
+    assert {"adapters/opensearch", "adapters/sagemaker_embedder.py"} <= portfolio
+    assert "portfolio/service.py" in documents and "adapters/opensearch" not in documents
+    assert "portfolio/projection.py" in documents
+    for parts in (portfolio, documents):
+        assert all((build.SOURCE / part).exists() for part in parts), "a stale path"

@@ -1,5 +1,8 @@
 """What runs on AWS Lambda imports and works without numpy and the other local-only packages.
 
+The portfolio's Lambda too: importing the sample household, showing, x-raying and exporting
+it run without numpy (only the projection needs it, and it is not on Lambda).
+
 The Lambda zip ships neither numpy (13.9 MB) nor the local stack (ONNX Runtime, the
 weights, SQLite extensions, FastAPI, the CLI). A fresh interpreter with an import blocker
 on ``sys.meta_path`` (the blocked packages raise ImportError, as if not installed) imports
@@ -15,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples" / "portfolio"
 BLOCKED = (
     "numpy",
     "tokenizers",
@@ -43,6 +48,12 @@ CLOUD_MODULES = (
     "alex.http.errors",
     "alex.http.schemas",
     "alex.http.operations",
+    # The portfolio's Lambda (services/portfolio): every route but the projection.
+    "alex.adapters.portfolio_dynamo",
+    "alex.portfolio.service",
+    "alex.portfolio.summary",
+    "alex.http.portfolio_schemas",
+    "alex.http.portfolio_operations",
 )
 
 SCRIPT = r"""
@@ -168,6 +179,23 @@ knn = next(b["query"]["knn"]["embedding"] for b in collection.bodies if "knn" in
 assert len(knn["vector"]) == 384 and abs(math.hypot(*knn["vector"]) - 1.0) < 1e-6
 assert services.documents.get(result.document_id).metadata == {"ticker": "NWSC"}
 
+# The portfolio's Lambda routes on the sample household (a store in dicts for the table).
+from pathlib import Path
+
+from alex.http import portfolio_operations as portfolio
+from alex.http.portfolio_schemas import PortfolioImportBody
+from tests.fakes.portfolio import InMemoryPortfolioStore
+
+samples = Path(sys.argv[3])
+files = [{"name": f.name, "text": f.read_text("utf-8")} for f in sorted(samples.glob("*.csv"))]
+books = Services(load_settings(), portfolio_store=InMemoryPortfolioStore())
+imported = portfolio.portfolio_import(books, PortfolioImportBody.model_validate({"files": files}))
+assert sum(report.new for report in imported.reports) > 0, imported
+shown = portfolio.portfolio_show(books, "2026-12-03")
+assert shown.total.value is not None and shown.holdings, shown
+assert portfolio.portfolio_xray(books, "2026-12-03").rules
+assert portfolio.portfolio_export(books, "ghostfolio", "transactions").text
+
 loaded = sorted(name for name in sys.modules if name.split(".")[0] in BLOCKED)
 assert not loaded, loaded
 print("lambda path ok")
@@ -195,8 +223,9 @@ def test_the_lambda_path_runs_without_numpy_or_local_packages(tmp_path: Path) ->
         }
     )
     completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT, ",".join(BLOCKED), ",".join(CLOUD_MODULES)],
+        [sys.executable, "-c", SCRIPT, ",".join(BLOCKED), ",".join(CLOUD_MODULES), str(SAMPLES)],
         env=env,
+        cwd=ROOT,  # tests.fakes importable
         capture_output=True,
         text=True,
         timeout=120,
@@ -209,7 +238,14 @@ def test_the_lambda_path_runs_without_numpy_or_local_packages(tmp_path: Path) ->
 def test_the_blocker_would_notice_numpy() -> None:
     """The check is live: a module importing numpy fails under the same blocker."""
     completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT, ",".join(BLOCKED), "alex.adapters.vector_matrix"],
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            ",".join(BLOCKED),
+            "alex.adapters.vector_matrix",
+            str(SAMPLES),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

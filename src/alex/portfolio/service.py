@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from alex.domain.errors import InvalidInputError
 from alex.portfolio.allocation import Allocation, Dimension, allocate, check_targets, drift
@@ -32,17 +33,13 @@ from alex.portfolio.model import (
     Transaction,
     Weights,
 )
-from alex.portfolio.projection import (
-    DEFAULT_ASSUMPTIONS,
-    MIN_PATHS,
-    Projection,
-    ProjectionInputs,
-    project,
-)
 from alex.portfolio.valuation import Valuation, value_portfolio
 from alex.portfolio.xray import XRay
 from alex.portfolio.xray import xray as run_xray
 from alex.ports import PortfolioStore
+
+if TYPE_CHECKING:
+    from alex.portfolio.projection import Projection, ProjectionInputs
 
 # Enough for any household and far below what a CLI or an HTTP body should carry.
 MAX_PATHS = 100_000
@@ -199,13 +196,23 @@ class PortfolioService:
         plan: ProjectionPlan | None = None,
         *,
         seed: int = 0,
-        paths: int = MIN_PATHS,
+        paths: int | None = None,
         as_of: date | None = None,
     ) -> PortfolioProjection:
         """The retirement projection of today's value by asset class (docs/portfolio.md,
-        "Retirement projection"). Classes without a return assumption (``unknown`` among
-        them: never guessed) are left out of the start value and listed in ``left_out``."""
+        "Retirement projection"), over ``paths`` paths (default ``MIN_PATHS``). Classes
+        without a return assumption (``unknown`` among them: never guessed) are left out of
+        the start value and listed in ``left_out``."""
+        # numpy on first use only: the portfolio's Lambda runs every other use case without it.
+        from alex.portfolio.projection import (
+            DEFAULT_ASSUMPTIONS,
+            MIN_PATHS,
+            ProjectionInputs,
+            project,
+        )
+
         plan = plan or ProjectionPlan()
+        paths = MIN_PATHS if paths is None else paths
         if not MIN_PATHS <= paths <= MAX_PATHS:
             raise InvalidInputError(f"paths: from {MIN_PATHS:,} to {MAX_PATHS:,}")
         if plan.years is not None and not 1 <= plan.years <= MAX_YEARS:

@@ -1,0 +1,160 @@
+"""The portfolio's Lambda handler in process, on DynamoDB (moto): it serves every route of
+the FastAPI app's portfolio router but the projection, and answers as the app does.
+
+No Node.js needed. The packaging (zip, routes on the shared API) is in test_serverless.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from alex.adapters import aws_clients
+from alex.adapters.portfolio_dynamo import TABLE_DEFINITION, DynamoPortfolioStore
+from alex.config import Settings
+from alex.http.app import build_portfolio_router, create_app
+from alex.services import Services
+
+from .helpers import ROOT, load_handler
+
+REGION = "eu-west-2"
+TABLE = "alex-portfolio-lambda-test"
+SAMPLES = ROOT / "samples" / "portfolio"
+DAY = "2026-12-03"  # the sample household's last prices
+KEY = "portfolio-handler-key-0123456789"
+# Answered by `alex serve` only: numpy would take the zip over its 6 MB target.
+SERVE_ONLY = {("POST", "/portfolio/projection")}
+
+
+@pytest.fixture(scope="module")
+def portfolio_module() -> ModuleType:
+    return load_handler("portfolio")
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """Fake credentials, moto for every AWS call and the portfolio table, as the
+    infrastructure declares it; the shared clients are rebuilt inside moto."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    aws_clients.aws_client.cache_clear()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName=TABLE, **TABLE_DEFINITION)
+        yield client
+    aws_clients.aws_client.cache_clear()
+
+
+def settings(tmp_path: Path, **values: str) -> Settings:
+    # No .env and no inherited environment: the values the serverless.yml sets.
+    given: dict[str, Any] = {"_env_file": None, "ALEX_DATA_DIR": str(tmp_path), **values}
+    return Settings(**given)
+
+
+def aws_services(tmp_path: Path) -> Services:
+    return Services(
+        settings(
+            tmp_path, ALEX_BACKEND="aws", ALEX_PORTFOLIO_TABLE=TABLE, DEFAULT_AWS_REGION=REGION
+        )
+    )
+
+
+def household_files() -> list[dict[str, str]]:
+    return [
+        {"name": path.name, "text": path.read_text("utf-8")}
+        for path in sorted(SAMPLES.glob("*.csv"))
+    ]
+
+
+def event(
+    method: str, resource: str, body: object = None, query: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A REST API (v1) proxy event as API Gateway sends it, the key already checked."""
+    return {
+        "resource": resource,
+        "path": resource,
+        "httpMethod": method,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "headers": {"content-type": "application/json", "x-api-key": KEY},
+        "requestContext": {"identity": {"apiKey": KEY}, "stage": "dev"},
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def call(module: ModuleType, services: Services, lambda_event: dict[str, Any]) -> tuple[int, Any]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "door", module.LambdaDoor(lambda: services))
+        response = module.handler(lambda_event, None)
+    assert response["headers"] == {"content-type": "application/json"}
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_the_handler_serves_the_portfolio_router_but_the_projection(
+    portfolio_module: ModuleType,
+) -> None:
+    app_routes = {
+        (method, route.path)
+        for route in build_portfolio_router().routes
+        for method in getattr(route, "methods", ())
+    }
+    assert app_routes >= SERVE_ONLY
+    assert set(portfolio_module.ROUTES) == app_routes - SERVE_ONLY
+
+
+def test_import_and_show_the_sample_household_in_dynamodb(
+    portfolio_module: ModuleType, table: Any, tmp_path: Path
+) -> None:
+    """POST /portfolio/import then GET /portfolio through the handler, on the table: the
+    answers are the FastAPI app's on a local SQLite store of the same files."""
+    cloud = aws_services(tmp_path / "cloud")
+    status, imported = call(
+        portfolio_module, cloud, event("POST", "/portfolio/import", {"files": household_files()})
+    )
+    assert status == 200, imported
+    assert isinstance(cloud.portfolio_store, DynamoPortfolioStore)
+    rows = SAMPLES.joinpath("transactions.csv").read_text("utf-8").count("\n") - 1
+    stored = table.scan(TableName=TABLE, Select="COUNT")["Count"]
+    assert stored >= rows > 0  # written to the table itself
+
+    # A new container (a cold start) reads what the first stored.
+    status, shown = call(
+        portfolio_module,
+        aws_services(tmp_path / "cloud2"),
+        event("GET", "/portfolio", query={"as_of": DAY}),
+    )
+    assert status == 200, shown
+    assert not list(tmp_path.rglob("*.sqlite3"))
+
+    local = Services(settings(tmp_path / "local"))
+    with TestClient(create_app(local, api_key=KEY), headers={"x-api-key": KEY}) as client:
+        expected_import = client.post("/portfolio/import", json={"files": household_files()})
+        expected_show = client.get("/portfolio", params={"as_of": DAY})
+    assert expected_import.json() == imported
+    assert expected_show.json() == shown
+    assert shown["total"]["value"] is not None
+
+    # Importing again adds nothing, as locally; a bad day is named (422), as by the app.
+    status, again = call(
+        portfolio_module, cloud, event("POST", "/portfolio/import", {"files": household_files()})
+    )
+    assert status == 200 and [r["new"] for r in again["reports"]] == [0] * len(again["reports"])
+    status, bad = call(
+        portfolio_module, cloud, event("GET", "/portfolio", query={"as_of": "2026-13-01"})
+    )
+    assert status == 422 and "as_of" in bad["message"]
+    cloud.close()
+    local.close()
