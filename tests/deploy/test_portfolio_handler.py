@@ -12,16 +12,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from fastapi.testclient import TestClient
-from moto import mock_aws
 
-from alex.adapters import aws_clients
-from alex.adapters.portfolio_dynamo import TABLE_DEFINITION, DynamoPortfolioStore
+from alex.adapters.portfolio_dynamo import DynamoPortfolioStore
 from alex.config import Settings
 from alex.http.app import build_portfolio_router, create_app
 from alex.services import Services
+from tests.support.moto_tables import portfolio_table
 
 from .helpers import ROOT, load_handler
 
@@ -41,19 +39,8 @@ def portfolio_module() -> ModuleType:
 
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    """Fake credentials, moto for every AWS call and the portfolio table, as the
-    infrastructure declares it; the shared clients are rebuilt inside moto."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    aws_clients.aws_client.cache_clear()
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(TableName=TABLE, **TABLE_DEFINITION)
+    with portfolio_table(monkeypatch, tmp_path, TABLE, REGION) as client:
         yield client
-    aws_clients.aws_client.cache_clear()
 
 
 def settings(tmp_path: Path, **values: str) -> Settings:

@@ -10,16 +10,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from alex.adapters import aws_clients
-from alex.adapters.portfolio_dynamo import TABLE_DEFINITION, DynamoPortfolioStore
+from alex.adapters.portfolio_dynamo import DynamoPortfolioStore
 from alex.adapters.portfolio_sqlite import SqlitePortfolioStore
 from alex.config import Settings
 from alex.domain.errors import ConfigError
 from alex.services import Services
+from tests.support.moto_tables import portfolio_table
 
 REGION = "eu-west-2"
 TABLE = "alex-portfolio-test"
@@ -29,19 +27,8 @@ DAY = date(2026, 12, 3)  # the sample household's last prices
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    """Fake credentials, moto for every AWS call, the portfolio table; the shared clients
-    are rebuilt so none made outside moto is reused."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    aws_clients.aws_client.cache_clear()
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(TableName=TABLE, **TABLE_DEFINITION)
+    with portfolio_table(monkeypatch, tmp_path, TABLE, REGION) as client:
         yield client
-    aws_clients.aws_client.cache_clear()
 
 
 @pytest.fixture(autouse=True)
