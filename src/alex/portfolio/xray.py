@@ -243,19 +243,15 @@ def _sector(facts: Facts, threshold: Decimal | None) -> Finding | Skip | None:
     found = _bucket_rule(facts, threshold, Dimension.SECTOR, lambda n: n in (UNKNOWN, CASH))
     if isinstance(found, Skip):
         return found
-    over, shares, values = found
-    if not over:
-        return None
-    parts = [f"{name} is {_pct(shares[name])}" for name in over]
-    return Finding(
+    parts = {name: f"{name} is" for name in found[0]}
+    return _concentration(
         "sector",
-        _over(shares[over[0]], threshold),
-        f"{'; '.join(parts)} of your portfolio{_known_part(facts)} (counting what funds hold), "
-        f"over the {_limit(threshold)}% limit for one sector: one industry's bad years would "
-        "weigh on much of it.",
-        {"threshold": threshold, "portfolio_value": facts.total}
-        | {f"share:{name}": shares[name] for name in over}
-        | {f"value:{name}": values[name] for name in over},
+        facts,
+        threshold,
+        found,
+        parts,
+        f" (counting what funds hold), over the {_limit(threshold)}% limit for one sector: "
+        "one industry's bad years would weigh on much of it.",
     )
 
 
@@ -265,19 +261,15 @@ def _currency(facts: Facts, threshold: Decimal | None) -> Finding | Skip | None:
     found = _bucket_rule(facts, threshold, Dimension.CURRENCY, lambda name: name == base)
     if isinstance(found, Skip):
         return found
-    over, shares, values = found
-    if not over:
-        return None
-    parts = [f"{name} is {_pct(shares[name])}" for name in over]
-    return Finding(
+    parts = {name: f"{name} is" for name in found[0]}
+    return _concentration(
         "currency",
-        _over(shares[over[0]], threshold),
-        f"{'; '.join(parts)} of your portfolio{_known_part(facts)}, over the "
-        f"{_limit(threshold)}% limit for one currency other than your base currency {base}: "
-        f"a fall of that currency against {base} lowers what you can spend.",
-        {"threshold": threshold, "portfolio_value": facts.total}
-        | {f"share:{name}": shares[name] for name in over}
-        | {f"value:{name}": values[name] for name in over},
+        facts,
+        threshold,
+        found,
+        parts,
+        f", over the {_limit(threshold)}% limit for one currency other than your base "
+        f"currency {base}: a fall of that currency against {base} lowers what you can spend.",
     )
 
 
@@ -286,16 +278,36 @@ def _account(facts: Facts, threshold: Decimal | None) -> Finding | Skip | None:
     found = _bucket_rule(facts, threshold, Dimension.ACCOUNT, lambda name: False)
     if isinstance(found, Skip):
         return found
+    parts = {name: f"{facts.accounts[name].name} holds" for name in found[0]}
+    return _concentration(
+        "account",
+        facts,
+        threshold,
+        found,
+        parts,
+        f", over the {_limit(threshold)}% limit for one account: a problem with that provider "
+        "or account type (a freeze, a rule change) would reach most of your money.",
+    )
+
+
+def _concentration(
+    rule: str,
+    facts: Facts,
+    threshold: Decimal,
+    found: tuple[list[str], Mapping[str, Decimal], Mapping[str, Decimal]],
+    parts: Mapping[str, str],
+    reason: str,
+) -> Finding | None:
+    """The finding of a bucket rule (sector, currency, account): each bucket over the
+    threshold with its share, and the shares and values as figures; None when none is."""
     over, shares, values = found
     if not over:
         return None
-    parts = [f"{facts.accounts[name].name} holds {_pct(shares[name])}" for name in over]
+    said = "; ".join(f"{parts[name]} {_pct(shares[name])}" for name in over)
     return Finding(
-        "account",
+        rule,
         _over(shares[over[0]], threshold),
-        f"{'; '.join(parts)} of your portfolio{_known_part(facts)}, over the "
-        f"{_limit(threshold)}% limit for one account: a problem with that provider or "
-        "account type (a freeze, a rule change) would reach most of your money.",
+        f"{said} of your portfolio{_known_part(facts)}{reason}",
         {"threshold": threshold, "portfolio_value": facts.total}
         | {f"share:{name}": shares[name] for name in over}
         | {f"value:{name}": values[name] for name in over},
