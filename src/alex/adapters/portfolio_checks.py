@@ -17,6 +17,7 @@ from alex.portfolio.model import (
     CLASSIFIED,
     DIMENSIONS,
     HUNDRED,
+    MAX_REASON_CHARS,
     Account,
     FxRate,
     Instrument,
@@ -31,7 +32,6 @@ from alex.portfolio.model import (
 T = TypeVar("T")
 MAX_ID_CHARS = 200
 MAX_TEXT_CHARS = 2000
-MAX_REASON_CHARS = 300  # a proposal's reason: one or two sentences
 _MAX_DIGITS = 38
 _SMALLEST_EXPONENT = -130
 _LARGEST_EXPONENT = 125

@@ -86,6 +86,7 @@ PROPOSED_BUCKETS: dict[str, tuple[str, ...]] = {
     "sector": get_args(SectorBucket),
 }
 CLASSIFIED = tuple(PROPOSED_BUCKETS)  # the instrument's three weights, in order
+MAX_REASON_CHARS = 300  # a proposal's reason: a sentence or two
 
 
 def is_currency(code: str) -> bool:

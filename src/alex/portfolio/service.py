@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from alex.domain.errors import InvalidInputError
 from alex.portfolio.allocation import Allocation, Dimension, allocate, check_targets, drift
+from alex.portfolio.classifications import Classifications
 from alex.portfolio.files import PortfolioFiles
 from alex.portfolio.formats import fields
 from alex.portfolio.holdings import Ledger, ledger
@@ -30,6 +31,7 @@ from alex.portfolio.model import (
     FxRate,
     Instrument,
     PortfolioSettings,
+    ProposedClassification,
     Transaction,
     Weights,
 )
@@ -73,6 +75,8 @@ class PortfolioView:
     allocations: Mapping[Dimension, Allocation]
     targets: Mapping[Dimension, Mapping[str, Decimal]]
     drift: Mapping[Dimension, Mapping[str, Decimal]]
+    # Waiting for the user's accept: shown beside the allocation, never counted in it.
+    proposals: tuple[ProposedClassification, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -117,6 +121,8 @@ class PortfolioService:
         self._today = today
         # Imports and exports (alex.portfolio.files): the doors call them through here.
         self.files = PortfolioFiles(store, today)
+        # Proposed classifications, accepted or rejected (alex.portfolio.classifications).
+        self.classifications = Classifications(store, today)
 
     # --- showing --------------------------------------------------------------------------
     def _state(self, day: date) -> _State:
@@ -188,6 +194,7 @@ class PortfolioService:
             allocations=allocations,
             targets=targets,
             drift=drifts,
+            proposals=tuple(store.list_proposals()),
         )
 
     # --- projecting -----------------------------------------------------------------------

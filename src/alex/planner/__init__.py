@@ -1,0 +1,1 @@
+"""The planner: agents that explain a portfolio, every number checked against the code's figures."""
