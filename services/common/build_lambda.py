@@ -94,6 +94,9 @@ LOCAL_ONLY = (
     # POST /portfolio/projection is answered by `alex serve` only (docs/portfolio.md).
     "portfolio_cli.py",
     "portfolio_tables.py",
+    # The planner's agents need a chat model and the Agents SDK: they run where the model
+    # is (the CLI, the analysis job), never in a zip. Accepting a proposal does not need them.
+    "planner",
     "portfolio/projection.py",
     "portfolio/returns.py",
     "adapters/portfolio_sqlite.py",
@@ -120,6 +123,7 @@ OPTIONAL = {
         "http/portfolio_operations.py",
         "http/portfolio_schemas.py",
         "portfolio/allocation.py",
+        "portfolio/classifications.py",
         "portfolio/files.py",
         "portfolio/formats",
         "portfolio/holdings.py",
