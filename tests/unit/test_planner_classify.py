@@ -24,7 +24,7 @@ from openai import APIConnectionError
 
 from alex.domain.errors import ChatModelUnavailableError, InvalidInputError, NotFoundError
 from alex.planner.classify import NO_RECORD, WAITING, ClassifyReport, classify_unknown
-from alex.planner.tagger import INSTRUCTIONS, TaggerAnswer, check_answer
+from alex.planner.tagger import INSTRUCTIONS, FundAnswer, check_answer
 from alex.portfolio.allocation import Dimension
 from alex.portfolio.model import Instrument, InstrumentType, Weights
 from alex.portfolio.service import PortfolioService
@@ -135,7 +135,7 @@ def test_a_good_answer_is_stored_as_proposed_and_the_allocation_stays_unknown(
 
 def test_shares_within_a_hundredth_of_100_are_made_exact_by_largest_remainder() -> None:
     thirds = [{"bucket": b, "percent": 33.333} for b in ("europe", "asia_pacific", "other")]
-    answer = TaggerAnswer.model_validate(
+    answer = FundAnswer.model_validate(
         {
             "asset_class": [{"bucket": "equity", "percent": 99.995}],
             "region": thirds,
@@ -154,6 +154,38 @@ def test_shares_within_a_hundredth_of_100_are_made_exact_by_largest_remainder() 
     ]
     assert checked.weights["sector"].shares == {"technology": D(60), "other": D(40)}
     assert checked.confidence == D("0.46") and checked.reason == "A global equity fund."
+
+
+def test_a_stock_is_asked_for_one_bucket_of_each_which_is_all_of_it(
+    household: PortfolioService,
+) -> None:
+    """One issuer: the model names a bucket per dimension (no shares to add up); the code
+    knows it is 100%."""
+    household.store.put_instrument(
+        Instrument("NWSC", "Northwind Semiconductors", InstrumentType.STOCK, "USD")
+    )
+    issuer = text(
+        json.dumps(
+            {
+                "asset_class": "equity",
+                "region": "north_america",
+                "sector": "technology",
+                "confidence": 0.9,
+                "reason": "A chip maker's shares.",
+            }
+        )
+    )
+    report, model, _ = run(household, tagged(), issuer)
+    hagb, nwsc = model.calls
+    assert hagb.schema is not None and hagb.schema["properties"]["sector"]["type"] == "array"
+    assert nwsc.schema is not None and "enum" in json.dumps(nwsc.schema["properties"]["sector"])
+    proposal = household.store.get_proposal("NWSC")
+    assert proposal is not None and report.proposed[1] == proposal
+    assert proposal.weights() == {
+        "asset_class": Weights({"equity": D(100)}),
+        "region": Weights({"north_america": D(100)}),
+        "sector": Weights({"technology": D(100)}),
+    }
 
 
 # Failing answers: retried once, then not classified, nothing stored ------------------------------
@@ -191,7 +223,7 @@ def test_a_second_answer_that_passes_is_stored(household: PortfolioService) -> N
             r"region\.0\.bucket: Input should be",
         ),
         ({"confidence": 1.5}, r"confidence: Input should be less than or equal to 1"),
-        ({"reason": "x" * 301}, r"reason: String should have at most 300 characters"),
+        ({"reason": "x" * 161}, r"reason: String should have at most 160 characters"),
         ({"sector": [{"bucket": "technology", "percent": -5}]}, r"sector\.0\.percent"),
     ],
 )

@@ -30,7 +30,8 @@ from alex.domain.errors import ChatModelUnavailableError, InvalidInputError
 from alex.planner.tagger import (
     AnswerRefused,
     CheckedAnswer,
-    TaggerAnswer,
+    FundAnswer,
+    IssuerAnswer,
     build_tagger,
     check_answer,
     tagger_prompt,
@@ -155,7 +156,7 @@ async def _run(
 
 async def _ask(chat: ChatModel, item: Unclassified, timeout_seconds: float) -> CheckedAnswer | str:
     """The checked answer, or why there is none after ``ATTEMPTS`` tries."""
-    agent = build_tagger(chat.model, chat.settings)
+    agent = build_tagger(chat.model, chat.settings, item.instrument)
     problem: str | None = None
     for _ in range(ATTEMPTS):
         prompt = tagger_prompt(item.instrument, problem)
@@ -170,7 +171,7 @@ async def _ask(chat: ChatModel, item: Unclassified, timeout_seconds: float) -> C
                 timeout_seconds,
             )
             answer = result.final_output
-            if not isinstance(answer, TaggerAnswer):
+            if not isinstance(answer, IssuerAnswer | FundAnswer):
                 raise AnswerRefused("the answer was not a classification")
             return check_answer(answer)
         except AnswerRefused as error:
