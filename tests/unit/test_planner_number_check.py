@@ -232,3 +232,18 @@ def test_buying_a_holding_over_the_single_holding_limit_is_named() -> None:
         ("buy-over-limit", "HVMD", "xray.single_holding.share.HVMD")
     ]
     assert rules(["Sell HVMD."], figures) == []
+
+
+def test_the_docs_worked_example(figures: FigureSet) -> None:
+    """docs/planner.md, "The number check": the third sentence goes, for its 8.4%."""
+    text = (
+        "## 1. Summary\n"
+        "Your portfolio is worth $171k as of 3 December 2026. Bonds are 12.6 points below "
+        "their 30% target. It grew 8.4% last year."
+    )
+    checked = check_text(text, figures)
+    matched = {n.text: n.matched for s in checked.sentences for n in s.numbers}
+    assert matched["$171k"] == "total.value"
+    assert matched["12.6 points"] == "drift.asset_class.bond"
+    assert [s.unmatched for s in checked.removed] == [("8.4%",)]
+    assert checked.text.endswith("below their 30% target.")
