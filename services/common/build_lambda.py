@@ -64,6 +64,7 @@ NEVER_SHIPPED = ("boto3", "botocore", "s3transfer", "huggingface-hub")
 LOCAL_ONLY = (
     "__main__.py",
     "research",  # the researcher runs from its own container image (services/researcher)
+    "planner",  # the analysis job (issue 14) runs where the researcher does, not in a Lambda zip
     "http/research_cloud.py",  # ... as do its door and its AWS adapters
     "adapters/dynamo_jobs.py",
     "adapters/lambda_invoker.py",
