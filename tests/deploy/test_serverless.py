@@ -212,7 +212,10 @@ def test_lambdas_get_the_infrastructure_outputs(packaged: Packaged) -> None:
 
 
 # The infrastructure's API resources that services build on (provider.apiGateway), by id.
-SHARED_RESOURCES = {OUTPUTS["ApiRootResourceId"]: "", OUTPUTS["PortfolioApiResourceId"]: "/portfolio"}
+SHARED_RESOURCES = {
+    OUTPUTS["ApiRootResourceId"]: "",
+    OUTPUTS["PortfolioApiResourceId"]: "/portfolio",
+}
 
 
 def api_routes(template: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
