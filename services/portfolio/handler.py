@@ -3,8 +3,9 @@
 Thin, as ``services/search/handler.py``: ``lambda_http`` reads the API Gateway event and maps
 errors; each route validates its input with the API's models and calls
 ``alex.http.portfolio_operations``, as the FastAPI app does. ``POST /portfolio/projection``
-is not here: it needs numpy, which would take the zip over its 6 MB target, so ``alex serve``
-answers it (docs/portfolio.md, "In the cloud"). The services are built once per container.
+is not here: it needs numpy, which would take the zip over its 6 MB target, so the
+researcher's container image (services/researcher, which has numpy) serves it on the same API
+(docs/portfolio.md, "In the cloud"). The services are built once per container.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The portfolio's Lambda handler in process, on DynamoDB (moto): it serves every route of
-the FastAPI app's portfolio router but the projection, and answers as the app does.
+the FastAPI app's portfolio router but the projection (the researcher's image serves it:
+test_projection_image.py), and answers as the app does.
 
 No Node.js needed. The packaging (zip, routes on the shared API) is in test_serverless.py.
 """
@@ -28,8 +29,8 @@ TABLE = "alex-portfolio-lambda-test"
 SAMPLES = ROOT / "samples" / "portfolio"
 DAY = "2026-12-03"  # the sample household's last prices
 KEY = "portfolio-handler-key-0123456789"
-# Answered by `alex serve` only: numpy would take the zip over its 6 MB target.
-SERVE_ONLY = {("POST", "/portfolio/projection")}
+# Served by the researcher's image: numpy would take the zip over its 6 MB target.
+IMAGE_ONLY = {("POST", "/portfolio/projection")}
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,8 @@ def test_the_handler_serves_the_portfolio_router_but_the_projection(
         for route in build_portfolio_router().routes
         for method in getattr(route, "methods", ())
     }
-    assert app_routes >= SERVE_ONLY
-    assert set(portfolio_module.ROUTES) == app_routes - SERVE_ONLY
+    assert app_routes >= IMAGE_ONLY
+    assert set(portfolio_module.ROUTES) == app_routes - IMAGE_ONLY
 
 
 def test_import_and_show_the_sample_household_in_dynamodb(

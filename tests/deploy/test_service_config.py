@@ -155,6 +155,25 @@ def test_the_portfolio_service_builds_and_packages_as_the_others() -> None:
     assert compose["params"]["portfolioTable"] == "${infrastructure.PortfolioTableName}"
 
 
+def test_the_two_services_with_portfolio_routes_share_the_infrastructures_resource() -> None:
+    """API Gateway allows one /portfolio resource, owned by one stack: the infrastructure's,
+    which the portfolio service and the researcher's image (the projection) both build on."""
+    services = config(ROOT / "serverless-compose.yml")["services"]
+    for name in ("portfolio", "researcher"):
+        provider = config(SERVICES / name / "serverless.yml")["provider"]
+        assert provider["apiGateway"]["restApiResources"] == {
+            "/portfolio": "${param:portfolioApiResourceId}"
+        }, name
+        params = services[name]["params"]
+        assert params["portfolioApiResourceId"] == "${infrastructure.PortfolioApiResourceId}"
+        assert params["portfolioTable"] == "${infrastructure.PortfolioTableName}"
+    infrastructure = config(ROOT / "infrastructure" / "serverless.yml")["resources"]
+    resource = infrastructure["Resources"]["PortfolioApiResource"]
+    assert resource["Type"] == "AWS::ApiGateway::Resource"
+    assert resource["Properties"]["PathPart"] == "portfolio"
+    assert "PortfolioApiResourceId" in infrastructure["Outputs"]
+
+
 def test_each_zip_leaves_out_the_other_services_code() -> None:
     """build_lambda.py: the portfolio's zip ships its code but no numpy user (the
     projection), no local store and no OpenSearch adapter; the others ship no portfolio."""
