@@ -62,6 +62,9 @@ prices_app = typer.Typer(
     no_args_is_help=True,
 )
 
+account_app = typer.Typer(help="Your accounts (they are created by importing an accounts CSV).")
+portfolio_app.add_typer(account_app, name="account")
+
 errors = Console(stderr=True, emoji=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -428,6 +431,17 @@ def settings_command(
     for name, value in values.items():
         table.add_row(name, Text(visible("not set" if value is None else value)))
     console.print(table)
+
+
+@account_app.command("delete", epilog="Example:  alex portfolio account delete travel")
+def account_delete(
+    account_id: Annotated[str, typer.Argument(metavar="ID", help="The account's id.")],
+    endpoint: EndpointOption = None,
+) -> None:
+    """Delete an account that holds no transactions (refused, naming how many, if it does)."""
+    with open_client(endpoint) as client:
+        deleted = client.portfolio_delete_account(account_id)
+    console.print(f"account {safe_text(deleted.id)} deleted")
 
 
 # --- prices ------------------------------------------------------------------------------

@@ -192,6 +192,25 @@ def test_prices_accounts_transactions_targets_and_settings(household: TestClient
     assert "emergency_fund" not in skipped
 
 
+def test_deleting_an_account(household: TestClient) -> None:
+    """Only an account no transaction names: 422 naming how many (as the other refusals that
+    depend on what is stored), 404 for an unknown one, and nothing changed by a refusal."""
+    held = ok(household.get("/portfolio/transactions", params={"account": "ira"}))["total"]
+    refused = household.delete("/portfolio/accounts/ira")
+    assert refused.status_code == 422
+    assert f"{held} transactions are stored in it" in refused.json()["message"]
+    assert ok(household.get("/portfolio/accounts/ira"))["id"] == "ira"
+    assert household.delete("/portfolio/accounts/nope").status_code == 404
+    put = {"name": "Travel fund", "kind": "savings", "currency": "EUR"}
+    ok(household.put("/portfolio/accounts/travel", json=put))
+    assert ok(household.delete("/portfolio/accounts/travel")) == {
+        "message": "Account deleted",
+        "id": "travel",
+    }
+    assert household.get("/portfolio/accounts/travel").status_code == 404
+    assert household.delete("/portfolio/accounts/travel").status_code == 404
+
+
 def test_deleting_a_transaction(household: TestClient) -> None:
     entries = ok(household.get("/portfolio/transactions"))["transactions"]
     buy = next(t for t in entries if t["type"] == "BUY" and t["symbol"] == "HVMD")

@@ -59,6 +59,20 @@ def test_show_json_matches_the_service_and_reimport_adds_nothing() -> None:
     assert invoke_json("portfolio", "show") == shown
 
 
+def test_account_delete_refuses_an_account_in_use(tmp_path: Path) -> None:
+    import_household()
+    result = runner.invoke(app, ["portfolio", "account", "delete", "savings"])
+    assert isinstance(result.exception, InvalidInputError)
+    assert "transactions are stored in it" in str(result.exception)
+    spare = tmp_path / "accounts.csv"
+    spare.write_text("id,name,kind,currency\nspare,Spare,savings,USD\n")
+    runner.invoke(app, ["portfolio", "import", str(spare)])
+    deleted = runner.invoke(app, ["portfolio", "account", "delete", "spare"])
+    assert deleted.exit_code == 0 and "account spare deleted" in deleted.output
+    again = runner.invoke(app, ["portfolio", "account", "delete", "spare"])
+    assert "no account with id 'spare'" in str(again.exception)
+
+
 def test_a_bad_file_names_the_row_and_stores_nothing(tmp_path: Path) -> None:
     import_household()
     before = invoke_json("portfolio", "show")

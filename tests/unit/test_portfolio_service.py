@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from alex.domain.errors import InvalidInputError
+from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.portfolio.allocation import Dimension
 from alex.portfolio.files import FileKind, ImportFormat, detect
 from alex.portfolio.holdings import ledger
@@ -156,6 +156,19 @@ def test_settings_change_only_what_is_given(service: PortfolioService) -> None:
     assert service.settings() == changed
     with pytest.raises(InvalidInputError, match="currency"):
         service.update_settings(base_currency="euro")
+
+
+def test_an_account_with_transactions_is_not_deleted(household: PortfolioService) -> None:
+    held = len(household.store.list_transactions(account="savings"))
+    assert held > 0
+    with pytest.raises(InvalidInputError, match=rf"'savings'.*{held} transactions are stored"):
+        household.delete_account("savings")
+    assert household.store.get_account("savings") is not None
+    with pytest.raises(NotFoundError, match="no account with id 'nowhere'"):
+        household.delete_account("nowhere")
+    household.files.import_files([("a.csv", ACCOUNTS.replace("brokerage", "spare"))])
+    deleted = household.delete_account("spare")
+    assert deleted.id == "spare" and household.store.get_account("spare") is None
 
 
 def test_set_price_checks_and_replaces_the_day(service: PortfolioService) -> None:

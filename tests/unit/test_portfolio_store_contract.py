@@ -235,6 +235,26 @@ def test_a_deleted_transaction_is_gone_and_can_be_added_again(store: PortfolioSt
     assert store.add_transactions([tx("t1", "2024-01-02")]) == 1
 
 
+def test_an_account_is_deleted_only_without_transactions(store: PortfolioStore) -> None:
+    with_accounts(store)
+    store.add_transactions(
+        [tx("t1", "2024-01-02"), tx("t2", "2024-01-03"), tx("s", "2024-01-04", "sipp")]
+    )
+    with pytest.raises(InvalidInputError, match=r"account 'isa', field id: 2 transactions"):
+        store.delete_account("isa")
+    assert store.get_account("isa") is not None and len(store.list_transactions()) == 3
+    store.delete_transaction("t1")
+    store.delete_transaction("t2")
+    assert store.delete_account("isa") is True
+    assert store.get_account("isa") is None and [a.id for a in store.list_accounts()] == ["sipp"]
+    assert store.delete_account("isa") is False and store.delete_account("nowhere") is False
+    # Gone means gone: a transaction in it is refused again until it is put back.
+    with pytest.raises(InvalidInputError, match="no account 'isa' is stored"):
+        store.add_transactions([tx("t1", "2024-01-02")])
+    store.put_account(Account("isa", "Stocks ISA", AccountKind.TAXABLE, "GBP"))
+    assert store.add_transactions([tx("t1", "2024-01-02")]) == 1
+
+
 # Prices and FX rates ----------------------------------------------------------------------------
 def test_the_last_price_on_or_before_a_day(store: PortfolioStore) -> None:
     closes = {"2024-01-02": "100.10", "2024-01-05": "101.00", "2024-01-09": "99.95"}

@@ -88,6 +88,17 @@ def check_account(account: Account) -> None:
     check_currency(account.currency, where, "currency")
 
 
+def check_account_unused(account_id: str, transactions: int) -> None:
+    """An account is deleted only when no transaction names it: cash and holdings are derived
+    from them, so deleting it would orphan them (or silently change every figure)."""
+    if transactions:
+        raise _fail(
+            f"account {account_id!r}",
+            "id",
+            f"{transactions} transactions are stored in it; delete them first",
+        )
+
+
 def check_instrument(instrument: Instrument) -> None:
     where = f"instrument {instrument.symbol!r}"
     check_id(instrument.symbol, where, "symbol")

@@ -271,6 +271,21 @@ class DynamoPortfolioStore:
     def list_accounts(self) -> list[Account]:
         return [self._account(item) for item in self._query("ACCOUNT#")]
 
+    def delete_account(self, account_id: str) -> bool:
+        # Counted, then deleted: DynamoDB cannot make a delete conditional on items that are
+        # not in the same transaction, so an import racing this call may add a transaction
+        # to the account after the count (the account would then be missing under it; the
+        # import's own account check runs before its writes). Uncommitted leftovers are not
+        # transactions (they are invisible) and do not keep the account.
+        checks.check_account_unused(account_id, len(self.list_transactions(account_id)))
+        answer = self._call(
+            "write",
+            lambda: self._client.delete_item(
+                TableName=self.table, Key=self._key(f"ACCOUNT#{account_id}"), ReturnValues="ALL_OLD"
+            ),
+        )
+        return bool(answer.get("Attributes"))
+
     def put_instrument(self, instrument: Instrument) -> None:
         checks.check_instrument(instrument)
         self._put(

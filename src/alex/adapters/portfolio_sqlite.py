@@ -204,6 +204,15 @@ class SqlitePortfolioStore:
         rows = self._read("SELECT id, name, kind, currency FROM portfolio_accounts ORDER BY id")
         return [_account(row) for row in rows]
 
+    def delete_account(self, account_id: str) -> bool:
+        with self._writing() as db:
+            # Counted in the write transaction: no import can add one between count and delete.
+            sql = "SELECT COUNT(*) FROM portfolio_transactions WHERE account = ?"
+            (used,) = db.execute(sql, (account_id,)).fetchone()
+            checks.check_account_unused(account_id, int(used))
+            sql = "DELETE FROM portfolio_accounts WHERE id = ?"
+            return bool(db.execute(sql, (account_id,)).rowcount)
+
     def put_instrument(self, instrument: Instrument) -> None:
         checks.check_instrument(instrument)
         with self._writing() as db:

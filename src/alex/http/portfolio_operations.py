@@ -166,6 +166,13 @@ def put_account(services: Services, account_id: str, body: AccountPut) -> Accoun
     return _account(account)
 
 
+def delete_account(services: Services, account_id: str) -> PortfolioDeleteResponse:
+    """404 if unknown; 422 while transactions name it (the answer says how many), as the
+    other refusals that depend on what is stored (a currency change, a needed transaction)."""
+    services.portfolio.delete_account(_text(account_id, "account_id"))
+    return PortfolioDeleteResponse(message="Account deleted", id=account_id)
+
+
 # --- transactions --------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from alex.domain.errors import InvalidInputError
+from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.portfolio.allocation import Allocation, Dimension, allocate, check_targets, drift
 from alex.portfolio.files import PortfolioFiles
 from alex.portfolio.formats import fields
@@ -257,6 +257,19 @@ class PortfolioService:
             left_out=left_out,
             unvalued=allocation.excluded,
         )
+
+    # --- accounts -------------------------------------------------------------------------
+    def delete_account(self, account_id: str) -> Account:
+        """Delete an account no transaction names and return it. An unknown account is
+        NotFoundError; one still holding transactions is InvalidInputError naming how many
+        (its cash and holdings are derived from them: delete or move them first)."""
+        account = self.store.get_account(account_id)
+        if account is None:
+            raise NotFoundError(f"no account with id {account_id!r}")
+        # The store checks again inside its write (SQLite atomically): this one names the
+        # count even for a store that would only refuse.
+        self.store.delete_account(account_id)
+        return account
 
     # --- targets and settings -------------------------------------------------------------
     def set_target(self, dimension: str, weights: Mapping[str, Decimal]) -> None:
