@@ -18,7 +18,8 @@ sort key per record (identifiers never hold ``#``: ``portfolio_checks``):
 ``FX#<base>#<quote>#<YYYY-MM-DD>``     ``rate`` (number)
 ``TARGET#<dimension>``                 ``weights`` (map of numbers)
 ``SETTINGS``                           ``base_currency``, ``monthly_spending``,
-                                       ``stale_price_days``, ``risk_thresholds`` (map)
+                                       ``stale_price_days``, ``risk_thresholds`` (map),
+                                       ``projection`` (map of the inputs set; numbers)
 =====================================  ===================================================
 
 ISO dates sort as strings, so "the last price on or before a day" is one Query on the
@@ -60,6 +61,7 @@ from alex.portfolio.model import (
     InstrumentType,
     PortfolioSettings,
     Price,
+    ProjectionDefaults,
     RecordedTransaction,
     Transaction,
     TransactionType,
@@ -484,6 +486,10 @@ class DynamoPortfolioStore:
             ),
             stale_price_days=int(item["stale_price_days"]["N"]),
             risk_thresholds=_weights_from(item["risk_thresholds"]).shares,
+            # Absent from an item written before the projection's inputs were kept.
+            projection=ProjectionDefaults.from_text(
+                {name: n["N"] for name, n in item.get("projection", {"M": {}})["M"].items()}
+            ),
         )
 
     def put_settings(self, settings: PortfolioSettings) -> None:
@@ -493,6 +499,9 @@ class DynamoPortfolioStore:
             "base_currency": {"S": settings.base_currency},
             "stale_price_days": _number(Decimal(settings.stale_price_days)),
             "risk_thresholds": _weights(Weights(settings.risk_thresholds)),
+            "projection": {
+                "M": {name: {"N": text} for name, text in settings.projection.as_text().items()}
+            },
         }
         if settings.monthly_spending is not None:
             item["monthly_spending"] = _number(settings.monthly_spending)
