@@ -171,6 +171,28 @@ def test_an_account_with_transactions_is_not_deleted(household: PortfolioService
     assert deleted.id == "spare" and household.store.get_account("spare") is None
 
 
+def test_a_ghostfolio_balance_is_the_cash_and_a_reimport_adds_nothing(
+    service: PortfolioService,
+) -> None:
+    account = "8c0d1b7e-5a3f-4f7e-9b8e-2f4a6c1d9e01"
+    text = json.dumps(
+        {
+            "meta": {"date": "2026-11-30T09:12:44.512Z", "version": "2.180.0"},
+            "accounts": [{"balance": 1250.4, "currency": "USD", "id": account, "name": "B"}],
+            "activities": [
+                {"accountId": account, "type": "BUY", "symbol": "MSFT", "quantity": 2,
+                 "unitPrice": 300, "fee": 1, "currency": "USD", "date": "2026-01-05"}
+            ],
+        }
+    )  # fmt: skip
+    first = service.files.import_file(text)
+    assert first.new == 2  # the buy, and the deposit that makes the cash 1,250.40
+    assert service.files.import_file(text).new == 0
+    cash = service.show(date(2026, 12, 1)).ledger.cash
+    assert cash == {(account, "USD"): Decimal("1250.4")}
+    assert service.show(date(2026, 11, 29)).ledger.cash == {(account, "USD"): Decimal(-601)}
+
+
 def test_set_price_checks_and_replaces_the_day(service: PortfolioService) -> None:
     service.files.set_price("VTI", Decimal("245.10"), "usd")
     service.files.set_price("VTI", Decimal("246"), "USD", TODAY)
