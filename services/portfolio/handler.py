@@ -84,6 +84,10 @@ def put_account(services: Services, request: LambdaRequest) -> BaseModel:
     return portfolio.put_account(services, request.path("account_id"), body)
 
 
+def delete_account(services: Services, request: LambdaRequest) -> BaseModel:
+    return portfolio.delete_account(services, request.path("account_id"))
+
+
 def list_transactions(services: Services, request: LambdaRequest) -> BaseModel:
     query = request.query(TransactionsQuery)
     return portfolio.list_transactions(services, query.account, query.start, query.end)
@@ -120,6 +124,7 @@ ROUTES: Routes = {
     ("GET", "/portfolio/accounts"): list_accounts,
     ("GET", "/portfolio/accounts/{account_id}"): get_account,
     ("PUT", "/portfolio/accounts/{account_id}"): put_account,
+    ("DELETE", "/portfolio/accounts/{account_id}"): delete_account,
     ("GET", "/portfolio/transactions"): list_transactions,
     ("DELETE", "/portfolio/transactions/{transaction_id}"): delete_transaction,
     ("GET", "/portfolio/targets"): targets,

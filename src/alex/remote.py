@@ -34,6 +34,7 @@ from alex.http.portfolio_schemas import (
     ExportResponse,
     ImportResponse,
     PortfolioBody,
+    PortfolioDeleteResponse,
     PortfolioImportBody,
     PriceAnswer,
     PriceBody,
@@ -283,6 +284,10 @@ class RemoteClient(Closing):
         if update is None:
             return self._answer(SettingsBody, "GET", "/portfolio/settings")
         return self._answer(SettingsBody, "PUT", "/portfolio/settings", json=_json(update))
+
+    def portfolio_delete_account(self, account_id: str) -> PortfolioDeleteResponse:
+        path = f"/portfolio/accounts/{quote(account_id, safe='')}"
+        return self._answer(PortfolioDeleteResponse, "DELETE", path)
 
     def prices_import(self, body: PricesImportBody) -> ImportResponse:
         return self._answer(ImportResponse, "POST", "/prices", json=_json(body))

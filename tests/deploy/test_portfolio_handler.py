@@ -146,3 +146,26 @@ def test_import_and_show_the_sample_household_in_dynamodb(
     assert status == 422 and "as_of" in bad["message"]
     cloud.close()
     local.close()
+
+
+def test_delete_an_account_through_the_handler(
+    portfolio_module: ModuleType, table: Any, tmp_path: Path
+) -> None:
+    """DELETE /portfolio/accounts/{account_id} on the table: 422 naming the transactions
+    that keep an account, 404 for an unknown one, and a free account deleted."""
+    cloud = aws_services(tmp_path / "cloud")
+    call(portfolio_module, cloud, event("POST", "/portfolio/import", {"files": household_files()}))
+    spare = {"name": "Spare", "kind": "savings", "currency": "USD"}
+
+    def on(method: str, account: str, body: object = None) -> tuple[int, Any]:
+        request = event(method, "/portfolio/accounts/{account_id}", body)
+        request["pathParameters"] = {"account_id": account}
+        return call(portfolio_module, cloud, request)
+
+    assert on("PUT", "spare", spare)[0] == 200
+    status, refused = on("DELETE", "savings")
+    assert status == 422 and "transactions are stored in it" in refused["message"]
+    assert on("DELETE", "spare") == (200, {"message": "Account deleted", "id": "spare"})
+    assert on("DELETE", "spare")[0] == 404
+    assert on("GET", "savings")[0] == 200
+    cloud.close()

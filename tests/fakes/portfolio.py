@@ -42,6 +42,11 @@ class InMemoryPortfolioStore:
     def list_accounts(self) -> list[Account]:
         return [self._accounts[key] for key in sorted(self._accounts)]
 
+    def delete_account(self, account_id: str) -> bool:
+        used = sum(e.transaction.account == account_id for e in self._transactions.values())
+        checks.check_account_unused(account_id, used)
+        return self._accounts.pop(account_id, None) is not None
+
     def put_instrument(self, instrument: Instrument) -> None:
         checks.check_instrument(instrument)
         self._instruments[instrument.symbol] = instrument

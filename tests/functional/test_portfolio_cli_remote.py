@@ -97,6 +97,20 @@ def test_local_and_remote_json_are_the_same(
     assert "Holdings" in table and "MTUS" in table
 
 
+def test_account_delete_remotely(
+    server: AlexServer, isolated_settings: Path, tmp_path: Path
+) -> None:
+    isolated_settings.write_text(f"ALEX_API_ENDPOINT={server.url}\nALEX_API_KEY={KEY}\n")
+    spare = tmp_path / "accounts.csv"
+    spare.write_text("id,name,kind,currency\nspare,Spare,savings,USD\n")
+    run("portfolio", "import", str(spare), *map(str, sorted(SAMPLES.glob("*.csv"))))
+    refused = runner.invoke(app, ["portfolio", "account", "delete", "brokerage"])
+    assert isinstance(refused.exception, InvalidInputError)
+    assert "transactions are stored in it" in str(refused.exception)
+    assert "account spare deleted" in run("portfolio", "account", "delete", "spare")
+    assert "spare" not in run("portfolio", "export", "--what", "accounts")
+
+
 def test_a_bad_file_is_refused_remotely_naming_the_row(
     server: AlexServer, isolated_settings: Path, tmp_path: Path
 ) -> None:

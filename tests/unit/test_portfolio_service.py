@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from alex.domain.errors import InvalidInputError
+from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.portfolio.allocation import Dimension
 from alex.portfolio.files import FileKind, ImportFormat, detect
 from alex.portfolio.holdings import ledger
@@ -158,6 +158,41 @@ def test_settings_change_only_what_is_given(service: PortfolioService) -> None:
         service.update_settings(base_currency="euro")
 
 
+def test_an_account_with_transactions_is_not_deleted(household: PortfolioService) -> None:
+    held = len(household.store.list_transactions(account="savings"))
+    assert held > 0
+    with pytest.raises(InvalidInputError, match=rf"'savings'.*{held} transactions are stored"):
+        household.delete_account("savings")
+    assert household.store.get_account("savings") is not None
+    with pytest.raises(NotFoundError, match="no account with id 'nowhere'"):
+        household.delete_account("nowhere")
+    household.files.import_files([("a.csv", ACCOUNTS.replace("brokerage", "spare"))])
+    deleted = household.delete_account("spare")
+    assert deleted.id == "spare" and household.store.get_account("spare") is None
+
+
+def test_a_ghostfolio_balance_is_the_cash_and_a_reimport_adds_nothing(
+    service: PortfolioService,
+) -> None:
+    account = "8c0d1b7e-5a3f-4f7e-9b8e-2f4a6c1d9e01"
+    text = json.dumps(
+        {
+            "meta": {"date": "2026-11-30T09:12:44.512Z", "version": "2.180.0"},
+            "accounts": [{"balance": 1250.4, "currency": "USD", "id": account, "name": "B"}],
+            "activities": [
+                {"accountId": account, "type": "BUY", "symbol": "MSFT", "quantity": 2,
+                 "unitPrice": 300, "fee": 1, "currency": "USD", "date": "2026-01-05"}
+            ],
+        }
+    )  # fmt: skip
+    first = service.files.import_file(text)
+    assert first.new == 2  # the buy, and the deposit that makes the cash 1,250.40
+    assert service.files.import_file(text).new == 0
+    cash = service.show(date(2026, 12, 1)).ledger.cash
+    assert cash == {(account, "USD"): Decimal("1250.4")}
+    assert service.show(date(2026, 11, 29)).ledger.cash == {(account, "USD"): Decimal(-601)}
+
+
 def test_set_price_checks_and_replaces_the_day(service: PortfolioService) -> None:
     service.files.set_price("VTI", Decimal("245.10"), "usd")
     service.files.set_price("VTI", Decimal("246"), "USD", TODAY)
@@ -203,6 +238,63 @@ def test_the_projection_starts_from_the_value_by_asset_class(household: Portfoli
     assert again.projection.rows() == result.projection.rows()
     with pytest.raises(InvalidInputError, match="paths"):
         household.project(paths=10)
+
+
+def test_the_projection_takes_its_defaults_from_the_settings(household: PortfolioService) -> None:
+    """Stored inputs replace the built-in defaults; an argument still wins over both."""
+    household.update_settings(monthly_spending=Decimal(3000))
+    assert household.project().inputs.spending == 36000  # 12 x monthly, with nothing stored
+    household.update_settings(
+        birth_year=1976,  # 50 in TODAY's year, 2026
+        retirement_age=62,
+        end_age=88,
+        contribution=Decimal(9000),
+        contribution_growth=Decimal("0.02"),
+        spending=Decimal(41000),
+        fee=Decimal("0.004"),
+    )
+    inputs = household.project().inputs
+    assert (inputs.current_age, inputs.retirement_age, inputs.end_age) == (50, 62, 88)
+    assert (inputs.contribution, inputs.contribution_growth) == (9000, Decimal("0.02"))
+    assert (inputs.spending, inputs.fee) == (41000, Decimal("0.004"))
+    # The age follows the day projected from: the same birth year, a year earlier.
+    assert household.project(as_of=date(2025, 6, 30)).inputs.current_age == 49
+    given = household.project(ProjectionPlan(current_age=45, spending=Decimal(0), years=10))
+    assert (given.inputs.current_age, given.inputs.end_age) == (45, 55)
+    assert (given.inputs.spending, given.inputs.retirement_age) == (0, 62)
+
+
+def test_a_stored_retirement_age_overtaken_by_time_means_retired_now() -> None:
+    """Valid when set (62 at 60), two years later the user is 63: spending starts now."""
+    clock = [date(2026, 6, 1)]
+    service = PortfolioService(InMemoryPortfolioStore(), today=lambda: clock[0])
+    service.update_settings(birth_year=1966, retirement_age=62)
+    clock[0] = date(2029, 6, 1)
+    inputs = service.project().inputs
+    assert (inputs.current_age, inputs.retirement_age) == (63, 63)
+    with pytest.raises(InvalidInputError, match="retirement_age"):
+        service.project(ProjectionPlan(retirement_age=62))  # given, it is checked as given
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "why"),
+    [
+        ({"birth_year": 1966, "retirement_age": 55}, "retirement_age", "before the current age 60"),
+        ({"retirement_age": 121}, "retirement_age", "from 0 to 120"),
+        ({"end_age": 121}, "end_age", "from 1 to 120"),
+        ({"birth_year": 1900}, "birth_year", "age 126"),
+        ({"birth_year": 2027}, "birth_year", "after this year"),
+        ({"birth_year": 1966, "end_age": 60}, "end_age", "not after the current age 60"),
+        ({"spending": Decimal(-100)}, "spending", "at least 0"),
+    ],
+)
+def test_bad_projection_settings_are_refused_naming_the_field(
+    service: PortfolioService, changes: dict[str, object], field: str, why: str
+) -> None:
+    before = service.settings()
+    with pytest.raises(InvalidInputError, match=rf"projection\.{field}:.*{why}"):
+        service.update_settings(**changes)  # type: ignore[arg-type]
+    assert service.settings() == before
 
 
 def test_an_unclassified_holding_is_left_out_of_the_projection(

@@ -18,7 +18,8 @@ sort key per record (identifiers never hold ``#``: ``portfolio_checks``):
 ``FX#<base>#<quote>#<YYYY-MM-DD>``     ``rate`` (number)
 ``TARGET#<dimension>``                 ``weights`` (map of numbers)
 ``SETTINGS``                           ``base_currency``, ``monthly_spending``,
-                                       ``stale_price_days``, ``risk_thresholds`` (map)
+                                       ``stale_price_days``, ``risk_thresholds`` (map),
+                                       ``projection`` (map of the inputs set; numbers)
 =====================================  ===================================================
 
 ISO dates sort as strings, so "the last price on or before a day" is one Query on the
@@ -60,6 +61,7 @@ from alex.portfolio.model import (
     InstrumentType,
     PortfolioSettings,
     Price,
+    ProjectionDefaults,
     RecordedTransaction,
     Transaction,
     TransactionType,
@@ -271,6 +273,21 @@ class DynamoPortfolioStore:
     def list_accounts(self) -> list[Account]:
         return [self._account(item) for item in self._query("ACCOUNT#")]
 
+    def delete_account(self, account_id: str) -> bool:
+        # Counted, then deleted: DynamoDB cannot make a delete conditional on items that are
+        # not in the same transaction, so an import racing this call may add a transaction
+        # to the account after the count (the account would then be missing under it; the
+        # import's own account check runs before its writes). Uncommitted leftovers are not
+        # transactions (they are invisible) and do not keep the account.
+        checks.check_account_unused(account_id, len(self.list_transactions(account_id)))
+        answer = self._call(
+            "write",
+            lambda: self._client.delete_item(
+                TableName=self.table, Key=self._key(f"ACCOUNT#{account_id}"), ReturnValues="ALL_OLD"
+            ),
+        )
+        return bool(answer.get("Attributes"))
+
     def put_instrument(self, instrument: Instrument) -> None:
         checks.check_instrument(instrument)
         self._put(
@@ -469,6 +486,10 @@ class DynamoPortfolioStore:
             ),
             stale_price_days=int(item["stale_price_days"]["N"]),
             risk_thresholds=_weights_from(item["risk_thresholds"]).shares,
+            # Absent from an item written before the projection's inputs were kept.
+            projection=ProjectionDefaults.from_text(
+                {name: n["N"] for name, n in item.get("projection", {"M": {}})["M"].items()}
+            ),
         )
 
     def put_settings(self, settings: PortfolioSettings) -> None:
@@ -478,6 +499,9 @@ class DynamoPortfolioStore:
             "base_currency": {"S": settings.base_currency},
             "stale_price_days": _number(Decimal(settings.stale_price_days)),
             "risk_thresholds": _weights(Weights(settings.risk_thresholds)),
+            "projection": {
+                "M": {name: {"N": text} for name, text in settings.projection.as_text().items()}
+            },
         }
         if settings.monthly_spending is not None:
             item["monthly_spending"] = _number(settings.monthly_spending)

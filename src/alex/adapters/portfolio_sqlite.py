@@ -30,6 +30,7 @@ from alex.portfolio.model import (
     InstrumentType,
     PortfolioSettings,
     Price,
+    ProjectionDefaults,
     RecordedTransaction,
     Transaction,
     TransactionType,
@@ -73,9 +74,13 @@ CREATE TABLE IF NOT EXISTS portfolio_settings (
     base_currency TEXT NOT NULL,
     monthly_spending TEXT,
     stale_price_days INTEGER NOT NULL,
-    risk_thresholds TEXT NOT NULL
+    risk_thresholds TEXT NOT NULL,
+    projection TEXT NOT NULL DEFAULT '{}'
 );
 """
+# Columns added after the first release, with their definitions: a file made before them
+# gets them on open (CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
+_ADDED_COLUMNS = {("portfolio_settings", "projection"): "TEXT NOT NULL DEFAULT '{}'"}
 
 
 def weights_json(weights: Weights) -> str:
@@ -152,12 +157,20 @@ class SqlitePortfolioStore:
         try:
             # No dimension: the documents' tables are the document store's to create.
             self._db = open_database(path, None, PORTFOLIO_SCHEMA)
+            self._add_missing_columns()
             self._file = FileIdentity(path)
         except (OSError, sqlean.Error) as error:
             raise StoreUnavailableError(
                 f"Cannot open the portfolio store at {path}: {error}. Check that "
                 "ALEX_DATA_DIR points to a writable folder with free space."
             ) from error
+
+    def _add_missing_columns(self) -> None:
+        for (table, column), definition in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                with immediate_transaction(self._db, self._lock) as db:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @contextmanager
     def _writing(self) -> Iterator[Any]:
@@ -203,6 +216,15 @@ class SqlitePortfolioStore:
     def list_accounts(self) -> list[Account]:
         rows = self._read("SELECT id, name, kind, currency FROM portfolio_accounts ORDER BY id")
         return [_account(row) for row in rows]
+
+    def delete_account(self, account_id: str) -> bool:
+        with self._writing() as db:
+            # Counted in the write transaction: no import can add one between count and delete.
+            sql = "SELECT COUNT(*) FROM portfolio_transactions WHERE account = ?"
+            (used,) = db.execute(sql, (account_id,)).fetchone()
+            checks.check_account_unused(account_id, int(used))
+            sql = "DELETE FROM portfolio_accounts WHERE id = ?"
+            return bool(db.execute(sql, (account_id,)).rowcount)
 
     def put_instrument(self, instrument: Instrument) -> None:
         checks.check_instrument(instrument)
@@ -337,17 +359,18 @@ class SqlitePortfolioStore:
 
     def get_settings(self) -> PortfolioSettings:
         rows = self._read(
-            "SELECT base_currency, monthly_spending, stale_price_days, risk_thresholds"
-            " FROM portfolio_settings WHERE id = 1"
+            "SELECT base_currency, monthly_spending, stale_price_days, risk_thresholds,"
+            " projection FROM portfolio_settings WHERE id = 1"
         )
         if not rows:
             return PortfolioSettings()
-        base, spending, days, thresholds = rows[0]
+        base, spending, days, thresholds, projection = rows[0]
         return PortfolioSettings(
             base_currency=base,
             monthly_spending=None if spending is None else Decimal(spending),
             stale_price_days=int(days),
             risk_thresholds={rule: Decimal(v) for rule, v in json.loads(thresholds).items()},
+            projection=ProjectionDefaults.from_text(json.loads(projection)),
         )
 
     def put_settings(self, settings: PortfolioSettings) -> None:
@@ -357,12 +380,13 @@ class SqlitePortfolioStore:
         with self._writing() as db:
             db.execute(
                 "INSERT OR REPLACE INTO portfolio_settings(id, base_currency, monthly_spending,"
-                " stale_price_days, risk_thresholds) VALUES (1, ?, ?, ?, ?)",
+                " stale_price_days, risk_thresholds, projection) VALUES (1, ?, ?, ?, ?, ?)",
                 (
                     settings.base_currency,
                     None if spending is None else str(spending),
                     settings.stale_price_days,
                     json.dumps(thresholds),
+                    json.dumps(settings.projection.as_text()),
                 ),
             )
 

@@ -303,6 +303,13 @@ def build_portfolio_router() -> APIRouter:
         """Create or replace an account (its currency is fixed once it has transactions)."""
         return portfolio.put_account(services, account_id, body)
 
+    @router.delete(
+        "/portfolio/accounts/{account_id}", response_model=PortfolioDeleteResponse, tags=tags
+    )
+    def delete_account(account_id: AccountId, services: ServicesDep) -> PortfolioDeleteResponse:
+        """Delete an account that no transaction names (422 says how many do)."""
+        return portfolio.delete_account(services, account_id)
+
     @router.get("/portfolio/transactions", response_model=TransactionListResponse, tags=tags)
     def list_transactions(
         services: ServicesDep,

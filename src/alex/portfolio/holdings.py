@@ -175,7 +175,7 @@ def ledger(transactions: Iterable[Transaction]) -> Ledger:
             fees[wallet] += t.amount
         if t.type in INCOME_TYPES:
             income[IncomeKey(t.date.year, t.account, t.type, t.currency)] += t.amount
-        cash[wallet] += _cash_effect(t)
+        cash[wallet] += cash_effect(t)
     holdings = tuple(
         Holding(account, symbol, pool.currency, pool.quantity, pool.cost)
         for (account, symbol), pool in sorted(pools.items())
@@ -239,7 +239,7 @@ def _trade(pools: dict[tuple[str, str], _Pool], t: Transaction) -> Disposal | No
     )
 
 
-def _cash_effect(t: Transaction) -> Decimal:
+def cash_effect(t: Transaction) -> Decimal:
     """What the transaction does to the account's cash in ``t.currency``."""
     match t.type:
         case TransactionType.DEPOSIT:

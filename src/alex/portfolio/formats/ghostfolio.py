@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from alex.portfolio.formats import fields
 from alex.portfolio.formats.problems import CellError, FormatError, Problem, Problems
+from alex.portfolio.holdings import cash_effect
 from alex.portfolio.model import Account, AccountKind, Transaction, TransactionType
 
 T = TypeVar("T")
@@ -114,8 +115,76 @@ def parse_ghostfolio(
         return _activity(item, today, allowed, default_account)
 
     transactions = _each(document["activities"], "activities", activity, problems)
+    # Non-objects are already named by the accounts' reading: each gives no balance here.
+    objects = [item if isinstance(item, dict) else {} for item in raw_accounts]
+    balances = _each(objects, "accounts", _balance, problems)
+    exported = _export_day(document.get("meta"), today, problems)
     problems.raise_any()
-    return GhostfolioImport(accounts, transactions)
+    # The day the balances were true: the export's, else the file's last activity's (both
+    # stable, so a re-import makes the same adjustment, and adds nothing).
+    day = exported or max((t.date for t in transactions), default=today)
+    adjustments = [
+        adjustment
+        for account, balance in zip(accounts, balances, strict=True)
+        if balance is not None
+        and (adjustment := _balance_adjustment(account, balance, transactions, day)) is not None
+    ]
+    return GhostfolioImport(accounts, [*transactions, *adjustments])
+
+
+def _balance(item: dict[str, Any]) -> Decimal | None:
+    """An account's ``balance`` (its cash in its currency; may be below 0), None if absent."""
+    value = item.get("balance")
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        shown = json.dumps(value, default=str)
+        raise CellError("balance", f"expected a number (got {shown})")
+    try:
+        return -fields.bounded(-value) if value < 0 else fields.bounded(value)
+    except fields.FieldError as error:
+        raise CellError("balance", str(error)) from None
+
+
+def _export_day(meta: Any, today: date, problems: Problems) -> date | None:
+    if not isinstance(meta, dict) or meta.get("date") is None:
+        return None
+    try:
+        return _date(today)(meta["date"])
+    except fields.FieldError as error:
+        problems.add("meta", "date", str(error))
+        return None
+
+
+def _balance_adjustment(
+    account: Account, balance: Decimal, transactions: Sequence[Transaction], day: date
+) -> Transaction | None:
+    """A DEPOSIT (or WITHDRAWAL) on ``day`` taking the cash the file's activities give the
+    account, in its currency, to Ghostfolio's ``balance``; None when they agree. Ghostfolio
+    keeps cash as a balance beside the activities (it has no deposits); Alex derives it."""
+    derived = sum(
+        (
+            cash_effect(t)
+            for t in transactions
+            if t.account == account.id and t.currency == account.currency
+        ),
+        Decimal(0),
+    )
+    gap = balance - derived
+    if not gap:
+        return None
+    return Transaction(
+        date=day,
+        account=account.id,
+        type=TransactionType.DEPOSIT if gap > 0 else TransactionType.WITHDRAWAL,
+        symbol=None,
+        quantity=Decimal(1),
+        unit_price=abs(gap),
+        fee=Decimal(0),
+        currency=account.currency,
+        note=f"Ghostfolio cash balance {balance} {account.currency} on {day.isoformat()}; "
+        f"its activities give {derived}",
+    )
 
 
 def dump_ghostfolio(
