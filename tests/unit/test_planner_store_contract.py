@@ -190,6 +190,17 @@ def test_steps_change_only_while_the_job_runs(jobs: AnalysisJobStore) -> None:
     assert jobs.update_steps(new_record_id(T0), progress.steps) is False
 
 
+def test_steps_out_of_order_are_refused_and_nothing_changes(jobs: AnalysisJobStore) -> None:
+    job = new_analysis_job(T0)
+    jobs.put(job)
+    running = jobs.claim(job.id)
+    assert running is not None
+    for bad in (running.steps[1:], tuple(reversed(running.steps))):
+        with pytest.raises(InvalidInputError, match="classify, compute, recall"):
+            jobs.update_steps(job.id, bad)
+    assert jobs.get(job.id) == running
+
+
 def test_a_job_ends_with_its_report_or_its_failure(jobs: AnalysisJobStore) -> None:
     good, bad = new_analysis_job(T0), new_analysis_job(T0 + timedelta(seconds=1))
     for job in (good, bad):

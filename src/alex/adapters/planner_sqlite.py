@@ -189,12 +189,12 @@ class SqliteAnalysisJobStore(SqliteTables):
             ).fetchall()
             if not rows:
                 return None
-            job = _job(rows[0]).running(utc_now())
+            now = utc_now()
             db.execute(
                 "UPDATE planner_jobs SET status = ?, started = ?, owner = ? WHERE id = ?",
-                ("running", time_text(job.started or utc_now()), self._owner.token, job_id),
+                ("running", time_text(now), self._owner.token, job_id),
             )
-        return job
+        return _job(rows[0]).running(now)
 
     def update_steps(self, job_id: str, steps: Sequence[StepProgress]) -> bool:
         if not is_record_id(job_id):

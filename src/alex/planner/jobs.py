@@ -113,6 +113,8 @@ class AnalysisJob:
             raise ValueError(f"{self.id!r} is not an analysis job id (32 hex digits)")
         if self.status not in JOB_STATUSES:
             raise ValueError(f"{self.status!r} is not a job status")
+        if self.created.tzinfo is None:
+            raise ValueError("an analysis job's times are aware (UTC)")
         if tuple(step.name for step in self.steps) != STEPS:
             raise ValueError(f"an analysis job has the steps {', '.join(STEPS)}, in order")
 
@@ -156,6 +158,10 @@ def new_analysis_job(created: datetime | None = None) -> AnalysisJob:
 
 
 def steps_to_json(steps: Sequence[StepProgress]) -> str:
+    """The steps as stored; InvalidInputError unless they are the six, in order (a store
+    never keeps a job it could not read back)."""
+    if tuple(step.name for step in steps) != STEPS:
+        raise InvalidInputError(f"an analysis job's steps are {', '.join(STEPS)}, in order")
     return json.dumps(
         [
             {
