@@ -292,11 +292,18 @@ def test_the_researcher_role_in_the_infrastructure(packaged: Packaged) -> None:
     assert "ManagedPolicyArns" not in role
     as_resource = {"Type": "AWS::IAM::Role", "Properties": role}
     granted = {action for statement in statements(as_resource) for action in actions(statement)}
+    import alex.adapters.planner_dynamo as planner_stores
+
+    from .test_service_config import client_calls, iam_actions
+
+    # Analysis jobs run in this image: the planner's calls on its table (test_serverless.py
+    # checks the resource).
     assert granted == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "sagemaker:InvokeEndpoint",
         "aoss:APIAccessAll",
+        *iam_actions(client_calls(planner_stores)[1]),
     }
     assert "alex-researcher-${sls:stage}" in json.dumps(role).replace(STAGE, "${sls:stage}")
 
