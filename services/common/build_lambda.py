@@ -68,6 +68,11 @@ LOCAL_ONLY = (
     "http/research_cloud.py",  # ... as do its door and its AWS adapters
     "adapters/dynamo_jobs.py",
     "adapters/lambda_invoker.py",
+    # The planner runs in the researcher's image too, with its stores.
+    "planner",
+    "adapters/planner_dynamo.py",
+    "adapters/planner_sqlite.py",
+    "adapters/owner_lock.py",
     "cli.py",
     "api_key.py",
     "client.py",

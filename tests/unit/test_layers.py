@@ -31,6 +31,7 @@ CORE = (
     "alex.search",
     "alex.documents",
     "alex.research",
+    "alex.planner",
     "alex.portfolio",
     "alex.planner",
     "alex.config",
