@@ -32,6 +32,7 @@ CORE = (
     "alex.documents",
     "alex.research",
     "alex.portfolio",
+    "alex.planner",
     "alex.config",
     "alex.loaders",
 )
