@@ -95,6 +95,13 @@ def test_the_worked_example_point_by_point() -> None:
     # + the 5 USD dividend, and the euros at April's 1.10: all prices and rates fresh
     assert apr.value == D("1169.00") and not apr.stale
     assert history.incomplete == (feb,)
+    # The docs' table states the same figures.
+    docs = (SAMPLES.parents[1] / "docs" / "portfolio.md").read_text("utf-8")
+    section = docs.split("## Value over time", 1)[1].split("\n## ", 1)[0]
+    for point in (jan, mar, apr):
+        assert f"| {point.date.isoformat()} |" in section
+        assert f"**{point.value:,.2f}**" in section
+    assert f"**unknown**; known part {feb.total.known:,.2f}" in section
 
 
 def test_no_point_reads_a_price_dated_after_it() -> None:

@@ -35,7 +35,13 @@ from typing import Generic, Protocol, TypeVar
 from alex.domain.errors import InvalidInputError
 from alex.portfolio.holdings import Replay, replay_order
 from alex.portfolio.model import Account, FxRate, Price, Transaction
-from alex.portfolio.valuation import DEFAULT_STALE_DAYS, Quote, Total, value_portfolio
+from alex.portfolio.valuation import (
+    DEFAULT_STALE_DAYS,
+    Quote,
+    QuoteStatus,
+    Total,
+    value_portfolio,
+)
 
 # A century of month ends: more than any household's records, few enough to draw.
 MAX_POINTS = 100 * 12 + 1
@@ -166,5 +172,13 @@ def value_history(
             as_of=day,
             stale_days=stale_days,
         )
-        points.append(HistoryPoint(day, valuation.total, valuation.missing, valuation.stale))
+        quotes = valuation.quotes  # once: missing and stale each re-read every holding
+        points.append(
+            HistoryPoint(
+                day,
+                valuation.total,
+                tuple(q for q in quotes if q.status is QuoteStatus.MISSING),
+                tuple(q for q in quotes if q.status is QuoteStatus.STALE),
+            )
+        )
     return ValueHistory(base_currency, tuple(points))
