@@ -133,6 +133,8 @@ def test_the_script_draws_with_the_interpreter_and_never_evaluates_strings() -> 
     assert re.search(r"^\s*ast: true,", script, re.M)
     assert not re.search(r"\beval\(|new Function|innerHTML", script)
     assert "actions: false" in script  # no "open in the Vega editor": it posts the data away
+    for own in (STATIC / "charts").iterdir():  # the report's own files name no address
+        assert not re.search(r"(?i)https?:|url\(", own.read_text("utf-8")), own.name
     # vega-embed 7.0.2 hands the View its bundled interpreter when ast is set.
     embed = (STATIC / "vendor" / "vega-embed.min.js").read_text("utf-8")
     assert "expressionInterpreter??" in embed
