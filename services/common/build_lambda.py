@@ -106,6 +106,8 @@ LOCAL_ONLY = (
     "adapters/price_sources.py",
     "adapters/stored_prices.py",
     "adapters/twelvedata_prices.py",
+    # The planner (issue 14) runs with `alex analyse` and the analysis job, not in these zips.
+    "planner",
 )
 # Parts only the services that name them ship (``custom.alexBuild.ship`` in serverless.yml,
 # ``--ship`` here); every other zip leaves them out. The portfolio's records
@@ -128,6 +130,7 @@ OPTIONAL = {
         "portfolio/allocation.py",
         "portfolio/files.py",
         "portfolio/formats",
+        "portfolio/history.py",
         "portfolio/holdings.py",
         "portfolio/service.py",
         "portfolio/summary.py",
