@@ -150,7 +150,7 @@ def build_pages(pages: Jinja2Templates) -> APIRouter:
         sessions = _sessions(request)
         session = sessions.sign_in(value if isinstance(value, str) else "")
         if session is None:
-            error = "That is not this server's API key."
+            error = "That is not the API key of this server."
             return render(request, "login.html", None, status_code=401, error=error)
         response = RedirectResponse(_path(request, "dashboard"), status_code=303)
         response.set_cookie(
