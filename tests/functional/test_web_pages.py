@@ -180,7 +180,7 @@ def test_security_headers_on_pages_api_and_files(app_client: TestClient) -> None
         headers = app_client.get(path).headers
         assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
         assert headers["x-content-type-options"] == "nosniff", path
-        assert headers["referrer-policy"] == "no-referrer", path
+        assert headers["referrer-policy"] == "same-origin", path
         assert headers["x-frame-options"] == "DENY", path
     policy = CONTENT_SECURITY_POLICY
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
