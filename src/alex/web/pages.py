@@ -82,7 +82,7 @@ def _sessions(request: Request) -> Sessions:
     return sessions
 
 
-def _services(request: Request) -> Services:
+def page_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -178,7 +178,7 @@ def build_pages(pages: Jinja2Templates) -> APIRouter:
 
     @router.get("/", name="dashboard")
     def dashboard_page(request: Request, session: PageSession) -> Response:
-        figures = dashboard(_services(request))
+        figures = dashboard(page_services(request))
         return render(request, "dashboard.html", session, page="dashboard", board=figures)
 
     return router
