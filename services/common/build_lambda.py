@@ -88,6 +88,7 @@ LOCAL_ONLY = (
     "http/app.py",
     "http/server.py",
     "http/static",  # Swagger UI's files, for the FastAPI app's /docs
+    "web",  # the web pages (templates, CSS, htmx), mounted by http/app.py
     "adapters/local_embedder.py",
     "adapters/sqlite_store.py",
     "adapters/sqlite_file.py",

@@ -215,7 +215,16 @@ class PortfolioService:
 
     def xray(self, as_of: date | None = None) -> XRay:
         """The risk checks on ``as_of`` (default today): docs/portfolio.md, "Risk checks"."""
-        state = self._state(as_of or self._today())
+        return self._xray(self._state(as_of or self._today()))
+
+    def overview(self, as_of: date | None = None) -> tuple[PortfolioView, XRay]:
+        """``show`` and ``xray`` on ``as_of`` from one read of the store: the web dashboard
+        shows both, and reading the records and prices twice would double its cost."""
+        day = as_of or self._today()
+        state = self._state(day)
+        return self._view(day, state), self._xray(state)
+
+    def _xray(self, state: _State) -> XRay:
         return run_xray(
             state.valuation,
             state.transactions,
@@ -229,7 +238,9 @@ class PortfolioService:
         """The portfolio on ``as_of`` (default today), valued at the prices and rates last
         known on that day; every price and rate it rests on is listed with its date."""
         day = as_of or self._today()
-        state = self._state(day)
+        return self._view(day, self._state(day))
+
+    def _view(self, day: date, state: _State) -> PortfolioView:
         settings, accounts, instruments = state.settings, state.accounts, state.instruments
         transactions, book, valuation = state.transactions, state.book, state.valuation
         store = self.store
