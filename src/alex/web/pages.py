@@ -121,19 +121,24 @@ def _path(request: Request, name: str) -> str:
     return request.url_for(name).path
 
 
-def build_pages(pages: Jinja2Templates) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+def render(
+    request: Request,
+    name: str,
+    session: Session | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Template ``name`` as a page; ``page`` (the nav's current entry) defaults to none."""
+    pages: Jinja2Templates = request.app.state.web_templates
+    return pages.TemplateResponse(
+        request, name, {"session": session, "page": None, **context}, status_code=status_code
+    )
 
-    def render(
-        request: Request,
-        name: str,
-        session: Session | None,
-        status_code: int = 200,
-        **context: Any,
-    ) -> HTMLResponse:
-        return pages.TemplateResponse(
-            request, name, {"session": session, "page": None, **context}, status_code=status_code
-        )
+
+def build_pages() -> APIRouter:
+    """Sign-in, sign-out and the dashboard. Other pages live in their own modules, each with
+    its own router, included by :func:`install_pages`."""
+    router = APIRouter(include_in_schema=False)
 
     @router.get("/login", name="login")
     def login_page(request: Request) -> Response:
@@ -187,7 +192,7 @@ def build_pages(pages: Jinja2Templates) -> APIRouter:
 def install_pages(app: FastAPI, api_key: bytes) -> None:
     """Mount the pages at ``/`` and their files at ``/static`` on ``app``."""
     app.state.web_sessions = KeySessions(api_key)
-    pages = templates()
+    app.state.web_templates = pages = templates()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SignInRequired)
@@ -203,4 +208,6 @@ def install_pages(app: FastAPI, api_key: bytes) -> None:
             status_code=403,
         )
 
-    app.include_router(build_pages(pages))
+    # One router per page module (``render`` and the session guards are shared from here).
+    for router in (build_pages(),):
+        app.include_router(router)
