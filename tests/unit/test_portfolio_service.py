@@ -5,6 +5,7 @@ settings, export round trips and the projection's start value."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -220,7 +221,7 @@ NEWER = ghostfolio_file(
 )
 
 
-def cash(service: PortfolioService, on: date) -> dict[tuple[str, str], Decimal]:
+def cash(service: PortfolioService, on: date) -> Mapping[tuple[str, str], Decimal]:
     return service.show(on).ledger.cash
 
 
@@ -280,9 +281,11 @@ def test_alexs_ghostfolio_export_into_an_empty_store_gives_the_same_cash_and_hol
     fresh.files.import_reference(fx=household.files.export(ImportFormat.ALEX, FileKind.FX).text)
     report = fresh.files.import_file(exported.text)
     wallets = household.show().ledger.cash
-    assert report.new == report.records == len(household.store.list_transactions()) - (
-        exported.left_out
-    ) + len(wallets)
+    assert (
+        report.new
+        == report.records
+        == len(household.store.list_transactions()) - (exported.left_out) + len(wallets)
+    )
     assert fresh.show().ledger.cash == wallets
     assert fresh.show().ledger.holdings == household.show().ledger.holdings
     assert fresh.files.import_file(exported.text).new == 0
