@@ -528,8 +528,12 @@ def _adjust_balances(parsed: Sequence[_Parsed], stored: Mapping[str, Transaction
     if not claims:
         return
     combined = _combined(stored, parsed)
+    wallets: dict[tuple[str, str], list[Transaction]] = {}  # so each claim reads its own
+    for transaction in combined.values():
+        wallets.setdefault((transaction.account, transaction.currency), []).append(transaction)
     for balance, item in claims:
-        adjustment = balance_adjustment(balance, combined.values())
+        wallet = wallets.setdefault((balance.account, balance.currency), [])
+        adjustment = balance_adjustment(balance, wallet)
         if adjustment is None:
             continue
         # Unique even beside an equal stored adjustment (one from an earlier file): the gap,
@@ -538,6 +542,7 @@ def _adjust_balances(parsed: Sequence[_Parsed], stored: Mapping[str, Transaction
         while (id_ := transaction_id(adjustment, occurrence)) in combined:
             occurrence += 1
         combined[id_] = adjustment
+        wallet.append(adjustment)
         item.transactions.append(RecordedTransaction(id_, adjustment))
         item.adjusted.append(balance.where)
 

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from alex.portfolio.formats import fields
 from alex.portfolio.formats.problems import CellError, FormatError, Problem, Problems
-from alex.portfolio.holdings import cash_on
+from alex.portfolio.holdings import cash_effect, cash_on
 from alex.portfolio.model import Account, AccountKind, Transaction, TransactionType
 
 T = TypeVar("T")
@@ -260,10 +260,15 @@ def dump_ghostfolio(
         except CellError as error:
             problems.add(where, error.field, error.message)
     day = exported_at.astimezone(UTC).date() if exported_at.tzinfo else exported_at.date()
+    cash: dict[tuple[str, str], Decimal] = {}  # by account and currency, on the export's day
+    for t in transactions:
+        if t.date <= day:
+            wallet = (t.account, t.currency)
+            cash[wallet] = cash.get(wallet, Decimal(0)) + cash_effect(t)
     written = []
     for index, account in enumerate(accounts):
         try:
-            written.append(_to_account(account, transactions, day))
+            written.append(_to_account(account, cash))
         except CellError as error:
             problems.add(f"accounts[{index}]", error.field, error.message)
     problems.raise_any()
@@ -446,16 +451,12 @@ def _is_custom_profile(symbol: str) -> bool:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _to_account(account: Account, transactions: Sequence[Transaction], day: date) -> dict[str, Any]:
-    others = sorted(
-        {t.currency for t in transactions if t.account == account.id and t.date <= day}
-        - {account.currency}
-    )
+def _to_account(account: Account, cash: dict[tuple[str, str], Decimal]) -> dict[str, Any]:
+    others = sorted(code for held, code in cash if held == account.id and code != account.currency)
     lines = [f"Alex account kind: {account.kind.value}"] + [
-        f"Alex cash in {code}: {fields.tidy(cash_on(transactions, account.id, code, day)):f}"
-        for code in others
+        f"Alex cash in {code}: {fields.tidy(cash[(account.id, code)]):f}" for code in others
     ]
-    balance = cash_on(transactions, account.id, account.currency, day)
+    balance = cash.get((account.id, account.currency), Decimal(0))
     return {
         "balance": _json_number(balance, "balance"),
         "balances": [],
