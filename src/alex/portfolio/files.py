@@ -9,6 +9,12 @@ prices, transactions (each transaction batch is one atomic store write). Re-impo
 nothing: transactions carry stable ids (:mod:`alex.portfolio.formats.ids`), and the other
 records are keyed (an account by id, an instrument by symbol, a price by symbol and day, a
 rate by pair and day).
+
+Ghostfolio's account balances are matched against the store: each becomes at most one DEPOSIT
+(or WITHDRAWAL) on its day, of the balance less the cash the account holds that day once the
+call's transactions join the stored ones, in the same atomic write (docs/portfolio.md, "Cash
+balances"). So a re-import, or a newer export that counts deposits made in Alex, adds only
+what the store lacks.
 """
 
 from __future__ import annotations
@@ -32,8 +38,13 @@ from alex.portfolio.formats.alex_csv import (
     parse_transactions,
 )
 from alex.portfolio.formats.csv_table import rows
-from alex.portfolio.formats.ghostfolio import dump_ghostfolio, parse_ghostfolio
-from alex.portfolio.formats.ids import transaction_ids
+from alex.portfolio.formats.ghostfolio import (
+    Balance,
+    balance_adjustment,
+    dump_ghostfolio,
+    parse_ghostfolio,
+)
+from alex.portfolio.formats.ids import transaction_id, transaction_ids
 from alex.portfolio.formats.problems import Problems
 from alex.portfolio.formats.reference_csv import (
     ACCOUNT_HEADER,
@@ -146,6 +157,8 @@ class _Parsed:
     fx: list[FxRate] = field(default_factory=list)
     prices: list[Price] = field(default_factory=list)
     transactions: list[RecordedTransaction] = field(default_factory=list)
+    balances: list[Balance] = field(default_factory=list)  # Ghostfolio's, to match the store
+    adjusted: list[str] = field(default_factory=list)  # where each balance adjustment came from
     text: str = ""  # kept to name a transaction's row when a later check refuses it
 
 
@@ -213,7 +226,11 @@ class PortfolioFiles:
             self._parse(name, text, fmt, file_kind, today, known)
             for name, text, fmt, file_kind in detected
         ]
-        self._check_ledger(parsed)
+        stored: dict[str, Transaction] = {}
+        if any(item.transactions or item.balances for item in parsed):
+            stored = {entry.id: entry.transaction for entry in self.store.list_transactions()}
+        _adjust_balances(parsed, stored)
+        self._check_ledger(parsed, stored)
         self._check_rates(parsed)
         reports: dict[int, ImportReport] = {}
         for index in sorted(range(len(parsed)), key=lambda i: _WRITE_ORDER.index(parsed[i].kind)):
@@ -272,6 +289,7 @@ class PortfolioFiles:
                 found = parse_ghostfolio(text, today=today, known_accounts=known)
                 parsed.accounts = found.accounts
                 parsed.transactions = _recorded(found.transactions)
+                parsed.balances = found.balances
             elif kind is FileKind.TRANSACTIONS:
                 transactions = parse_transactions(text, today=today, accounts=known)
                 parsed.transactions = _recorded(transactions)
@@ -287,16 +305,12 @@ class PortfolioFiles:
             raise InvalidInputError(f"{name}: {error.message}") from None
         return parsed
 
-    def _check_ledger(self, parsed: Sequence[_Parsed]) -> None:
+    def _check_ledger(self, parsed: Sequence[_Parsed], stored: Mapping[str, Transaction]) -> None:
         """Replay the stored transactions with the new ones: a sale of more than is held, or
         a trade in another currency than its holding, is refused before anything is written."""
-        new = [entry for item in parsed for entry in item.transactions]
-        if not new:
+        if not any(item.transactions for item in parsed):
             return
-        stored = {entry.id: entry.transaction for entry in self.store.list_transactions()}
-        combined = dict(stored)
-        for entry in new:
-            combined.setdefault(entry.id, entry.transaction)
+        combined = _combined(stored, parsed)
         try:
             ledger(combined.values())
         except InvalidInputError as error:
@@ -492,6 +506,47 @@ def _recorded(transactions: Sequence[Transaction]) -> list[RecordedTransaction]:
     ]
 
 
+def _combined(
+    stored: Mapping[str, Transaction], parsed: Sequence[_Parsed]
+) -> dict[str, Transaction]:
+    """The transactions the store will hold after the import, by id."""
+    combined = dict(stored)
+    for item in parsed:
+        for entry in item.transactions:
+            combined.setdefault(entry.id, entry.transaction)
+    return combined
+
+
+def _adjust_balances(parsed: Sequence[_Parsed], stored: Mapping[str, Transaction]) -> None:
+    """Add to each Ghostfolio file the deposits (or withdrawals) that make the account's cash
+    its balance, counting the stored transactions and every file of the call. Balances are
+    met oldest first, so a later one counts the adjustment an earlier one made."""
+    claims = sorted(
+        ((balance, item) for item in parsed for balance in item.balances),
+        key=lambda claim: claim[0].day,
+    )
+    if not claims:
+        return
+    combined = _combined(stored, parsed)
+    wallets: dict[tuple[str, str], list[Transaction]] = {}  # so each claim reads its own
+    for transaction in combined.values():
+        wallets.setdefault((transaction.account, transaction.currency), []).append(transaction)
+    for balance, item in claims:
+        wallet = wallets.setdefault((balance.account, balance.currency), [])
+        adjustment = balance_adjustment(balance, wallet)
+        if adjustment is None:
+            continue
+        # Unique even beside an equal stored adjustment (one from an earlier file): the gap,
+        # not the id, is what keeps a re-import from adding, since the gap is then 0.
+        occurrence = 0
+        while (id_ := transaction_id(adjustment, occurrence)) in combined:
+            occurrence += 1
+        combined[id_] = adjustment
+        wallet.append(adjustment)
+        item.transactions.append(RecordedTransaction(id_, adjustment))
+        item.adjusted.append(balance.where)
+
+
 def _connected(start: str, goal: str, pairs: Iterable[tuple[str, str]]) -> bool:
     """Whether rates lead from one currency to the other, either way round, in any steps."""
     links: dict[str, set[str]] = {}
@@ -510,7 +565,8 @@ def _locations(item: _Parsed) -> list[str]:
     """Where each transaction of a parsed file came from, in order: "row 5" (its CSV row,
     the header is row 1) or "activities[3]" (Ghostfolio's JSON)."""
     if item.format is ImportFormat.GHOSTFOLIO:
-        return [f"activities[{index}]" for index in range(len(item.transactions))]
+        activities = len(item.transactions) - len(item.adjusted)
+        return [f"activities[{index}]" for index in range(activities)] + item.adjusted
     return [f"row {row.number}" for row in rows(item.text, TRANSACTION_HEADER, Problems("csv"))]
 
 
