@@ -182,7 +182,7 @@ def parse(values: Mapping[str, str], today: date) -> Inputs:
     )
 
 
-def _refused(error: InvalidInputError) -> FormError:
+def refused_on_field(error: InvalidInputError) -> FormError:
     """A use case's refusal, on the form field it names (current_age is the birth year's)."""
     message = str(error)
     found = _NAMED.match(message)
@@ -218,7 +218,7 @@ def _page(
             seed, paths = (inputs.seed, inputs.paths) if inputs else (0, DEFAULT_PATHS)
             result = services.portfolio.project(plan, seed=seed, paths=paths)
         except InvalidInputError as refused:
-            error = _refused(refused)
+            error = refused_on_field(refused)
     context: dict[str, Any] = {
         "page": "retirement",
         "fields": FIELDS,
@@ -277,7 +277,7 @@ async def retirement_save(request: Request, session: FormSession) -> Response:
     except FormError as error:
         return _page(request, session, values, None, error=error)
     except InvalidInputError as refused:
-        return _page(request, session, values, None, error=_refused(refused))
+        return _page(request, session, values, None, error=refused_on_field(refused))
     if request.headers.get("hx-request") != "true":
         target = request.url_for("retirement").path
         return RedirectResponse(f"{target}?saved=1", status_code=303)
