@@ -309,3 +309,12 @@ def test_a_spec_cannot_close_its_data_block() -> None:
     assert json.loads(str(view.spec_json))["description"] == hostile
     assert view.rows[0][0].text == hostile and not view.rows[0][0].numeric
     assert view.rows[0][1].numeric
+
+
+def test_an_empty_portfolio_projects_its_contributions(app_client: TestClient) -> None:
+    token = sign_in(app_client)
+    page = app_client.get("/retirement")
+    assert page.status_code == 200
+    assert "nothing yet (contributions go 60/40" in page.text
+    form = {**FORM, "spending": "0", "csrf_token": token}
+    assert probability(app_client.post("/retirement", data=form).text) == "1.0"
