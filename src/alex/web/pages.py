@@ -208,6 +208,9 @@ def install_pages(app: FastAPI, api_key: bytes) -> None:
             status_code=403,
         )
 
-    # One router per page module (``render`` and the session guards are shared from here).
-    for router in (build_pages(),):
+    # One router per page module (``render`` and the session guards are shared from here,
+    # so the page modules are imported here, not at the top: they import this one).
+    from alex.web import accounts
+
+    for router in (build_pages(), accounts.router):
         app.include_router(router)
