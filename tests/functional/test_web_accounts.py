@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from alex.http.app import create_app
 from alex.services import Services
+from alex.web.accounts import TRANSACTIONS_SHOWN
 from tests.functional.test_web_pages import (
     HOSTILE_ACCOUNT,
     KEY,
@@ -304,3 +305,35 @@ def test_pages_read_the_store_as_show_does_plus_a_fixed_few(
     assert account == {**show, "list_transactions": show["list_transactions"] + 1}
     accounts = reads(lambda: client.get("/accounts").raise_for_status())
     assert accounts == {**show, "targets": show["targets"] + 1}
+
+
+def test_an_account_lists_its_newest_transactions_and_all_on_request(
+    client: TestClient, token: str
+) -> None:
+    listed = transactions(client, "brokerage")
+    assert len(listed) > TRANSACTIONS_SHOWN
+    page = client.get("/accounts/brokerage").text
+    edits = re.findall(r'href="/accounts/brokerage/transactions/([0-9a-f]+)"', page)
+    newest = sorted(listed, key=lambda t: (t["date"], t["id"]), reverse=True)
+    assert edits == [t["id"] for t in newest[:TRANSACTIONS_SHOWN]]
+    assert f"Show all {len(listed)} transactions" in page
+    every = client.get("/accounts/brokerage?transactions=all").text
+    assert len(re.findall(r'href="/accounts/brokerage/transactions/', every)) == len(listed)
+
+
+def test_the_pages_have_no_inline_script_style_or_handler(client: TestClient, token: str) -> None:
+    (first, *_) = transactions(client, "savings")
+    preview = client.post(
+        "/accounts/import",
+        data={"csrf_token": token, "format": "auto"},
+        files={"files": ("mine.csv", GOOD.encode(), "text/csv")},
+    )
+    pages = [
+        client.get("/accounts").text,
+        client.get("/accounts/savings").text,
+        client.get(f"/accounts/savings/transactions/{first['id']}").text,
+        preview.text,
+    ]
+    for text in pages:
+        assert "<script>" not in text and " style=" not in text and "<style" not in text
+        assert not re.search(r"<[^>]*\son[a-z]+=", text) and "hx-on" not in text

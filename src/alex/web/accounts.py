@@ -60,6 +60,9 @@ HOLDING_COLUMNS: dict[str, tuple[str, str, bool]] = {
     "gain": ("Unrealised gain", "unrealised_gain", True),
 }
 DEFAULT_SORT = ("value_in_base", "descending")
+# The newest transactions an account's page lists unless asked for all: a page of a few
+# hundred rows renders in tens of milliseconds; thousands would not.
+TRANSACTIONS_SHOWN = 100
 # What a redirect after a change tells the page to say (a key, never the user's text).
 DONE = {
     "added": "Transaction added.",
@@ -301,6 +304,7 @@ def _account_page(
     mine = [h for h in portfolio["holdings"] if h["account"] == account_id]
     query = request.query_params
     holdings, column, direction = sorted_holdings(mine, query.get("sort"), query.get("order"))
+    show_all = query.get("transactions") == "all"
     return render(
         request,
         "accounts_account.html",
@@ -315,6 +319,7 @@ def _account_page(
         sort=column,
         order=direction,
         transactions=list(reversed(listed.transactions)),  # newest first
+        shown=len(listed.transactions) if show_all else TRANSACTIONS_SHOWN,
         types=TRANSACTION_TYPES,
         done=_done(request),
         errors=errors,
@@ -401,7 +406,8 @@ def delete_transaction(
     except NotFoundError:
         return _missing(request, session, "That transaction is not stored any more.")
     except InvalidInputError as error:
-        return _account_page(request, session, account_id, 422, FormErrors.of(error))
+        errors = FormErrors.of(error)
+        return _edit_page(request, session, account_id, transaction_id, errors=errors)
     return _redirect(request, "account", "deleted", account_id=account_id)
 
 
