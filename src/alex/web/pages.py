@@ -209,5 +209,7 @@ def install_pages(app: FastAPI, api_key: bytes) -> None:
         )
 
     # One router per page module (``render`` and the session guards are shared from here).
-    for router in (build_pages(),):
+    from alex.web import knowledge, research  # they import this module: imported once it is
+
+    for router in (build_pages(), knowledge.router, research.router):
         app.include_router(router)
