@@ -295,13 +295,10 @@ def build_router() -> APIRouter:
             error = refused.message.replace("filter ", "metadata ", 1)
         status = 400 if error or any(o.status == "failed" for o in outcomes) else 200
         if request.headers.get(ROWS_HEADER) == "1":
+            # 200 whatever the outcome: the rows say it (a 4xx would be a console error
+            # in the browser, and the script would not know the request itself had worked).
             return render(
-                request,
-                "knowledge_upload_rows.html",
-                session,
-                status_code=status,
-                outcomes=outcomes,
-                error=error,
+                request, "knowledge_upload_rows.html", session, outcomes=outcomes, error=error
             )
         return render(
             request,

@@ -44,12 +44,14 @@
         headers: { "x-alex-rows": "1" },
       });
       var type = answer.headers.get("content-type") || "";
-      // 200: stored; 400: refused, the row says why. Anything else is not a row.
-      if ((answer.status === 200 || answer.status === 400) && type.indexOf("text/html") === 0) {
+      // 200: the file's row, stored or why not. Anything else is not a row.
+      if (answer.status === 200 && type.indexOf("text/html") === 0) {
         var holder = document.createElement("ul");
         holder.innerHTML = await answer.text(); // the server's escaped rows
-        pending.replaceWith.apply(pending, Array.from(holder.children));
-        return answer.ok;
+        var rows = Array.from(holder.children);
+        var stored = rows.length > 0 && !holder.querySelector(".upload-failed");
+        pending.replaceWith.apply(pending, rows);
+        return stored;
       }
       pending.textContent = file.name + ": " + failure(answer.status);
     } catch (error) {
