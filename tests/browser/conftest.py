@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.pagesite import PageSite
 from tests.support.server import AlexServer
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -34,12 +35,22 @@ WIDTHS = {"desktop": 1280, "phone": 375}
 
 
 @pytest.fixture(scope="session")
-def alex(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlexServer]:
+def fixture_site() -> Iterator[PageSite]:
+    """The loopback fixture pages (tests/pagesite.py) that research runs read."""
+    with PageSite() as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def alex(tmp_path_factory: pytest.TempPathFactory, fixture_site: PageSite) -> Iterator[AlexServer]:
     """``alex serve`` on a free loopback port with the sample household (and a target, so
-    the dashboard has drift to show) in a temporary data folder."""
+    the dashboard has drift to show) in a temporary data folder. Its fetch policy allows
+    the fixture site's one host:port, as the tests' ALEX_FETCH_ALLOW_HOSTS (loopback stays
+    refused by default)."""
     server = AlexServer(
         tmp_path_factory.mktemp("browser-serve"), secrets.token_urlsafe(24), name="browser"
     )
+    server.env["ALEX_FETCH_ALLOW_HOSTS"] = fixture_site.host_port
     server.start()
     try:
         with server.client(timeout=60) as client:

@@ -210,7 +210,8 @@ def install_pages(app: FastAPI, api_key: bytes) -> None:
 
     # One router per page module (``render`` and the session guards are shared from here,
     # so the page modules are imported here, not at the top: they import this one).
-    from alex.web import accounts, charts, retirement
+    from alex.web import accounts, charts, knowledge, research, retirement
 
-    for router in (build_pages(), charts.router, accounts.router, retirement.router):
+    routers = (charts.router, accounts.router, retirement.router, knowledge.router, research.router)
+    for router in (build_pages(), *routers):
         app.include_router(router)
