@@ -10,7 +10,6 @@ skipped, saying which command installs one.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.pagesite import PageSite
+from tests.support.browser import chromium_options
 from tests.support.server import AlexServer
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "portfolio"
 SCREENSHOTS = ROOT / "build" / "screenshots"  # git-ignored (build/)
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 WIDTHS = {"desktop": 1280, "phone": 375}
 
 
@@ -68,13 +67,8 @@ def alex(tmp_path_factory: pytest.TempPathFactory, fixture_site: PageSite) -> It
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as playwright:
-        options: dict[str, Any] = {}
-        if DEBIAN_CHROMIUM.exists():
-            options["executable_path"] = str(DEBIAN_CHROMIUM)
-            if hasattr(os, "geteuid") and os.geteuid() == 0:
-                options["args"] = ["--no-sandbox"]
         try:
-            launched = playwright.chromium.launch(**options)
+            launched = playwright.chromium.launch(**chromium_options())
         except playwright_api.Error as error:
             pytest.skip(f"no Chromium: `uv run playwright install chromium` ({error})")
         yield launched
