@@ -11,7 +11,10 @@ chat model's speed and one research run over the fixture pages; needs
 `uv sync --extra local-llm`, else skipped), cloud_ingest (one large document through the
 ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py), portfolio
 (import of 100,000 transactions and again, `portfolio show` over 1,000 holdings, the
-10,000-path retirement projection beside the course's 500-path loop: bench/portfolio.py).
+10,000-path retirement projection beside the course's 500-path loop: bench/portfolio.py),
+planner_check (the planner's number check on its labelled sentences: bench/planner_check.py),
+pages (each web page's time and store reads on loopback with the sample data, and the
+portfolio pages' reads at 10 and 1,000 holdings: bench/pages.py).
 Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
 """
@@ -30,7 +33,10 @@ from typing import Any
 
 # Faults (kill -9, full disk, read-only folder) are checks, not measurements: they are tests
 # (tests/functional/test_load_faults.py).
-SECTIONS = ("speed", "quality", "load", "research", "cloud_ingest", "portfolio")
+SECTIONS = (
+    "speed", "quality", "load", "research", "cloud_ingest", "portfolio", "planner_check",
+    "pages",
+)  # fmt: skip
 
 # name -> (predicate over the results, the target it checks)
 TARGETS: dict[str, tuple[Callable[[dict[str, Any]], bool | None], str]] = {}
@@ -254,6 +260,46 @@ def run_portfolio(quick: bool) -> dict[str, Any]:
     return measure()
 
 
+def run_planner_check(quick: bool) -> dict[str, Any]:
+    from bench.planner_check import measure
+
+    return measure()
+
+
+@target(
+    "planner check held-out",
+    "the planner's number check on the held-out sentences: precision >= 0.9, recall >= 0.7",
+)
+def _planner_check(r: dict[str, Any]) -> bool | None:
+    if "planner_check_held_out_precision" not in r:
+        return None
+    return bool(
+        r["planner_check_held_out_precision"] >= 0.9 and r["planner_check_held_out_recall"] >= 0.7
+    )
+
+
+def run_pages(quick: bool) -> dict[str, Any]:
+    from bench.pages import measure
+
+    return measure(quick)
+
+
+@target("pages", "every page p95 <= 300 ms on loopback with the sample data (bench/pages.py)")
+def _pages(r: dict[str, Any]) -> bool | None:
+    from bench.pages import PAGES, TARGET_MS
+
+    keys = [f"pages_{name}_ms_p95" for name, _ in PAGES]
+    if any(key not in r for key in keys):
+        return None
+    return all(r[key] <= TARGET_MS for key in keys)
+
+
+@target("pages no N+1", "each portfolio page: the same store reads at 10 and 1,000 holdings")
+def _pages_reads(r: dict[str, Any]) -> bool | None:
+    equal = [value for key, value in r.items() if key.endswith("_reads_equal_10_vs_1000")]
+    return all(equal) if equal else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -268,6 +314,8 @@ def main() -> None:
         "research": run_research,
         "cloud_ingest": run_cloud_ingest,
         "portfolio": run_portfolio,
+        "planner_check": run_planner_check,
+        "pages": run_pages,
     }
     results: dict[str, Any] = {}
     for section in args.only:

@@ -64,9 +64,15 @@ NEVER_SHIPPED = ("boto3", "botocore", "s3transfer", "huggingface-hub")
 LOCAL_ONLY = (
     "__main__.py",
     "research",  # the researcher runs from its own container image (services/researcher)
+    "planner",  # the analysis job (issue 14) runs where the researcher does, not in a Lambda zip
     "http/research_cloud.py",  # ... as do its door and its AWS adapters
     "adapters/dynamo_jobs.py",
     "adapters/lambda_invoker.py",
+    # The planner runs in the researcher's image too, with its stores.
+    "planner",
+    "adapters/planner_dynamo.py",
+    "adapters/planner_sqlite.py",
+    "adapters/owner_lock.py",
     "cli.py",
     "api_key.py",
     "client.py",
@@ -82,6 +88,7 @@ LOCAL_ONLY = (
     "http/app.py",
     "http/server.py",
     "http/static",  # Swagger UI's files, for the FastAPI app's /docs
+    "web",  # the web pages (templates, CSS, htmx), mounted by http/app.py
     "adapters/local_embedder.py",
     "adapters/sqlite_store.py",
     "adapters/sqlite_file.py",
@@ -94,15 +101,14 @@ LOCAL_ONLY = (
     # POST /portfolio/projection is answered by `alex serve` only (docs/portfolio.md).
     "portfolio_cli.py",
     "portfolio_tables.py",
-    # The planner's agents need a chat model and the Agents SDK: they run where the model
-    # is (the CLI, the analysis job), never in a zip. Accepting a proposal does not need them.
-    "planner",
     "portfolio/projection.py",
     "portfolio/returns.py",
     "adapters/portfolio_sqlite.py",
     "adapters/price_sources.py",
     "adapters/stored_prices.py",
     "adapters/twelvedata_prices.py",
+    # The planner (issue 14) runs with `alex analyse` and the analysis job, not in these zips.
+    "planner",
 )
 # Parts only the services that name them ship (``custom.alexBuild.ship`` in serverless.yml,
 # ``--ship`` here); every other zip leaves them out. The portfolio's records
@@ -126,6 +132,7 @@ OPTIONAL = {
         "portfolio/classifications.py",
         "portfolio/files.py",
         "portfolio/formats",
+        "portfolio/history.py",
         "portfolio/holdings.py",
         "portfolio/service.py",
         "portfolio/summary.py",

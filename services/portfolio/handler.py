@@ -3,8 +3,9 @@
 Thin, as ``services/search/handler.py``: ``lambda_http`` reads the API Gateway event and maps
 errors; each route validates its input with the API's models and calls
 ``alex.http.portfolio_operations``, as the FastAPI app does. ``POST /portfolio/projection``
-is not here: it needs numpy, which would take the zip over its 6 MB target, so ``alex serve``
-answers it (docs/portfolio.md, "In the cloud"). The services are built once per container.
+is not here: it needs numpy, which would take the zip over its 6 MB target, so the
+researcher's container image (services/researcher, which has numpy) serves it on the same API
+(docs/portfolio.md, "In the cloud"). The services are built once per container.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ def put_account(services: Services, request: LambdaRequest) -> BaseModel:
     return portfolio.put_account(services, request.path("account_id"), body)
 
 
+def delete_account(services: Services, request: LambdaRequest) -> BaseModel:
+    return portfolio.delete_account(services, request.path("account_id"))
+
+
 def list_transactions(services: Services, request: LambdaRequest) -> BaseModel:
     query = request.query(TransactionsQuery)
     return portfolio.list_transactions(services, query.account, query.start, query.end)
@@ -133,6 +138,7 @@ ROUTES: Routes = {
     ("GET", "/portfolio/accounts"): list_accounts,
     ("GET", "/portfolio/accounts/{account_id}"): get_account,
     ("PUT", "/portfolio/accounts/{account_id}"): put_account,
+    ("DELETE", "/portfolio/accounts/{account_id}"): delete_account,
     ("GET", "/portfolio/transactions"): list_transactions,
     ("DELETE", "/portfolio/transactions/{transaction_id}"): delete_transaction,
     ("GET", "/portfolio/targets"): targets,

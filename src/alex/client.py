@@ -23,6 +23,7 @@ from alex.http.portfolio_schemas import (
     ExportResponse,
     ImportResponse,
     PortfolioBody,
+    PortfolioDeleteResponse,
     PortfolioImportBody,
     PriceAnswer,
     PriceBody,
@@ -104,6 +105,8 @@ class AlexClient(Protocol):
     def portfolio_settings(self, update: SettingsPut | None) -> SettingsBody:
         """The settings, after changing those ``update`` gives (None: only read them)."""
         ...
+
+    def portfolio_delete_account(self, account_id: str) -> PortfolioDeleteResponse: ...
 
     def prices_import(self, body: PricesImportBody) -> ImportResponse: ...
 
@@ -251,6 +254,9 @@ class LocalClient(Closing):
         if update is None:
             return portfolio_operations.get_settings(self.services)
         return portfolio_operations.put_settings(self.services, update)
+
+    def portfolio_delete_account(self, account_id: str) -> PortfolioDeleteResponse:
+        return portfolio_operations.delete_account(self.services, account_id)
 
     def prices_import(self, body: PricesImportBody) -> ImportResponse:
         return portfolio_operations.prices_import(self.services, body)

@@ -37,7 +37,6 @@ from alex.portfolio.allocation import Dimension
 from alex.portfolio.files import FileKind
 from alex.portfolio.formats import fields
 from alex.portfolio.projection import MIN_PATHS, PERCENTILES, ProjectionRow
-from alex.portfolio.service import ProjectionPlan
 from alex.portfolio_tables import (
     band_chart,
     console,
@@ -62,6 +61,9 @@ prices_app = typer.Typer(
     "older than the settings' stale days, it is flagged).",
     no_args_is_help=True,
 )
+
+account_app = typer.Typer(help="Your accounts (they are created by importing an accounts CSV).")
+portfolio_app.add_typer(account_app, name="account")
 
 errors = Console(stderr=True, emoji=False)
 
@@ -105,6 +107,11 @@ def _number(raw: str, what: str) -> Decimal:
         return fields.number(raw)
     except fields.FieldError as error:
         raise InvalidInputError(f"{what}: {error}") from None
+
+
+def _maybe_number(raw: str | None, what: str) -> str | None:
+    """A number option as the request's decimal text, or None when not given."""
+    return None if raw is None else str(_number(raw, what))
 
 
 def _day(raw: str | None, option: str) -> str | None:
@@ -279,19 +286,28 @@ def project_command(
     paths: Annotated[
         int, typer.Option("--paths", help=f"Simulated paths (at least {MIN_PATHS:,}).")
     ] = MIN_PATHS,
-    age: Annotated[int, typer.Option("--age", help="Your age today.")] = ProjectionPlan.current_age,
+    age: Annotated[
+        int | None,
+        typer.Option(
+            "--age", help="Your age today (default: from the settings' birth year, or 40)."
+        ),
+    ] = None,
     retire_at: Annotated[
-        int, typer.Option("--retire-at", help="Age at retirement.")
-    ] = ProjectionPlan.retirement_age,
+        int | None,
+        typer.Option("--retire-at", help="Age at retirement (default: settings, or 65)."),
+    ] = None,
     contribution: Annotated[
-        str, typer.Option("--contribution", help="Paid in each year until retirement.")
-    ] = "0",
+        str | None,
+        typer.Option(
+            "--contribution", help="Paid in each year until retirement (default: settings, or 0)."
+        ),
+    ] = None,
     spending: Annotated[
         str | None,
         typer.Option(
             "--spending",
-            help="Spent each year in retirement, in today's money (default: 12 x the "
-            "settings' monthly spending).",
+            help="Spent each year in retirement, in today's money (default: the settings' "
+            "spending, else 12 x their monthly spending).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -308,8 +324,8 @@ def project_command(
         {
             "current_age": age,
             "retirement_age": retire_at,
-            "contribution": str(_number(contribution, "--contribution")),
-            "spending": None if spending is None else str(_number(spending, "--spending")),
+            "contribution": _maybe_number(contribution, "--contribution"),
+            "spending": _maybe_number(spending, "--spending"),
             "years": years,
             "seed": seed,
             "paths": paths,
@@ -388,7 +404,11 @@ def target(
         console.print(f"target {dimension.value} removed")
 
 
-@portfolio_app.command("settings")
+@portfolio_app.command(
+    "settings",
+    epilog="Example:  alex portfolio settings --birth-year 1981 --retire-at 67 --contribution "
+    "10000 --spending 40000   (then `alex portfolio project` uses them)",
+)
 def settings_command(
     base_currency: Annotated[
         str | None, typer.Option("--base-currency", help="Currency totals are shown in.")
@@ -401,24 +421,56 @@ def settings_command(
         int | None,
         typer.Option("--stale-days", help="A price older than this many days is flagged."),
     ] = None,
+    birth_year: Annotated[
+        int | None,
+        typer.Option("--birth-year", help="Projection: your age is this year minus it."),
+    ] = None,
+    retire_at: Annotated[
+        int | None, typer.Option("--retire-at", help="Projection: age at retirement.")
+    ] = None,
+    end_age: Annotated[
+        int | None, typer.Option("--end-age", help="Projection: the age the plan runs to.")
+    ] = None,
+    contribution: Annotated[
+        str | None,
+        typer.Option("--contribution", help="Projection: paid in each year until retirement."),
+    ] = None,
+    contribution_growth: Annotated[
+        str | None,
+        typer.Option("--contribution-growth", help="Projection: its yearly growth (0.02 is 2%)."),
+    ] = None,
+    spending: Annotated[
+        str | None,
+        typer.Option(
+            "--spending", help="Projection: spent each year in retirement, in today's money."
+        ),
+    ] = None,
+    fee: Annotated[
+        str | None,
+        typer.Option("--fee", help="Projection: a yearly fee on the value (0.003 is 0.3%)."),
+    ] = None,
     as_json: JsonOption = False,
     endpoint: EndpointOption = None,
 ) -> None:
-    """Show the portfolio's settings, changing the ones given."""
-    update = None
-    if base_currency is not None or monthly_spending is not None or stale_days is not None:
-        spending = (
-            None
-            if monthly_spending is None
-            else str(_number(monthly_spending, "--monthly-spending"))
-        )
-        update = SettingsPut.model_validate(
-            {
-                "base_currency": base_currency,
-                "monthly_spending": spending,
-                "stale_price_days": stale_days,
-            }
-        )
+    """Show the portfolio's settings, changing the ones given (what `project` starts from)."""
+    plan = {
+        "birth_year": birth_year,
+        "retirement_age": retire_at,
+        "end_age": end_age,
+        "contribution": _maybe_number(contribution, "--contribution"),
+        "contribution_growth": _maybe_number(contribution_growth, "--contribution-growth"),
+        "spending": _maybe_number(spending, "--spending"),
+        "fee": _maybe_number(fee, "--fee"),
+    }
+    changes: dict[str, Any] = {
+        "base_currency": base_currency,
+        "monthly_spending": _maybe_number(monthly_spending, "--monthly-spending"),
+        "stale_price_days": stale_days,
+    }
+    if any(value is not None for value in plan.values()):
+        changes["projection"] = {name: v for name, v in plan.items() if v is not None}
+    given = {name: value for name, value in changes.items() if value is not None}
+    update = SettingsPut.model_validate(given) if given else None
     with open_client(endpoint) as client:
         current = client.portfolio_settings(update)
     values = current.model_dump(mode="json")
@@ -426,9 +478,22 @@ def settings_command(
         _print_json(values)
         return
     table = Table(show_header=False, title="Portfolio settings")
-    for name, value in values.items():
+    projection = values.pop("projection")
+    rows = [*values.items(), *((f"projection {k}", v) for k, v in projection.items())]
+    for name, value in rows:
         table.add_row(name, Text(visible("not set" if value is None else value)))
     console.print(table)
+
+
+@account_app.command("delete", epilog="Example:  alex portfolio account delete travel")
+def account_delete(
+    account_id: Annotated[str, typer.Argument(metavar="ID", help="The account's id.")],
+    endpoint: EndpointOption = None,
+) -> None:
+    """Delete an account that holds no transactions (refused, naming how many, if it does)."""
+    with open_client(endpoint) as client:
+        deleted = client.portfolio_delete_account(account_id)
+    console.print(f"account {safe_text(deleted.id)} deleted")
 
 
 @portfolio_app.command(

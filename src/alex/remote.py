@@ -37,6 +37,7 @@ from alex.http.portfolio_schemas import (
     ExportResponse,
     ImportResponse,
     PortfolioBody,
+    PortfolioDeleteResponse,
     PortfolioImportBody,
     PriceAnswer,
     PriceBody,
@@ -70,6 +71,20 @@ _BATCH_ENVELOPE = len(b'{"documents":[]}')
 
 Answer = TypeVar("Answer", bound=BaseModel)
 
+# API Gateway's answer (403) to a path or method the REST API does not have, whatever the key
+# (a wrong key on a route it has is 403 "Forbidden").
+NO_SUCH_ROUTE = "Missing Authentication Token"
+# What to do when the API has no POST /portfolio/projection: a stage deployed before the
+# researcher's image served it (or an image built before the portfolio existed: its app
+# answers 404).
+PROJECTION_MISSING = (
+    "this deployment predates the projection in the cloud. Rebuild and push the researcher's "
+    "image (uv run python services/researcher/build_image.py --region <your region>) and run "
+    "npm run deploy (guides/5_portfolio.md); or project on this machine: comment out "
+    "ALEX_API_ENDPOINT in .env (with ALEX_BACKEND=aws and ALEX_PORTFOLIO_TABLE it reads the "
+    "table directly)"
+)
+
 
 class RemoteClient(Closing):
     """The API's routes as the CLI's client (``alex.client.AlexClient``), answers validated."""
@@ -102,7 +117,9 @@ class RemoteClient(Closing):
         self._base_delay_s = base_delay_s
         self._sleep = sleep
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, missing: str | None = None, **kwargs: Any) -> Any:
+        """The JSON answer; ``missing``: what to do when the server has no such route (a
+        route that never answers 404 itself), instead of the status's generic error."""
         error: str = ""
         policy = replace(retry.HTTP_CLIENT, attempts=self._attempts, base_s=self._base_delay_s)
         for _ in retry.attempts(policy, sleep=self._sleep):
@@ -116,6 +133,11 @@ class RemoteClient(Closing):
                 continue
             if response.is_success:
                 return response.json()
+            if missing is not None and _no_such_route(response):
+                raise ConfigError(
+                    f"{self.endpoint} has no {method} {path} "
+                    f"(HTTP {response.status_code} {_message(response)}): {missing}"
+                )
             raise _domain_error(response, self.endpoint)
         raise StoreUnavailableError(
             f"{self.endpoint}{path} did not answer after {self._attempts} attempts ({error}). "
@@ -249,7 +271,13 @@ class RemoteClient(Closing):
         return self._answer(XRayBody, "GET", "/portfolio/xray", params=_as_of(as_of))
 
     def portfolio_project(self, body: ProjectionRequest) -> ProjectionBody:
-        return self._answer(ProjectionBody, "POST", "/portfolio/projection", json=_json(body))
+        return self._answer(
+            ProjectionBody,
+            "POST",
+            "/portfolio/projection",
+            json=_json(body),
+            missing=PROJECTION_MISSING,
+        )
 
     def portfolio_target(self, dimension: str, body: TargetPut) -> TargetsResponse:
         path = f"/portfolio/targets/{quote(dimension, safe='')}"
@@ -259,6 +287,10 @@ class RemoteClient(Closing):
         if update is None:
             return self._answer(SettingsBody, "GET", "/portfolio/settings")
         return self._answer(SettingsBody, "PUT", "/portfolio/settings", json=_json(update))
+
+    def portfolio_delete_account(self, account_id: str) -> PortfolioDeleteResponse:
+        path = f"/portfolio/accounts/{quote(account_id, safe='')}"
+        return self._answer(PortfolioDeleteResponse, "DELETE", path)
 
     def prices_import(self, body: PricesImportBody) -> ImportResponse:
         return self._answer(ImportResponse, "POST", "/prices", json=_json(body))
@@ -319,6 +351,12 @@ def _message(response: httpx.Response) -> str:
         return str(response.json().get("message", ""))
     except (ValueError, AttributeError):
         return response.text[:200]
+
+
+def _no_such_route(response: httpx.Response) -> bool:
+    """API Gateway's 403 for a route it does not have, or a server's 404."""
+    status = response.status_code
+    return status == 404 or (status == 403 and _message(response) == NO_SUCH_ROUTE)
 
 
 def _domain_error(response: httpx.Response, endpoint: str) -> AlexError:

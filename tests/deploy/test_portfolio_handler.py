@@ -1,5 +1,6 @@
 """The portfolio's Lambda handler in process, on DynamoDB (moto): it serves every route of
-the FastAPI app's portfolio router but the projection, and answers as the app does.
+the FastAPI app's portfolio router but the projection (the researcher's image serves it:
+test_projection_image.py), and answers as the app does.
 
 No Node.js needed. The packaging (zip, routes on the shared API) is in test_serverless.py.
 """
@@ -31,8 +32,8 @@ TABLE = "alex-portfolio-lambda-test"
 SAMPLES = ROOT / "samples" / "portfolio"
 DAY = "2026-12-03"  # the sample household's last prices
 KEY = "portfolio-handler-key-0123456789"
-# Answered by `alex serve` only: numpy would take the zip over its 6 MB target.
-SERVE_ONLY = {("POST", "/portfolio/projection")}
+# Served by the researcher's image: numpy would take the zip over its 6 MB target.
+IMAGE_ONLY = {("POST", "/portfolio/projection")}
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +102,8 @@ def test_the_handler_serves_the_portfolio_router_but_the_projection(
         for route in build_portfolio_router().routes
         for method in getattr(route, "methods", ())
     }
-    assert app_routes >= SERVE_ONLY
-    assert set(portfolio_module.ROUTES) == app_routes - SERVE_ONLY
+    assert app_routes >= IMAGE_ONLY
+    assert set(portfolio_module.ROUTES) == app_routes - IMAGE_ONLY
 
 
 def test_import_and_show_the_sample_household_in_dynamodb(
@@ -148,6 +149,29 @@ def test_import_and_show_the_sample_household_in_dynamodb(
     assert status == 422 and "as_of" in bad["message"]
     cloud.close()
     local.close()
+
+
+def test_delete_an_account_through_the_handler(
+    portfolio_module: ModuleType, table: Any, tmp_path: Path
+) -> None:
+    """DELETE /portfolio/accounts/{account_id} on the table: 422 naming the transactions
+    that keep an account, 404 for an unknown one, and a free account deleted."""
+    cloud = aws_services(tmp_path / "cloud")
+    call(portfolio_module, cloud, event("POST", "/portfolio/import", {"files": household_files()}))
+    spare = {"name": "Spare", "kind": "savings", "currency": "USD"}
+
+    def on(method: str, account: str, body: object = None) -> tuple[int, Any]:
+        request = event(method, "/portfolio/accounts/{account_id}", body)
+        request["pathParameters"] = {"account_id": account}
+        return call(portfolio_module, cloud, request)
+
+    assert on("PUT", "spare", spare)[0] == 200
+    status, refused = on("DELETE", "savings")
+    assert status == 422 and "transactions are stored in it" in refused["message"]
+    assert on("DELETE", "spare") == (200, {"message": "Account deleted", "id": "spare"})
+    assert on("DELETE", "spare")[0] == 404
+    assert on("GET", "savings")[0] == 200
+    cloud.close()
 
 
 CLASSIFY_REQUESTS = [

@@ -117,6 +117,8 @@ def test_the_function_is_the_image_on_x86_64_with_the_infrastructure_outputs(
         "OPENSEARCH_ENDPOINT": OUTPUTS["CollectionEndpoint"],
         cloud.JOBS_TABLE_ENV: {"Ref": "ResearchJobsTable"},
         cloud.OPENAI_KEY_PARAMETER_ENV: PARAMETER,
+        # POST /portfolio/projection reads the infrastructure's table.
+        "ALEX_PORTFOLIO_TABLE": OUTPUTS["PortfolioTableName"],
     }
     # A job runs once: no automatic retry of a failed asynchronous invocation.
     config = only(template, "AWS::Lambda::EventInvokeConfig")
@@ -128,7 +130,7 @@ def test_the_function_is_the_image_on_x86_64_with_the_infrastructure_outputs(
 
 
 @needs_node
-def test_every_research_route_is_keyed_and_goes_to_the_function(
+def test_every_research_route_and_the_projection_are_keyed_and_go_to_the_function(
     template: dict[str, Any],
 ) -> None:
     from alex.http.app import build_router
@@ -142,15 +144,19 @@ def test_every_research_route_is_keyed_and_goes_to_the_function(
         for method in getattr(route, "methods", ())
         if route.path.startswith("/research")
     }
-    assert (
-        set(routes)
-        == research
-        == {
-            ("POST", "/research"),
-            ("POST", "/research/jobs"),
-            ("GET", "/research/jobs/{job_id}"),
-        }
-    )
+    assert research == {
+        ("POST", "/research"),
+        ("POST", "/research/jobs"),
+        ("GET", "/research/jobs/{job_id}"),
+    }
+    # The portfolio's one numpy route, under the infrastructure's /portfolio resource.
+    assert set(routes) == research | {("POST", "/portfolio/projection")}
+    (projection,) = [
+        part
+        for part in resources(template, "AWS::ApiGateway::Resource").values()
+        if part["PathPart"] == "projection"
+    ]
+    assert projection["ParentId"] == OUTPUTS["PortfolioApiResourceId"]
     for method in routes.values():
         assert method["ApiKeyRequired"] is True
         assert method["RestApiId"] == OUTPUTS["ApiId"]
@@ -292,11 +298,32 @@ def test_the_researcher_role_in_the_infrastructure(packaged: Packaged) -> None:
     assert "ManagedPolicyArns" not in role
     as_resource = {"Type": "AWS::IAM::Role", "Properties": role}
     granted = {action for statement in statements(as_resource) for action in actions(statement)}
+    import alex.adapters.planner_dynamo as planner_stores
+
+    from .test_service_config import client_calls, iam_actions
+
+    # Analysis jobs run in this image: the planner's calls on its table (test_serverless.py
+    # checks the resource).
     assert granted == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "sagemaker:InvokeEndpoint",
         "aoss:APIAccessAll",
+        # The projection reads the portfolio table (test_projection_image.py: these calls).
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        *iam_actions(client_calls(planner_stores)[1]),
+    }
+    # Each table gets its own calls: the portfolio is only read (the projection), the
+    # planner's table takes exactly what its stores do.
+    tables = {
+        s["Resource"]["Fn::GetAtt"][0]: set(actions(s))
+        for s in statements(as_resource)
+        if actions(s)[0].startswith("dynamodb:")
+    }
+    assert tables == {
+        "PortfolioTable": {"dynamodb:GetItem", "dynamodb:Query"},
+        "PlannerTable": set(iam_actions(client_calls(planner_stores)[1])),
     }
     assert "alex-researcher-${sls:stage}" in json.dumps(role).replace(STAGE, "${sls:stage}")
 
@@ -351,6 +378,8 @@ def test_compose_hands_the_researcher_its_role_and_the_shared_api() -> None:
         "opensearchEndpoint": "${infrastructure.CollectionEndpoint}",
         "restApiId": "${infrastructure.ApiId}",
         "restApiRootResourceId": "${infrastructure.ApiRootResourceId}",
+        "portfolioTable": "${infrastructure.PortfolioTableName}",
+        "portfolioApiResourceId": "${infrastructure.PortfolioApiResourceId}",
     }
 
 
@@ -431,6 +460,7 @@ def test_the_image_installs_the_cloud_path_and_nothing_local_only() -> None:
         "fastapi",
         "openai-agents",
         "trafilatura",
+        "numpy",  # POST /portfolio/projection
     } <= packages
     assert "uvicorn" in packages  # the App Runner web server
     # Chunking uses Alex's own WordPiece: no Rust tokenizer, no numpy-heavy local model.

@@ -54,8 +54,10 @@ OUTPUTS = {
         f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-PortfolioLambdaRole-D"
     ),
     "PortfolioTableName": f"alex-portfolio-{STAGE}",
+    "PlannerTableName": f"alex-planner-{STAGE}",
     "ApiId": "a1b2c3d4e5",
     "ApiRootResourceId": "r00tr3s0urc3",
+    "PortfolioApiResourceId": "p0rtf0l10r3s",
     "ApiEndpoint": f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com/{STAGE}",
 }
 ZIP_LIMIT_MB = 50  # Lambda's direct-upload limit; the 6 MB target is test_zip_size_target
@@ -210,13 +212,20 @@ def test_lambdas_get_the_infrastructure_outputs(packaged: Packaged) -> None:
         assert not resources(packaged.templates[name], "AWS::IAM::Role")
 
 
+# The infrastructure's API resources that services build on (provider.apiGateway), by id.
+SHARED_RESOURCES = {
+    OUTPUTS["ApiRootResourceId"]: "",
+    OUTPUTS["PortfolioApiResourceId"]: "/portfolio",
+}
+
+
 def api_routes(template: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     """``(method, path)`` -> the method's properties, paths resolved through the resources."""
     path_parts = resources(template, "AWS::ApiGateway::Resource")
 
     def path_of(reference: Any) -> str:
-        if reference == OUTPUTS["ApiRootResourceId"]:
-            return ""
+        if isinstance(reference, str):
+            return SHARED_RESOURCES[reference]
         part = path_parts[reference["Ref"]]
         return f"{path_of(part['ParentId'])}/{part['PathPart']}"
 
@@ -243,6 +252,7 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
     )
 
     routes: dict[tuple[str, str], bool] = {}
+    served_by: dict[tuple[str, str], str] = {}
     for name in (*LAMBDA_SERVICES, *IMAGE_SERVICES):
         template = packaged.templates[name]
         assert not resources(template, "AWS::ApiGateway::RestApi")  # it joins the shared one
@@ -251,8 +261,14 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
             assert method["RestApiId"] == OUTPUTS["ApiId"]
             assert method["Integration"]["Type"] == "AWS_PROXY"
             routes[route] = method["ApiKeyRequired"]
+            served_by[route] = name
         deployment = only(template, "AWS::ApiGateway::Deployment")
         assert deployment["RestApiId"] == OUTPUTS["ApiId"] and deployment["StageName"] == STAGE
+        # /portfolio is the infrastructure's: a second one would conflict at deploy time.
+        for part in resources(template, "AWS::ApiGateway::Resource").values():
+            assert part["ParentId"] != OUTPUTS["ApiRootResourceId"] or (
+                part["PathPart"] != "portfolio"
+            ), name
 
     app_routes = {
         (method, route.path)
@@ -260,11 +276,25 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
         for route in router.routes
         for method in getattr(route, "methods", ())
     }
-    # The projection needs numpy (over the 6 MB zip target): `alex serve` answers it.
-    serve_only = {("POST", "/portfolio/projection")}
-    assert serve_only <= app_routes
-    assert set(routes) == (app_routes - serve_only) | {("GET", "/health")}
+    assert set(routes) == app_routes | {("GET", "/health")}
     assert {route for route, keyed in routes.items() if not keyed} == {("GET", "/health")}
+    # Every portfolio route by exactly one function: the zip service, but the projection,
+    # which needs numpy (over the 6 MB zip target) and runs in the researcher's image.
+    portfolio_routes = {
+        (method, route.path)
+        for route in build_portfolio_router().routes
+        for method in getattr(route, "methods", ())
+    }
+    image_only = {("POST", "/portfolio/projection")}
+    assert image_only <= portfolio_routes
+    assert {route: served_by[route] for route in portfolio_routes} == {
+        route: "researcher" if route in image_only else "portfolio" for route in portfolio_routes
+    }
+    shared = template_resource(packaged, "infrastructure", "PortfolioApiResource")
+    assert shared["ParentId"] == {"Fn::GetAtt": ["Api", "RootResourceId"]}
+    assert shared["PathPart"] == "portfolio" and shared["RestApiId"] == {"Ref": "Api"}
+    outputs = packaged.templates["infrastructure"]["Outputs"]
+    assert outputs["PortfolioApiResourceId"]["Value"] == {"Ref": "PortfolioApiResource"}
 
     ingest, search = packaged.templates["ingest"], packaged.templates["search"]
     plan = only(ingest, "AWS::ApiGateway::UsagePlan")
@@ -280,6 +310,11 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
     compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text("utf-8"))
     assert compose["services"]["search"]["dependsOn"] == "ingest"
     assert compose["services"]["researcher"]["dependsOn"] == "search"
+
+
+def template_resource(packaged: Packaged, service: str, name: str) -> dict[str, Any]:
+    properties: dict[str, Any] = packaged.templates[service]["Resources"][name]["Properties"]
+    return properties
 
 
 def test_the_embedding_endpoint_is_serverless_and_regional(packaged: Packaged) -> None:
@@ -435,7 +470,7 @@ def test_the_portfolio_table_and_its_role(packaged: Packaged) -> None:
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert "ProvisionedThroughput" not in table and "SSESpecification" not in table
-    assert len(resources(template, "AWS::DynamoDB::Table")) == 1
+    assert set(resources(template, "AWS::DynamoDB::Table")) == {"PortfolioTable", "PlannerTable"}
 
     role = template["Resources"]["PortfolioLambdaRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -448,14 +483,56 @@ def test_the_portfolio_table_and_its_role(packaged: Packaged) -> None:
     assert f"/aws/lambda/alex-portfolio-{STAGE}-*:*" in json.dumps(logs["Resource"])
     assert all(action.startswith("dynamodb:") for action in data["Action"])
     assert data["Resource"] == {"Fn::GetAtt": ["PortfolioTable", "Arn"]}
-    # Only the portfolio role reaches the table; it reaches neither SageMaker nor OpenSearch.
+    # Only the portfolio role writes the table; the researcher's (the projection, in its
+    # image) may read it; the portfolio role reaches neither SageMaker nor OpenSearch.
     for name, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::IAM::Role" and name != "PortfolioLambdaRole":
+        if resource["Type"] != "AWS::IAM::Role" or name == "PortfolioLambdaRole":
+            continue
+        (policy,) = resource["Properties"].get("Policies") or [{"PolicyDocument": {}}]
+        on_table = [
+            statement
+            for statement in policy["PolicyDocument"].get("Statement", [])
+            if "PortfolioTable" in json.dumps(statement["Resource"])
+        ]
+        if name == "ResearcherLambdaRole":
+            (read,) = on_table
+            assert read["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
+            assert read["Resource"] == {"Fn::GetAtt": ["PortfolioTable", "Arn"]}
+        else:
             assert "PortfolioTable" not in json.dumps(resource), name
     assert "PortfolioLambdaRole" not in json.dumps(template["Resources"]["CollectionAccessPolicy"])
     outputs = template["Outputs"]
     assert outputs["PortfolioTableName"]["Value"] == {"Ref": "PortfolioTable"}
     assert outputs["PortfolioRoleArn"]["Value"] == {"Fn::GetAtt": ["PortfolioLambdaRole", "Arn"]}
+
+
+def test_the_planner_table_and_who_reaches_it(packaged: Packaged) -> None:
+    """The planner's table (named for the stage, on demand, jobs expiring, recoverable,
+    removed with the stage): only the researcher's role, which runs analysis jobs, reaches
+    it; its name is an output for `python -m alex.cloud_env`."""
+    template = packaged.templates["infrastructure"]
+    resource = template["Resources"]["PlannerTable"]
+    assert resource["DeletionPolicy"] == "Delete" and resource["UpdateReplacePolicy"] == "Retain"
+    table = resource["Properties"]
+    assert table["TableName"] == f"alex-planner-{STAGE}"
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert "ProvisionedThroughput" not in table and "SSESpecification" not in table
+    reaching = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"].startswith("AWS::IAM::") and "PlannerTable" in json.dumps(resource)
+    }
+    assert reaching == {"ResearcherLambdaRole"}
+    (policy,) = template["Resources"]["ResearcherLambdaRole"]["Properties"]["Policies"]
+    (grant,) = [
+        statement
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Resource"] == {"Fn::GetAtt": ["PlannerTable", "Arn"]}
+    ]
+    assert all(action.startswith("dynamodb:") for action in grant["Action"])
+    assert template["Outputs"]["PlannerTableName"]["Value"] == {"Ref": "PlannerTable"}
 
 
 # ------------------------------------------------------------------------ the zips
@@ -488,7 +565,7 @@ def test_each_zip_holds_its_handler_alex_and_no_local_or_runtime_packages(
         assert not tops & FORBIDDEN_TOP_LEVEL, tops & FORBIDDEN_TOP_LEVEL
         assert not [entry for entry in names if "__pycache__" in entry or entry.endswith(".pyc")]
         assert "alex/http/app.py" not in names and "alex/cli.py" not in names
-        assert "alex/portfolio/projection.py" not in names  # numpy: `alex serve` only
+        assert "alex/portfolio/projection.py" not in names  # numpy: the researcher's image
         portfolio_code = {"alex/portfolio/service.py", "alex/adapters/portfolio_dynamo.py"}
         opensearch = "alex/adapters/opensearch/store.py"
         if name == "portfolio":

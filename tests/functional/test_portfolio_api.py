@@ -184,12 +184,83 @@ def test_prices_accounts_transactions_targets_and_settings(household: TestClient
     }
 
     settings = ok(household.put("/portfolio/settings", json={"monthly_spending": "3000"}))
-    assert settings == {"base_currency": "USD", "monthly_spending": "3000", "stale_price_days": 7}
+    unset = dict.fromkeys(
+        (
+            "birth_year",
+            "retirement_age",
+            "end_age",
+            "contribution",
+            "contribution_growth",
+            "spending",
+            "fee",
+        )
+    )
+    assert settings == {
+        "base_currency": "USD",
+        "monthly_spending": "3000",
+        "stale_price_days": 7,
+        "projection": unset,
+    }
     assert ok(household.get("/portfolio/settings")) == settings
     skipped = {
         r["rule"] for r in ok(household.get("/portfolio/xray"))["rules"] if r["status"] == "skipped"
     }
     assert "emergency_fund" not in skipped
+
+
+def test_the_projection_starts_from_the_settings_and_arguments_win(
+    household: TestClient,
+) -> None:
+    plan = {"birth_year": 1981, "retirement_age": 67, "contribution": "12000", "fee": "0.003"}
+    stored = ok(household.put("/portfolio/settings", json={"projection": plan}))["projection"]
+    assert stored == {**plan, "end_age": None, "contribution_growth": None, "spending": None}
+    later = {"projection": {"spending": "40000"}, "monthly_spending": "2000"}
+    assert ok(household.put("/portfolio/settings", json=later))["projection"]["birth_year"] == 1981
+    body = {"years": 5, "as_of": "2026-06-30"}
+    inputs = ok(household.post("/portfolio/projection", json=body))["inputs"]
+    assert (inputs["current_age"], inputs["retirement_age"], inputs["end_age"]) == (45, 67, 50)
+    assert (inputs["contribution"], inputs["spending"], inputs["fee"]) == (
+        "12000.00",
+        "40000.00",
+        "0.003",
+    )
+    given = {**body, "current_age": 30, "contribution": "0", "spending": "1"}
+    inputs = ok(household.post("/portfolio/projection", json=given))["inputs"]
+    assert (inputs["current_age"], inputs["contribution"], inputs["spending"]) == (
+        30,
+        "0.00",
+        "1.00",
+    )
+
+    before = ok(household.get("/portfolio/settings"))
+    for bad, field in (
+        ({"retirement_age": 40}, "retirement_age"),  # 45 this year
+        ({"end_age": 121}, "end_age"),
+        ({"spending": "-5"}, "spending"),
+    ):
+        refused = household.put("/portfolio/settings", json={"projection": bad})
+        assert refused.status_code == 422, bad
+        assert field in refused.text
+    assert ok(household.get("/portfolio/settings")) == before
+
+
+def test_deleting_an_account(household: TestClient) -> None:
+    """Only an account no transaction names: 422 naming how many (as the other refusals that
+    depend on what is stored), 404 for an unknown one, and nothing changed by a refusal."""
+    held = ok(household.get("/portfolio/transactions", params={"account": "ira"}))["total"]
+    refused = household.delete("/portfolio/accounts/ira")
+    assert refused.status_code == 422
+    assert f"{held} transactions are stored in it" in refused.json()["message"]
+    assert ok(household.get("/portfolio/accounts/ira"))["id"] == "ira"
+    assert household.delete("/portfolio/accounts/nope").status_code == 404
+    put = {"name": "Travel fund", "kind": "savings", "currency": "EUR"}
+    ok(household.put("/portfolio/accounts/travel", json=put))
+    assert ok(household.delete("/portfolio/accounts/travel")) == {
+        "message": "Account deleted",
+        "id": "travel",
+    }
+    assert household.get("/portfolio/accounts/travel").status_code == 404
+    assert household.delete("/portfolio/accounts/travel").status_code == 404
 
 
 def test_deleting_a_transaction(household: TestClient) -> None:

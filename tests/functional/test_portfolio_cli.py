@@ -5,6 +5,7 @@ reproducible projections, targets, settings and prices."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -59,6 +60,55 @@ def test_show_json_matches_the_service_and_reimport_adds_nothing() -> None:
     assert invoke_json("portfolio", "show") == shown
 
 
+def test_settings_keep_the_projections_inputs() -> None:
+    import_household()
+    year = date.today().year
+    shown = invoke_json(
+        "portfolio", "settings", "--birth-year", str(year - 50), "--retire-at", "60",
+        "--end-age", "90", "--contribution", "5000", "--contribution-growth", "0.01",
+        "--spending", "30000", "--fee", "0.002",
+    )  # fmt: skip
+    assert isinstance(shown, dict) and shown["projection"] == {
+        "birth_year": year - 50,
+        "retirement_age": 60,
+        "end_age": 90,
+        "contribution": "5000",
+        "contribution_growth": "0.01",
+        "spending": "30000",
+        "fee": "0.002",
+    }
+    projected = invoke_json("portfolio", "project", "--seed", "2")
+    assert isinstance(projected, dict)
+    inputs = projected["inputs"]
+    assert (inputs["current_age"], inputs["retirement_age"], inputs["end_age"]) == (50, 60, 90)
+    assert (inputs["spending"], inputs["fee"]) == ("30000.00", "0.002")
+    assert (
+        invoke_json("portfolio", "project", "--age", "55", "--years", "3")["inputs"][  # type: ignore[index]
+            "current_age"
+        ]
+        == 55
+    )
+    refused = runner.invoke(app, ["portfolio", "settings", "--retire-at", "49"])
+    assert isinstance(refused.exception, InvalidInputError)
+    assert "projection.retirement_age" in str(refused.exception)
+    table = runner.invoke(app, ["portfolio", "settings"]).output
+    assert "projection birth_year" in table
+
+
+def test_account_delete_refuses_an_account_in_use(tmp_path: Path) -> None:
+    import_household()
+    result = runner.invoke(app, ["portfolio", "account", "delete", "savings"])
+    assert isinstance(result.exception, InvalidInputError)
+    assert "transactions are stored in it" in str(result.exception)
+    spare = tmp_path / "accounts.csv"
+    spare.write_text("id,name,kind,currency\nspare,Spare,savings,USD\n")
+    runner.invoke(app, ["portfolio", "import", str(spare)])
+    deleted = runner.invoke(app, ["portfolio", "account", "delete", "spare"])
+    assert deleted.exit_code == 0 and "account spare deleted" in deleted.output
+    again = runner.invoke(app, ["portfolio", "account", "delete", "spare"])
+    assert "no account with id 'spare'" in str(again.exception)
+
+
 def test_a_bad_file_names_the_row_and_stores_nothing(tmp_path: Path) -> None:
     import_household()
     before = invoke_json("portfolio", "show")
@@ -97,6 +147,7 @@ def test_targets_settings_and_prices() -> None:
     assert Decimal(equity["drift"]) == Decimal(equity["share"]) - 70
 
     settings = invoke_json("portfolio", "settings", "--monthly-spending", "4000")
+    assert isinstance(settings, dict) and settings.pop("projection")["spending"] is None
     assert settings == {"base_currency": "USD", "monthly_spending": "4000", "stale_price_days": 7}
 
     priced = runner.invoke(app, ["prices", "set", "MTUS", "310.5", "--currency", "USD"])

@@ -5,20 +5,24 @@ on loopback: the same commands on a local store and through the API print the sa
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
-from alex.cli import app
-from alex.domain.errors import InvalidInputError
+from alex.cli import app, main
+from alex.domain.errors import ConfigError, InvalidInputError, NotFoundError
 from tests.support.server import AlexServer
 
 runner = CliRunner()
 KEY = "remote-portfolio-key-0123456789"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "portfolio"
 AS_OF = "2026-06-30"
+REAL_CLIENT = httpx.Client
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -93,6 +97,20 @@ def test_local_and_remote_json_are_the_same(
     assert "Holdings" in table and "MTUS" in table
 
 
+def test_account_delete_remotely(
+    server: AlexServer, isolated_settings: Path, tmp_path: Path
+) -> None:
+    isolated_settings.write_text(f"ALEX_API_ENDPOINT={server.url}\nALEX_API_KEY={KEY}\n")
+    spare = tmp_path / "accounts.csv"
+    spare.write_text("id,name,kind,currency\nspare,Spare,savings,USD\n")
+    run("portfolio", "import", str(spare), *map(str, sorted(SAMPLES.glob("*.csv"))))
+    refused = runner.invoke(app, ["portfolio", "account", "delete", "brokerage"])
+    assert isinstance(refused.exception, InvalidInputError)
+    assert "transactions are stored in it" in str(refused.exception)
+    assert "account spare deleted" in run("portfolio", "account", "delete", "spare")
+    assert "spare" not in run("portfolio", "export", "--what", "accounts")
+
+
 def test_a_bad_file_is_refused_remotely_naming_the_row(
     server: AlexServer, isolated_settings: Path, tmp_path: Path
 ) -> None:
@@ -109,3 +127,61 @@ def test_a_bad_file_is_refused_remotely_naming_the_row(
     assert run("portfolio", "export") == before
     # Remote mode never opened a local store.
     assert not (isolated_settings.parent / "data" / "alex.sqlite3").exists()
+
+
+def fake_api(monkeypatch: pytest.MonkeyPatch, status: int, body: dict[str, str]) -> list[str]:
+    """Every httpx client the CLI opens answers ``status`` with ``body``; the paths asked."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(f"{request.method} {request.url.path}")
+        return httpx.Response(status, json=body)
+
+    def client(**kwargs: Any) -> httpx.Client:
+        return REAL_CLIENT(**{**kwargs, "transport": httpx.MockTransport(answer)})
+
+    monkeypatch.setattr(httpx, "Client", client)
+    return asked
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (403, "Missing Authentication Token"),  # API Gateway: a stage without the route
+        (404, "Not Found"),  # an older `alex serve`, or a researcher image built before it
+    ],
+)
+def test_a_deployment_without_the_projection_route_says_what_to_do(
+    isolated_settings: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    message: str,
+) -> None:
+    endpoint = "https://a1b2c3d4e5.execute-api.eu-west-2.amazonaws.com/dev"
+    isolated_settings.write_text(f"ALEX_API_ENDPOINT={endpoint}\nALEX_API_KEY={KEY}\n")
+    asked = fake_api(monkeypatch, status, {"message": message})
+    monkeypatch.setattr(sys, "argv", ["alex", "portfolio", "project", "--seed", "1"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    assert asked == ["POST /dev/portfolio/projection"]  # asked once: not a retryable answer
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{endpoint} has no POST /portfolio/projection (HTTP {status} {message})" in err
+    assert "services/researcher/build_image.py" in err and "npm run deploy" in err
+    assert "comment out ALEX_API_ENDPOINT in .env" in err
+
+
+def test_a_refused_key_is_still_a_key_error_for_the_projection(
+    isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """API Gateway's 403 on a route it has (a wrong key) is not taken for a missing route."""
+    isolated_settings.write_text(f"ALEX_API_ENDPOINT=https://api.test/dev\nALEX_API_KEY={KEY}\n")
+    fake_api(monkeypatch, 403, {"message": "Forbidden"})
+    result = runner.invoke(app, ["portfolio", "project"])
+    assert isinstance(result.exception, ConfigError)
+    assert "refused the API key (403 Forbidden): check ALEX_API_KEY" in str(result.exception)
+    # Other routes keep their generic errors (no deployment hint for a 404 they answer).
+    fake_api(monkeypatch, 404, {"message": "no account with id 'x'"})
+    result = runner.invoke(app, ["portfolio", "show"])
+    assert isinstance(result.exception, NotFoundError)

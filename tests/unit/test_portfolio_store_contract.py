@@ -31,6 +31,7 @@ from alex.portfolio.model import (
     InstrumentType,
     PortfolioSettings,
     Price,
+    ProjectionDefaults,
     ProposedClassification,
     RecordedTransaction,
     Transaction,
@@ -298,6 +299,48 @@ def test_a_deleted_transaction_is_gone_and_can_be_added_again(store: PortfolioSt
     assert store.add_transactions([tx("t1", "2024-01-02")]) == 1
 
 
+def test_a_replaced_transaction_is_gone_and_its_successor_stored_in_one_write(
+    store: PortfolioStore,
+) -> None:
+    with_accounts(store)
+    store.add_transactions([tx("t1", "2024-01-02"), tx("t2", "2024-01-03")])
+    assert store.replace_transaction("t1", tx("t3", "2024-01-05", quantity="7")) is True
+    assert [(e.id, e.transaction.quantity) for e in store.list_transactions()] == [
+        ("t2", D(10)),
+        ("t3", D(7)),
+    ]
+    # The same id (only the note changed): replaced in place.
+    assert store.replace_transaction("t3", tx("t3", "2024-01-05", quantity="7", note="n")) is True
+    assert store.list_transactions()[-1].transaction.note == "n"
+    # Nothing written when the old one is unknown, the new id is taken or its account unknown.
+    assert store.replace_transaction("t1", tx("t4", "2024-01-06")) is False
+    with pytest.raises(InvalidInputError, match="'t2' is stored already"):
+        store.replace_transaction("t3", tx("t2", "2024-01-03"))
+    with pytest.raises(InvalidInputError, match="no account 'gia' is stored"):
+        store.replace_transaction("t3", tx("t5", "2024-01-06", "gia"))
+    assert [e.id for e in store.list_transactions()] == ["t2", "t3"]
+
+
+def test_an_account_is_deleted_only_without_transactions(store: PortfolioStore) -> None:
+    with_accounts(store)
+    store.add_transactions(
+        [tx("t1", "2024-01-02"), tx("t2", "2024-01-03"), tx("s", "2024-01-04", "sipp")]
+    )
+    with pytest.raises(InvalidInputError, match=r"account 'isa', field id: 2 transactions"):
+        store.delete_account("isa")
+    assert store.get_account("isa") is not None and len(store.list_transactions()) == 3
+    store.delete_transaction("t1")
+    store.delete_transaction("t2")
+    assert store.delete_account("isa") is True
+    assert store.get_account("isa") is None and [a.id for a in store.list_accounts()] == ["sipp"]
+    assert store.delete_account("isa") is False and store.delete_account("nowhere") is False
+    # Gone means gone: a transaction in it is refused again until it is put back.
+    with pytest.raises(InvalidInputError, match="no account 'isa' is stored"):
+        store.add_transactions([tx("t1", "2024-01-02")])
+    store.put_account(Account("isa", "Stocks ISA", AccountKind.TAXABLE, "GBP"))
+    assert store.add_transactions([tx("t1", "2024-01-02")]) == 1
+
+
 # Prices and FX rates ----------------------------------------------------------------------------
 def test_the_last_price_on_or_before_a_day(store: PortfolioStore) -> None:
     closes = {"2024-01-02": "100.10", "2024-01-05": "101.00", "2024-01-09": "99.95"}
@@ -379,6 +422,68 @@ def test_settings_round_trip(store: PortfolioStore) -> None:
         store.put_settings(PortfolioSettings(stale_price_days=0))
     with pytest.raises(InvalidInputError, match="base_currency"):
         store.put_settings(PortfolioSettings(base_currency="usd"))
+
+
+def test_the_projections_personal_inputs_round_trip(store: PortfolioStore) -> None:
+    plan = ProjectionDefaults(
+        birth_year=1981,
+        retirement_age=67,
+        end_age=95,
+        contribution=D("12000.50"),
+        contribution_growth=D("0.02"),
+        spending=D("40000"),
+        fee=D("0.0025"),
+    )
+    store.put_settings(PortfolioSettings(base_currency="GBP", projection=plan))
+    assert store.get_settings().projection == plan
+    partial = ProjectionDefaults(retirement_age=60)  # the others unset, not 0
+    store.put_settings(PortfolioSettings(projection=partial))
+    assert store.get_settings().projection == partial
+    assert store.get_settings().projection.spending is None
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (ProjectionDefaults(retirement_age=121), "retirement_age"),
+        (ProjectionDefaults(end_age=130), "end_age"),
+        (ProjectionDefaults(retirement_age=70, end_age=65), "retirement_age"),
+        (ProjectionDefaults(spending=D(-1)), "spending"),
+        (ProjectionDefaults(contribution=D("-0.01")), "contribution"),
+        (ProjectionDefaults(contribution_growth=D("1.5")), "contribution_growth"),
+        (ProjectionDefaults(fee=D(1)), "fee"),
+        (ProjectionDefaults(birth_year=1800), "birth_year"),
+    ],
+)
+def test_bad_projection_inputs_are_refused_naming_the_field(
+    store: PortfolioStore, bad: ProjectionDefaults, field: str
+) -> None:
+    store.put_settings(PortfolioSettings(monthly_spending=D(1)))
+    with pytest.raises(InvalidInputError, match=rf"settings, field projection\.{field}:"):
+        store.put_settings(PortfolioSettings(projection=bad))
+    assert store.get_settings() == PortfolioSettings(monthly_spending=D(1))
+
+
+def test_sqlite_adds_the_projection_column_to_an_older_file(tmp_path: Path) -> None:
+    """A file written before the projection's inputs were kept opens, keeps its settings and
+    stores the new ones."""
+    import sqlite3
+
+    path = tmp_path / "alex.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE portfolio_settings (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " base_currency TEXT NOT NULL, monthly_spending TEXT, stale_price_days INTEGER NOT NULL,"
+        " risk_thresholds TEXT NOT NULL)"
+    )
+    old.execute("INSERT INTO portfolio_settings VALUES (1, 'EUR', '2000', 5, '{}')")
+    old.commit()
+    old.close()
+    store = SqlitePortfolioStore(path)
+    assert store.get_settings() == PortfolioSettings("EUR", D(2000), 5, {})
+    store.put_settings(PortfolioSettings("EUR", projection=ProjectionDefaults(end_age=90)))
+    assert store.get_settings().projection.end_age == 90
+    store.close()
 
 
 # One store's own guarantees -----------------------------------------------------------------------

@@ -17,12 +17,14 @@ from alex.portfolio.model import (
     CLASSIFIED,
     DIMENSIONS,
     HUNDRED,
+    MAX_AGE,
     MAX_REASON_CHARS,
     Account,
     FxRate,
     Instrument,
     PortfolioSettings,
     Price,
+    ProjectionDefaults,
     ProposedClassification,
     RecordedTransaction,
     Weights,
@@ -89,6 +91,17 @@ def check_account(account: Account) -> None:
     check_id(account.id, where, "id")
     check_text(account.name, where, "name", MAX_ID_CHARS)
     check_currency(account.currency, where, "currency")
+
+
+def check_account_unused(account_id: str, transactions: int) -> None:
+    """An account is deleted only when no transaction names it: cash and holdings are derived
+    from them, so deleting it would orphan them (or silently change every figure)."""
+    if transactions:
+        raise _fail(
+            f"account {account_id!r}",
+            "id",
+            f"{transactions} transactions are stored in it; delete them first",
+        )
 
 
 def check_instrument(instrument: Instrument) -> None:
@@ -187,3 +200,33 @@ def check_settings(settings: PortfolioSettings) -> None:
     for rule, threshold in settings.risk_thresholds.items():
         check_id(rule, where, "risk_thresholds rule")
         check_number(threshold, where, f"risk_thresholds[{rule}]")
+    check_projection(settings.projection, where)
+
+
+# A birth year any living user has; the use case checks the age it gives against today.
+FIRST_BIRTH_YEAR = 1900
+LAST_BIRTH_YEAR = 9999
+
+
+def check_projection(plan: ProjectionDefaults, where: str) -> None:
+    """The projection's inputs on their own (whatever the day): ages 0 to ``MAX_AGE``,
+    retirement not after the end, money not negative, growth and fee fractions."""
+
+    def whole(value: int | None, name: str, low: int, high: int) -> None:
+        if value is not None and (isinstance(value, bool) or not low <= value <= high):
+            raise _fail(where, f"projection.{name}", f"must be from {low} to {high}, got {value}")
+
+    whole(plan.birth_year, "birth_year", FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR)
+    whole(plan.retirement_age, "retirement_age", 0, MAX_AGE)
+    whole(plan.end_age, "end_age", 1, MAX_AGE)
+    retire, end = plan.retirement_age, plan.end_age
+    if retire is not None and end is not None and retire > end:
+        raise _fail(where, "projection.retirement_age", f"{retire} is after the end age {end}")
+    for name in ("contribution", "spending", "contribution_growth", "fee"):
+        value = getattr(plan, name)
+        if value is not None:
+            check_number(value, where, f"projection.{name}", Decimal(0))
+    if plan.contribution_growth is not None and plan.contribution_growth > 1:
+        raise _fail(where, "projection.contribution_growth", "must be at most 1 (100% a year)")
+    if plan.fee is not None and plan.fee >= 1:
+        raise _fail(where, "projection.fee", "must be below 1 (a fraction a year)")

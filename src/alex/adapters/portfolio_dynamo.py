@@ -21,7 +21,8 @@ sort key per record (identifiers never hold ``#``: ``portfolio_checks``):
 ``FX#<base>#<quote>#<YYYY-MM-DD>``     ``rate`` (number)
 ``TARGET#<dimension>``                 ``weights`` (map of numbers)
 ``SETTINGS``                           ``base_currency``, ``monthly_spending``,
-                                       ``stale_price_days``, ``risk_thresholds`` (map)
+                                       ``stale_price_days``, ``risk_thresholds`` (map),
+                                       ``projection`` (map of the inputs set; numbers)
 =====================================  ===================================================
 
 ISO dates sort as strings, so "the last price on or before a day" is one Query on the
@@ -54,7 +55,7 @@ from typing import Any, TypeVar
 
 from alex.adapters import portfolio_checks as checks
 from alex.adapters.aws_clients import error_code
-from alex.domain.errors import StoreUnavailableError
+from alex.domain.errors import InvalidInputError, StoreUnavailableError
 from alex.portfolio.model import (
     Account,
     AccountKind,
@@ -63,6 +64,7 @@ from alex.portfolio.model import (
     InstrumentType,
     PortfolioSettings,
     Price,
+    ProjectionDefaults,
     ProposedClassification,
     RecordedTransaction,
     Transaction,
@@ -275,6 +277,21 @@ class DynamoPortfolioStore:
     def list_accounts(self) -> list[Account]:
         return [self._account(item) for item in self._query("ACCOUNT#")]
 
+    def delete_account(self, account_id: str) -> bool:
+        # Counted, then deleted: DynamoDB cannot make a delete conditional on items that are
+        # not in the same transaction, so an import racing this call may add a transaction
+        # to the account after the count (the account would then be missing under it; the
+        # import's own account check runs before its writes). Uncommitted leftovers are not
+        # transactions (they are invisible) and do not keep the account.
+        checks.check_account_unused(account_id, len(self.list_transactions(account_id)))
+        answer = self._call(
+            "write",
+            lambda: self._client.delete_item(
+                TableName=self.table, Key=self._key(f"ACCOUNT#{account_id}"), ReturnValues="ALL_OLD"
+            ),
+        )
+        return bool(answer.get("Attributes"))
+
     def put_instrument(self, instrument: Instrument) -> None:
         checks.check_instrument(instrument)
         self._put(
@@ -457,6 +474,54 @@ class DynamoPortfolioStore:
         old = answer.get("Attributes")
         return bool(old) and old["batch"]["S"] in self._committed()
 
+    def replace_transaction(self, transaction_id: str, entry: RecordedTransaction) -> bool:
+        # One DynamoDB transaction: the old item deleted (if it is still the committed one
+        # read here), the new one put and its batch committed, all or none. A transaction
+        # cannot touch one item twice, so a same-id edit (a note changed) is one put.
+        accounts = {account.id for account in self.list_accounts()}
+        checks.check_transactions([entry], accounts)
+        committed = self._committed()
+        stored = self._stored_batches(sorted({transaction_id, entry.id}))  # no key twice
+        old_batch = stored.get(transaction_id)
+        if old_batch is None or old_batch not in committed:
+            return False
+        leftover = stored.get(entry.id)
+        if entry.id != transaction_id and leftover in committed:
+            raise InvalidInputError(f"transaction {entry.id!r} is stored already")
+        batch = uuid.uuid4().hex
+        put = self._conditional_put(entry, batch, leftover)
+        old_is_still_there = {
+            "ConditionExpression": "#batch = :old",
+            "ExpressionAttributeNames": {"#batch": "batch"},
+            "ExpressionAttributeValues": {":old": {"S": old_batch}},
+        }
+        items: list[Item]
+        if entry.id == transaction_id:
+            put["Put"].update(old_is_still_there)
+            items = [put]
+        else:
+            delete = {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": self._key(f"TX#{transaction_id}"),
+                    **old_is_still_there,
+                }
+            }
+            items = [delete, put]
+        mark = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    **self._key(f"BATCH#{batch}"),
+                    "count": _number(Decimal(1)),
+                },
+            }
+        }
+        self._call(
+            "write", partial(self._client.transact_write_items, TransactItems=[*items, mark])
+        )
+        return True
+
     # Prices and FX rates ----------------------------------------------------------------
     def put_prices(self, prices: Sequence[Price]) -> None:
         checked = checks.check_all(prices, checks.check_price, "price")
@@ -519,6 +584,10 @@ class DynamoPortfolioStore:
             ),
             stale_price_days=int(item["stale_price_days"]["N"]),
             risk_thresholds=_weights_from(item["risk_thresholds"]).shares,
+            # Absent from an item written before the projection's inputs were kept.
+            projection=ProjectionDefaults.from_text(
+                {name: n["N"] for name, n in item.get("projection", {"M": {}})["M"].items()}
+            ),
         )
 
     def put_settings(self, settings: PortfolioSettings) -> None:
@@ -528,6 +597,9 @@ class DynamoPortfolioStore:
             "base_currency": {"S": settings.base_currency},
             "stale_price_days": _number(Decimal(settings.stale_price_days)),
             "risk_thresholds": _weights(Weights(settings.risk_thresholds)),
+            "projection": {
+                "M": {name: {"N": text} for name, text in settings.projection.as_text().items()}
+            },
         }
         if settings.monthly_spending is not None:
             item["monthly_spending"] = _number(settings.monthly_spending)

@@ -9,19 +9,15 @@ quantities are TEXT (``str(Decimal)``: exact, read back digit for digit), dates 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import sqlean
-
 from alex.adapters import portfolio_checks as checks
-from alex.adapters.sqlite_file import FileIdentity, immediate_transaction, open_database
-from alex.domain.errors import StoreUnavailableError
+from alex.adapters.sqlite_file import SqliteTables
+from alex.domain.errors import InvalidInputError
 from alex.portfolio.model import (
     Account,
     AccountKind,
@@ -30,6 +26,7 @@ from alex.portfolio.model import (
     InstrumentType,
     PortfolioSettings,
     Price,
+    ProjectionDefaults,
     ProposedClassification,
     RecordedTransaction,
     Transaction,
@@ -82,9 +79,13 @@ CREATE TABLE IF NOT EXISTS portfolio_settings (
     base_currency TEXT NOT NULL,
     monthly_spending TEXT,
     stale_price_days INTEGER NOT NULL,
-    risk_thresholds TEXT NOT NULL
+    risk_thresholds TEXT NOT NULL,
+    projection TEXT NOT NULL DEFAULT '{}'
 );
 """
+# Columns added after the first release, with their definitions: a file made before them
+# gets them on open (CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
+_ADDED_COLUMNS = {("portfolio_settings", "projection"): "TEXT NOT NULL DEFAULT '{}'"}
 
 
 def weights_json(weights: Weights) -> str:
@@ -165,43 +166,19 @@ def _rate(row: Sequence[Any]) -> FxRate:
     return FxRate(date.fromisoformat(row[0]), row[1], row[2], Decimal(row[3]))
 
 
-class SqlitePortfolioStore:
+class SqlitePortfolioStore(SqliteTables):
     """The portfolio's tables in the SQLite file at ``path`` (the documents' file)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        try:
-            # No dimension: the documents' tables are the document store's to create.
-            self._db = open_database(path, None, PORTFOLIO_SCHEMA)
-            self._file = FileIdentity(path)
-        except (OSError, sqlean.Error) as error:
-            raise StoreUnavailableError(
-                f"Cannot open the portfolio store at {path}: {error}. Check that "
-                "ALEX_DATA_DIR points to a writable folder with free space."
-            ) from error
+        super().__init__(path, PORTFOLIO_SCHEMA, "the portfolio store")
+        self._add_missing_columns()
 
-    @contextmanager
-    def _writing(self) -> Iterator[Any]:
-        try:
-            with immediate_transaction(self._db, self._lock) as db:
-                yield db
-                # Checked last, holding the write lock, as the document store does: a file
-                # deleted during the write rolls it back instead of losing it at restart.
-                self._file.check()
-        except sqlean.Error as error:
-            raise StoreUnavailableError(
-                f"Could not write to the portfolio store at {self.path}: {error}. "
-                "Nothing from this request was stored."
-            ) from error
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            try:
-                return list(self._db.execute(sql, params).fetchall())
-            except sqlean.Error as error:
-                message = f"Could not read the portfolio store at {self.path}: {error}"
-                raise StoreUnavailableError(message) from error
+    def _add_missing_columns(self) -> None:
+        for (table, column), definition in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._read(f"PRAGMA table_info({table})")}
+            if column not in present:
+                with self._writing() as db:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     # Accounts and instruments -----------------------------------------------------------
     def put_account(self, account: Account) -> None:
@@ -225,6 +202,15 @@ class SqlitePortfolioStore:
     def list_accounts(self) -> list[Account]:
         rows = self._read("SELECT id, name, kind, currency FROM portfolio_accounts ORDER BY id")
         return [_account(row) for row in rows]
+
+    def delete_account(self, account_id: str) -> bool:
+        with self._writing() as db:
+            # Counted in the write transaction: no import can add one between count and delete.
+            sql = "SELECT COUNT(*) FROM portfolio_transactions WHERE account = ?"
+            (used,) = db.execute(sql, (account_id,)).fetchone()
+            checks.check_account_unused(account_id, int(used))
+            sql = "DELETE FROM portfolio_accounts WHERE id = ?"
+            return bool(db.execute(sql, (account_id,)).rowcount)
 
     def put_instrument(self, instrument: Instrument) -> None:
         checks.check_instrument(instrument)
@@ -334,6 +320,25 @@ class SqlitePortfolioStore:
             sql = "DELETE FROM portfolio_transactions WHERE id = ?"
             return bool(db.execute(sql, (transaction_id,)).rowcount)
 
+    def replace_transaction(self, transaction_id: str, entry: RecordedTransaction) -> bool:
+        with self._writing() as db:
+            accounts = {row[0] for row in db.execute("SELECT id FROM portfolio_accounts")}
+            checks.check_transactions([entry], accounts)
+            sql = "DELETE FROM portfolio_transactions WHERE id = ?"
+            if not db.execute(sql, (transaction_id,)).rowcount:
+                return False
+            if db.execute(
+                "SELECT 1 FROM portfolio_transactions WHERE id = ?", (entry.id,)
+            ).fetchone():
+                # Raised inside the write: the delete above is rolled back with it.
+                raise InvalidInputError(f"transaction {entry.id!r} is stored already")
+            db.execute(
+                "INSERT INTO portfolio_transactions(id, date, account, type, symbol,"
+                " quantity, unit_price, fee, currency, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _transaction_row(entry),
+            )
+            return True
+
     # Prices and FX rates ----------------------------------------------------------------
     def put_prices(self, prices: Sequence[Price]) -> None:
         checked = checks.check_all(prices, checks.check_price, "price")
@@ -403,17 +408,18 @@ class SqlitePortfolioStore:
 
     def get_settings(self) -> PortfolioSettings:
         rows = self._read(
-            "SELECT base_currency, monthly_spending, stale_price_days, risk_thresholds"
-            " FROM portfolio_settings WHERE id = 1"
+            "SELECT base_currency, monthly_spending, stale_price_days, risk_thresholds,"
+            " projection FROM portfolio_settings WHERE id = 1"
         )
         if not rows:
             return PortfolioSettings()
-        base, spending, days, thresholds = rows[0]
+        base, spending, days, thresholds, projection = rows[0]
         return PortfolioSettings(
             base_currency=base,
             monthly_spending=None if spending is None else Decimal(spending),
             stale_price_days=int(days),
             risk_thresholds={rule: Decimal(v) for rule, v in json.loads(thresholds).items()},
+            projection=ProjectionDefaults.from_text(json.loads(projection)),
         )
 
     def put_settings(self, settings: PortfolioSettings) -> None:
@@ -423,15 +429,12 @@ class SqlitePortfolioStore:
         with self._writing() as db:
             db.execute(
                 "INSERT OR REPLACE INTO portfolio_settings(id, base_currency, monthly_spending,"
-                " stale_price_days, risk_thresholds) VALUES (1, ?, ?, ?, ?)",
+                " stale_price_days, risk_thresholds, projection) VALUES (1, ?, ?, ?, ?, ?)",
                 (
                     settings.base_currency,
                     None if spending is None else str(spending),
                     settings.stale_price_days,
                     json.dumps(thresholds),
+                    json.dumps(settings.projection.as_text()),
                 ),
             )
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

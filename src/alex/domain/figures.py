@@ -232,6 +232,41 @@ def unsupported(claim_text: str, sources: Sequence[str]) -> list[Figure]:
     ]
 
 
+# The number as written inside a figure's text: "171,235.92" of "$171,235.92", "0.17" of
+# "0.17 million".
+_MANTISSA = re.compile(r"(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<dec>\.\d+)?")
+
+
+def written_step(figure: Figure, *, round_zeros: bool = False) -> Decimal | None:
+    """The place value of the last digit ``figure`` was written with, in its value's terms:
+    "$171k" -> 1000, "17.4%" -> 0.1, "0.17 million" -> 10000, "$171,236" -> 1, "7,062.00"
+    -> 0.01. None when the text is no plain written quantity (a period, a clock time, a
+    month, a fraction such as "3-3/4", "FY26").
+
+    With ``round_zeros``, the trailing zeros of a whole number count as rounding, keeping at
+    least two significant digits: "$170,000" -> 10000, "$200k" -> 10000, "2,000" -> 100,
+    "60" -> 1. (How money is rounded in prose; a percentage's "10%" means 10.)
+    """
+    if figure.unit in _STRICT:
+        return None
+    match = _MANTISSA.search(figure.text)
+    if match is None:
+        return None
+    digits = match.group("int").replace(",", "")
+    mantissa = Decimal(digits + (match.group("dec") or ""))
+    places = len(match.group("dec")) - 1 if match.group("dec") else 0
+    scale = 0
+    if mantissa != 0:
+        ratio = figure.value / mantissa
+        scale = ratio.adjusted()
+        if ratio != Decimal(1).scaleb(scale):
+            return None  # not the number and a power of ten: a fraction or a year code
+    zeros = 0
+    if round_zeros and not places and mantissa != 0:
+        zeros = min(len(digits) - len(digits.rstrip("0")), max(0, len(digits) - 2))
+    return Decimal(1).scaleb(scale - places + zeros)
+
+
 def _units_agree(claim: Figure, source: Figure) -> bool:
     if not claim.unit or not source.unit or claim.unit == source.unit:
         return True

@@ -69,6 +69,8 @@ from alex.http.schemas import (
 )
 from alex.ports import CheckedStore
 from alex.services import Services
+from alex.web.pages import install_pages
+from alex.web.security import SecurityHeaders
 
 logger = logging.getLogger("alex.http")
 
@@ -306,6 +308,13 @@ def build_portfolio_router() -> APIRouter:
         """Create or replace an account (its currency is fixed once it has transactions)."""
         return portfolio.put_account(services, account_id, body)
 
+    @router.delete(
+        "/portfolio/accounts/{account_id}", response_model=PortfolioDeleteResponse, tags=tags
+    )
+    def delete_account(account_id: AccountId, services: ServicesDep) -> PortfolioDeleteResponse:
+        """Delete an account that no transaction names (422 says how many do)."""
+        return portfolio.delete_account(services, account_id)
+
     @router.get("/portfolio/transactions", response_model=TransactionListResponse, tags=tags)
     def list_transactions(
         services: ServicesDep,
@@ -438,5 +447,8 @@ def create_app(services: Services, api_key: str) -> FastAPI:
     _install_docs(app)
     app.include_router(build_router())
     app.include_router(build_portfolio_router())
+    # The web pages (alex.web): sign-in, dashboard; the API above keeps its x-api-key.
+    install_pages(app, app.state.api_key)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

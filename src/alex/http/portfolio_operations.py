@@ -32,6 +32,8 @@ from alex.http.portfolio_schemas import (
     PricesImportBody,
     ProjectionBody,
     ProjectionRequest,
+    ProjectionSettingsBody,
+    ProjectionSettingsPut,
     ProposalBody,
     SettingsBody,
     SettingsPut,
@@ -103,17 +105,18 @@ def portfolio_export(services: Services, format: str, what: str) -> ExportRespon
 
 
 def portfolio_projection(services: Services, body: ProjectionRequest) -> ProjectionBody:
-    growth = _decimal(body.contribution_growth, "contribution_growth")
-    if growth > MAX_CONTRIBUTION_GROWTH:
+    """Inputs left out take the settings' (``ProjectionPlan``)."""
+    growth = _maybe_decimal(body.contribution_growth, "contribution_growth")
+    if growth is not None and growth > MAX_CONTRIBUTION_GROWTH:
         raise InvalidInputError("contribution_growth: at most 1 (100% a year)")
     plan = ProjectionPlan(
         current_age=body.current_age,
         retirement_age=body.retirement_age,
         end_age=body.end_age,
-        contribution=_decimal(body.contribution, "contribution"),
+        contribution=_maybe_decimal(body.contribution, "contribution"),
         contribution_growth=growth,
-        spending=None if body.spending is None else _decimal(body.spending, "spending"),
-        fee=_decimal(body.fee, "fee"),
+        spending=_maybe_decimal(body.spending, "spending"),
+        fee=_maybe_decimal(body.fee, "fee"),
         years=body.years,
     )
     result = services.portfolio.project(
@@ -182,6 +185,13 @@ def put_account(services: Services, account_id: str, body: AccountPut) -> Accoun
     return _account(account)
 
 
+def delete_account(services: Services, account_id: str) -> PortfolioDeleteResponse:
+    """404 if unknown; 422 while transactions name it (the answer says how many), as the
+    other refusals that depend on what is stored (a currency change, a needed transaction)."""
+    services.portfolio.delete_account(_text(account_id, "account_id"))
+    return PortfolioDeleteResponse(message="Account deleted", id=account_id)
+
+
 # --- transactions --------------------------------------------------------------------------
 
 
@@ -245,20 +255,40 @@ def get_settings(services: Services) -> SettingsBody:
 
 def put_settings(services: Services, body: SettingsPut) -> SettingsBody:
     spending = body.monthly_spending
+    plan = body.projection or ProjectionSettingsPut.model_validate({})
     updated = services.portfolio.update_settings(
         base_currency=None if body.base_currency is None else _text(body.base_currency, "base"),
         monthly_spending=None if spending is None else _decimal(spending, "monthly_spending"),
         stale_price_days=body.stale_price_days,
+        birth_year=plan.birth_year,
+        retirement_age=plan.retirement_age,
+        end_age=plan.end_age,
+        contribution=_maybe_decimal(plan.contribution, "projection.contribution"),
+        contribution_growth=_maybe_decimal(
+            plan.contribution_growth, "projection.contribution_growth"
+        ),
+        spending=_maybe_decimal(plan.spending, "projection.spending"),
+        fee=_maybe_decimal(plan.fee, "projection.fee"),
     )
     return settings_body(updated)
 
 
 def settings_body(settings: PortfolioSettings) -> SettingsBody:
     spending = settings.monthly_spending
+    plan = settings.projection
     return SettingsBody(
         base_currency=settings.base_currency,
         monthly_spending=None if spending is None else str(spending),
         stale_price_days=settings.stale_price_days,
+        projection=ProjectionSettingsBody(
+            birth_year=plan.birth_year,
+            retirement_age=plan.retirement_age,
+            end_age=plan.end_age,
+            contribution=exact(plan.contribution),
+            contribution_growth=exact(plan.contribution_growth),
+            spending=exact(plan.spending),
+            fee=exact(plan.fee),
+        ),
     )
 
 
@@ -353,6 +383,10 @@ def _decimal(raw: str, what: str) -> Decimal:
         return fields.number(_text(raw, what))
     except fields.FieldError as error:
         raise InvalidInputError(f"{what}: {error}") from None
+
+
+def _maybe_decimal(raw: str | None, what: str) -> Decimal | None:
+    return None if raw is None else _decimal(raw, what)
 
 
 def _day(raw: str | None, what: str) -> date | None:

@@ -64,25 +64,30 @@ class PortfolioImportBody(_Body):
 
 
 class ProjectionRequest(_Body):
-    """The projection's inputs (``alex portfolio project``); money in the base currency."""
+    """The projection's inputs (``alex portfolio project``); money in the base currency. An
+    input left out takes the settings' (``projection``), else the default named."""
 
-    current_age: StrictInt = Field(40, ge=0, le=120)
-    retirement_age: StrictInt = Field(65, ge=0, le=150)
-    end_age: StrictInt = Field(95, ge=1, le=150)
+    current_age: StrictInt | None = Field(
+        None, ge=0, le=120, description="Default: this year - the settings' birth_year, or 40."
+    )
+    retirement_age: StrictInt | None = Field(None, ge=0, le=150, description="Default 65.")
+    end_age: StrictInt | None = Field(None, ge=1, le=150, description="Default 95.")
     years: StrictInt | None = Field(
         None, ge=1, le=100, description="If given, end_age = current_age + years."
     )
-    contribution: DecimalText = Field("0", description="Paid in each year until retirement.")
-    contribution_growth: DecimalText = Field(
-        "0", description="Its yearly growth, a fraction (0.02 is 2%)."
+    contribution: DecimalText | None = Field(
+        None, description="Paid in each year until retirement (default 0)."
+    )
+    contribution_growth: DecimalText | None = Field(
+        None, description="Its yearly growth, a fraction (0.02 is 2%; default 0)."
     )
     spending: DecimalText | None = Field(
         None,
-        description="Spent each year in retirement, in today's money (default: 12 x the "
-        "settings' monthly spending).",
+        description="Spent each year in retirement, in today's money (default: the settings' "
+        "spending, else 12 x their monthly spending).",
     )
-    fee: DecimalText = Field(
-        "0", description="A yearly fee on the whole value, a fraction (0.005 is 0.5%)."
+    fee: DecimalText | None = Field(
+        None, description="A yearly fee on the whole value, a fraction (0.005 is 0.5%; default 0)."
     )
     seed: StrictInt = Field(0, ge=0, le=2**32 - 1, description="Same seed, same numbers.")
     paths: StrictInt = Field(10_000, ge=10_000, le=100_000)
@@ -127,12 +132,27 @@ class TargetPut(_Body):
     )
 
 
+class ProjectionSettingsPut(_Body):
+    """The projection's inputs kept in the settings; those left out stay as stored."""
+
+    birth_year: StrictInt | None = Field(None, ge=1900, le=9999, examples=[1981])
+    retirement_age: StrictInt | None = Field(None, ge=0, le=120, examples=[67])
+    end_age: StrictInt | None = Field(None, ge=1, le=120, examples=[95])
+    contribution: DecimalText | None = Field(None, description="Paid in each year.")
+    contribution_growth: DecimalText | None = Field(None, description="A fraction a year.")
+    spending: DecimalText | None = Field(
+        None, description="Spent each year in retirement, in today's money."
+    )
+    fee: DecimalText | None = Field(None, description="A fraction of the value a year.")
+
+
 class SettingsPut(_Body):
     """The settings to change; those left out stay as stored."""
 
     base_currency: StrictStr | None = Field(None, max_length=8, examples=["USD"])
     monthly_spending: DecimalText | None = None
     stale_price_days: StrictInt | None = Field(None, ge=0, le=3650)
+    projection: ProjectionSettingsPut | None = None
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -370,12 +390,25 @@ class TargetsResponse(BaseModel):
     )
 
 
+class ProjectionSettingsBody(BaseModel):
+    """The projection's inputs kept in the settings; null when not set."""
+
+    birth_year: int | None
+    retirement_age: int | None
+    end_age: int | None
+    contribution: str | None
+    contribution_growth: str | None
+    spending: str | None
+    fee: str | None
+
+
 class SettingsBody(BaseModel):
     """``GET /portfolio/settings`` and ``alex portfolio settings --json``."""
 
     base_currency: str
     monthly_spending: str | None
     stale_price_days: int
+    projection: ProjectionSettingsBody
 
 
 class PortfolioDeleteResponse(BaseModel):

@@ -5,7 +5,9 @@ serves three kinds of event:
 
 * **API Gateway** (REST, proxy integration): ``POST /research``, ``POST /research/jobs``
   and ``GET /research/jobs/{job_id}`` go to the same FastAPI app as ``alex serve``
-  (:func:`alex.http.app.create_app`), through Mangum. API Gateway checks the API key
+  (:func:`alex.http.app.create_app`), through Mangum; so does the portfolio's
+  ``POST /portfolio/projection``, which needs numpy (in this image, not in the portfolio's
+  zip) and reads the portfolio table (``ALEX_PORTFOLIO_TABLE``). API Gateway checks the API key
   before the function runs (``private: true``); see :class:`TrustApiGatewayKey` for how
   the app's own key check accepts those requests.
 * **A research job**, ``{"alex_research_job": "<job_id>"}``: ``POST /research/jobs``

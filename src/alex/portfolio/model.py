@@ -15,17 +15,19 @@ unit, and never drifts with the order of the parts.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 # ISO 4217 codes: three upper-case letters. Which ones exist is the FX table's business.
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Currencies without minor units, and the exponent of everything else.
 _ZERO_DECIMAL = frozenset({"JPY", "KRW", "CLP", "ISK", "VND", "UGX", "XAF", "XOF"})
 HUNDRED = Decimal(100)
+MAX_AGE = 120  # the oldest age a plan may name
 
 
 class AccountKind(StrEnum):
@@ -200,6 +202,53 @@ class RecordedTransaction:
 
 
 @dataclass(frozen=True)
+class ProjectionDefaults:
+    """The retirement projection's personal inputs, kept with the settings. ``None`` is "not
+    set": the projection's own default applies, and an argument given to a projection wins.
+
+    The birth year, not an age: a stored age is wrong after the next birthday, a birth year
+    never. The projection's steps are whole years, so the age is ``year - birth_year`` (the
+    age reached during the year), whatever the birthday. Money in the base currency, yearly;
+    ``spending`` in today's money; ``contribution_growth`` and ``fee`` fractions a year.
+    """
+
+    birth_year: int | None = None
+    retirement_age: int | None = None
+    end_age: int | None = None
+    contribution: Decimal | None = None
+    contribution_growth: Decimal | None = None
+    spending: Decimal | None = None
+    fee: Decimal | None = None
+
+    def as_text(self) -> dict[str, str]:
+        """The inputs set, as decimal text by name (how the stores keep them)."""
+        chosen = {name: getattr(self, name) for name in _PROJECTION_INPUTS}
+        return {name: str(value) for name, value in chosen.items() if value is not None}
+
+    @classmethod
+    def from_text(cls, values: Mapping[str, str]) -> ProjectionDefaults:
+        """The reverse of :meth:`as_text`: ages and years whole, the rest exact decimals."""
+        parsed: dict[str, Any] = {
+            name: int(Decimal(text)) if name in WHOLE_NUMBER_INPUTS else Decimal(text)
+            for name, text in values.items()
+        }
+        return cls(**parsed)
+
+
+# The projection's inputs in ProjectionDefaults, and those that are whole numbers.
+_PROJECTION_INPUTS = (
+    "birth_year",
+    "retirement_age",
+    "end_age",
+    "contribution",
+    "contribution_growth",
+    "spending",
+    "fee",
+)
+WHOLE_NUMBER_INPUTS = frozenset({"birth_year", "retirement_age", "end_age"})
+
+
+@dataclass(frozen=True)
 class PortfolioSettings:
     """The user's settings; each has a default, so a new portfolio needs none.
 
@@ -211,6 +260,7 @@ class PortfolioSettings:
     monthly_spending: Decimal | None = None
     stale_price_days: int = 7
     risk_thresholds: dict[str, Decimal] = field(default_factory=dict)
+    projection: ProjectionDefaults = field(default_factory=ProjectionDefaults)
 
 
 @dataclass(frozen=True)

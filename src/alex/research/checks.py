@@ -25,6 +25,7 @@ from typing import Literal
 
 from alex.domain.errors import ResearchFailedError
 from alex.domain.figures import unsupported
+from alex.domain.sentences import without_bullet
 from alex.research.analysis import (
     MAX_POINT_CHARS,
     MAX_SOURCE_TITLE_CHARS,
@@ -33,7 +34,7 @@ from alex.research.analysis import (
     CitedPoint,
     SourceRef,
 )
-from alex.research.evidence import Evidence, Sentence, content_words, without_bullet
+from alex.research.evidence import Evidence, Sentence, content_words
 from alex.research.injection import instruction_like, reproduces
 
 Reason = Literal[

@@ -20,23 +20,11 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from alex.domain.sentences import split_sentences, without_bullet
 from alex.research.fetch import Page
 from alex.research.injection import instruction_like, instruction_passages
 from alex.research.sources import attribute, fence
 
-# A sentence ends at . ! or ? (and any closing quote or bracket) before a space and a capital,
-# digit or opening quote; "Inc. reported" is not an end (see _ABBREVIATIONS).
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9$\u00a3\u20ac\u00a5])"
-)
-_ABBREVIATIONS = frozenset(
-    {
-        "inc", "corp", "co", "ltd", "plc", "llc", "mr", "mrs", "ms", "dr", "st", "no", "vs",
-        "etc", "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-        "nov", "dec", "est", "u.s", "u.k", "e.g", "i.e", "p.m", "a.m", "fig", "ft", "jr", "sr",
-    }
-)  # fmt: skip
-_BULLET = re.compile(r"^\s*(?:[-*•·▪◦▲▼►▶■□✓✔>]|#{1,6}|\d{1,2}[.)](?=\s))\s+")
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 _TABLE_SCALE = re.compile(r"\bin (?:thousands|millions|billions)\b[^)]*", re.I)
 _FIGURE = re.compile(r"\d")
@@ -86,28 +74,9 @@ def content_words(text: str) -> set[str]:
     return {word for word in _WORD.findall(text) if word not in _STOPWORDS}
 
 
-def without_bullet(line: str) -> str:
-    """``"- Revenue rose"``, ``"## Outlook"``, ``"1. First"`` without their marks."""
-    return _BULLET.sub("", line)
-
-
 def _is_heading(block: str) -> bool:
     words = block.split()
     return 0 < len(words) <= _MAX_HEADING_WORDS and not block.rstrip().endswith((".", "!", "?"))
-
-
-def _split_sentences(block: str) -> list[str]:
-    pieces: list[str] = []
-    for piece in _SENTENCE_END.split(block):
-        previous = pieces[-1].rstrip(".!?\"'\u201d\u2019)]") if pieces else ""
-        last_word = previous.rsplit(None, 1)[-1].lower() if previous else ""
-        if pieces and (
-            last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha())
-        ):
-            pieces[-1] = f"{pieces[-1]} {piece}"  # "Corvane Instruments, Inc. (NASDAQ..."
-        else:
-            pieces.append(piece)
-    return [" ".join(piece.split()) for piece in pieces if piece.strip()]
 
 
 def _cells(row: str) -> list[str]:
@@ -191,7 +160,7 @@ class Evidence:
                     # A heading names a topic; the sentences under it state the facts.
                     headings.append(block)
                     continue
-                for text in [block] if from_table else _split_sentences(block):
+                for text in [block] if from_table else split_sentences(block):
                     sentences.append(
                         Sentence(self._next_id, page, text, bool(_FIGURE.search(text)), from_table)
                     )

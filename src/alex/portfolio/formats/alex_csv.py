@@ -33,6 +33,11 @@ _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
 
+# The column a user writes free text in: formula-guarded on export (csv_table.guard).
+_USER_TEXT = ("note",)
+TRANSACTION_TEXT = _USER_TEXT  # the user's text among the columns: formula-guarded
+
+
 def parse_transactions(
     text: str, *, today: date, accounts: Collection[str] | None = None
 ) -> list[Transaction]:
@@ -66,7 +71,7 @@ def parse_transactions(
             raise CellError(field, message)
         return transaction
 
-    found = records(text, TRANSACTION_HEADER, build, problems)
+    found = records(text, TRANSACTION_HEADER, build, problems, text_columns=_USER_TEXT)
     problems.raise_any()
     return found
 
@@ -89,6 +94,7 @@ def dump_transactions(transactions: Iterable[Transaction]) -> str:
             )
             for t in transactions
         ),
+        text_columns=_USER_TEXT,
     )
 
 

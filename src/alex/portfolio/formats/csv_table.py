@@ -2,12 +2,23 @@
 
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2,
 a blank line still takes a row number (and is skipped), a quoted value spanning lines is one
-row."""
+row.
+
+Formula guard (OWASP, "CSV Injection"): a spreadsheet opening the file runs a cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula
+(``=HYPERLINK(...)`` sends data away when clicked). So a user's text (a note, a name) that
+starts so is written after an apostrophe, which spreadsheets take as "text" and hide; the
+columns of numbers, dates, codes and ids are written as they are (none can start so). The
+guard is undone on reading, exactly: text that starts with apostrophes and then a formula
+character gets one more apostrophe, and reading removes one from such text only, so any note
+reads back as it was written (``'=x`` -> ``''=x`` -> ``'=x``; ``'tis`` stays ``'tis``).
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -15,6 +26,21 @@ from alex.portfolio.formats.fields import FieldError
 from alex.portfolio.formats.problems import CellError, Problems
 
 T = TypeVar("T")
+# OWASP's list of the characters a spreadsheet reads as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_GUARDED = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def guard(text: str) -> str:
+    """``text`` as a cell no spreadsheet runs: ``'`` put before it if it starts with a
+    formula character, or with apostrophes and then one."""
+    return "'" + text if _GUARDED.match(text) else text
+
+
+def unguard(text: str) -> str:
+    """The text :func:`guard` was given: one apostrophe removed, and only from text it
+    guards (an apostrophe before a formula character); any other text as it is."""
+    return text[1:] if text.startswith("'") and _GUARDED.match(text[1:]) else text
 
 
 @dataclass(frozen=True)
@@ -30,9 +56,12 @@ class Row:
             raise CellError(column, str(error)) from None
 
 
-def rows(text: str, header: Sequence[str], problems: Problems) -> Iterator[Row]:
+def rows(
+    text: str, header: Sequence[str], problems: Problems, text_columns: Collection[str] = ()
+) -> Iterator[Row]:
     """The file's records after the header; faults of shape (header, width, quoting) go to
-    ``problems``, and a quoting fault ends the reading (nothing after it can be trusted)."""
+    ``problems``, and a quoting fault ends the reading (nothing after it can be trusted).
+    The cells of ``text_columns`` lose their formula guard (:func:`unguard`)."""
     reader = csv.reader(_lines(text.removeprefix("\ufeff")), strict=True)
     expected = ",".join(header)
     number = 0
@@ -56,7 +85,10 @@ def rows(text: str, header: Sequence[str], problems: Problems) -> Iterator[Row]:
                     f"{len(fields)} fields, expected {len(header)} ({expected})",
                 )
                 continue
-            yield Row(number, dict(zip(header, fields, strict=True)))
+            values = dict(zip(header, fields, strict=True))
+            for column in text_columns:
+                values[column] = unguard(values[column])
+            yield Row(number, values)
     except csv.Error as error:
         problems.add(f"row {number + 1}", None, f"malformed CSV ({error})")
         return
@@ -75,12 +107,17 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def records(
-    text: str, header: Sequence[str], build: Callable[[Row], T], problems: Problems
+    text: str,
+    header: Sequence[str],
+    build: Callable[[Row], T],
+    problems: Problems,
+    text_columns: Collection[str] = (),
 ) -> list[T]:
     """``build`` applied to every record; each row's first fault is collected and none of the
-    records is returned if any row is at fault (the caller raises ``problems``)."""
+    records is returned if any row is at fault (the caller raises ``problems``).
+    ``text_columns`` are the user's text, read without their formula guard."""
     built = []
-    for row in rows(text, header, problems):
+    for row in rows(text, header, problems, text_columns):
         try:
             built.append(build(row))
         except CellError as error:
@@ -97,10 +134,18 @@ class _Lines:
         return len(text)
 
 
-def write(header: Sequence[str], lines: Iterable[Sequence[str]]) -> str:
-    """A CSV text: the header, then one line per record, ``\\n`` line ends."""
+def write(
+    header: Sequence[str], lines: Iterable[Sequence[str]], text_columns: Collection[str] = ()
+) -> str:
+    """A CSV text: the header, then one line per record, ``\\n`` line ends; the cells of
+    ``text_columns`` (the user's text) formula-guarded (:func:`guard`)."""
     out = _Lines()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(lines)
+    guarded = [index for index, name in enumerate(header) if name in text_columns]
+    for line in lines:
+        cells = list(line)
+        for index in guarded:
+            cells[index] = guard(cells[index])
+        writer.writerow(cells)
     return "".join(out.parts)

@@ -31,6 +31,10 @@ E = TypeVar("E", AccountKind, InstrumentType)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9_ -]{0,39}$")
 
 
+# The column a user writes free text in: formula-guarded on export (csv_table.guard).
+_USER_TEXT = ("name",)
+
+
 def parse_accounts(text: str) -> list[Account]:
     problems = Problems("accounts CSV")
     seen: dict[str, int] = {}
@@ -46,13 +50,17 @@ def parse_accounts(text: str) -> list[Account]:
             currency=row.cell("currency", fields.currency),
         )
 
-    found = records(text, ACCOUNT_HEADER, build, problems)
+    found = records(text, ACCOUNT_HEADER, build, problems, text_columns=_USER_TEXT)
     problems.raise_any()
     return found
 
 
 def dump_accounts(accounts: Iterable[Account]) -> str:
-    return write(ACCOUNT_HEADER, ((a.id, a.name, a.kind.value, a.currency) for a in accounts))
+    return write(
+        ACCOUNT_HEADER,
+        ((a.id, a.name, a.kind.value, a.currency) for a in accounts),
+        text_columns=_USER_TEXT,
+    )
 
 
 def parse_instruments(text: str) -> list[Instrument]:
@@ -75,7 +83,7 @@ def parse_instruments(text: str) -> list[Instrument]:
             sector=row.cell("sector", weights),
         )
 
-    found = records(text, INSTRUMENT_HEADER, build, problems)
+    found = records(text, INSTRUMENT_HEADER, build, problems, text_columns=_USER_TEXT)
     problems.raise_any()
     return found
 
@@ -95,6 +103,7 @@ def dump_instruments(instruments: Iterable[Instrument]) -> str:
             )
             for i in instruments
         ),
+        text_columns=_USER_TEXT,
     )
 
 
