@@ -129,6 +129,7 @@ OPTIONAL = {
         "http/portfolio_operations.py",
         "http/portfolio_schemas.py",
         "portfolio/allocation.py",
+        "portfolio/classifications.py",
         "portfolio/files.py",
         "portfolio/formats",
         "portfolio/history.py",

@@ -114,6 +114,20 @@ def put_settings(services: Services, request: LambdaRequest) -> BaseModel:
     return portfolio.put_settings(services, request.body(SettingsPut))
 
 
+# Proposed classifications: listed, accepted and rejected here; proposing needs a chat model,
+# which this zip has none of (docs/planner.md, "Classify").
+def classifications(services: Services, request: LambdaRequest) -> BaseModel:
+    return portfolio.list_classifications(services)
+
+
+def accept_classification(services: Services, request: LambdaRequest) -> BaseModel:
+    return portfolio.accept_classification(services, request.path("symbol"))
+
+
+def reject_classification(services: Services, request: LambdaRequest) -> BaseModel:
+    return portfolio.reject_classification(services, request.path("symbol"))
+
+
 ROUTES: Routes = {
     ("GET", "/portfolio"): show,
     ("POST", "/portfolio/import"): import_files,
@@ -131,6 +145,9 @@ ROUTES: Routes = {
     ("PUT", "/portfolio/targets/{dimension}"): put_target,
     ("GET", "/portfolio/settings"): settings,
     ("PUT", "/portfolio/settings"): put_settings,
+    ("GET", "/portfolio/classifications"): classifications,
+    ("POST", "/portfolio/classifications/{symbol}/accept"): accept_classification,
+    ("POST", "/portfolio/classifications/{symbol}/reject"): reject_classification,
 }
 
 

@@ -16,6 +16,10 @@ from alex.domain.errors import AlexError, ConfigError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult
 from alex.http import portfolio_operations
 from alex.http.portfolio_schemas import (
+    ClassificationDecision,
+    ClassificationListResponse,
+    ClassifyReportBody,
+    ClassifyResponse,
     ExportResponse,
     ImportResponse,
     PortfolioBody,
@@ -26,6 +30,7 @@ from alex.http.portfolio_schemas import (
     PricesImportBody,
     ProjectionBody,
     ProjectionRequest,
+    RefusalBody,
     SettingsBody,
     SettingsPut,
     TargetPut,
@@ -106,6 +111,17 @@ class AlexClient(Protocol):
     def prices_import(self, body: PricesImportBody) -> ImportResponse: ...
 
     def prices_set(self, body: PriceBody) -> PriceAnswer: ...
+
+    def portfolio_classify(self, progress: StepCallback) -> ClassifyResponse:
+        """Propose classifications for instruments with unknown weights (only where the model
+        is: a remote API answers the proposals waiting, with ``report`` null)."""
+        ...
+
+    def portfolio_classifications(self) -> ClassificationListResponse: ...
+
+    def portfolio_decide(self, symbol: str, accept: bool) -> ClassificationDecision:
+        """Accept (or reject) the proposal for ``symbol``."""
+        ...
 
     def close(self) -> None: ...
 
@@ -247,6 +263,37 @@ class LocalClient(Closing):
 
     def prices_set(self, body: PriceBody) -> PriceAnswer:
         return portfolio_operations.prices_set(self.services, body)
+
+    def portfolio_classify(self, progress: StepCallback) -> ClassifyResponse:
+        from alex.planner.classify import classify_unknown
+
+        services = self.services
+        report = classify_unknown(
+            services.portfolio,
+            lambda: services.open_chat_model(services.settings),
+            progress=progress,
+        )
+        proposals = portfolio_operations.proposal_bodies
+        body = ClassifyReportBody(
+            model=report.model,
+            proposed=proposals(services, list(report.proposed)),
+            not_classified=[
+                RefusalBody(symbol=r.symbol, reason=r.reason) for r in report.not_classified
+            ],
+            skipped=[RefusalBody(symbol=r.symbol, reason=r.reason) for r in report.skipped],
+        )
+        return ClassifyResponse(report=body, proposals=self.portfolio_classifications().proposals)
+
+    def portfolio_classifications(self) -> ClassificationListResponse:
+        return portfolio_operations.list_classifications(self.services)
+
+    def portfolio_decide(self, symbol: str, accept: bool) -> ClassificationDecision:
+        decide = (
+            portfolio_operations.accept_classification
+            if accept
+            else portfolio_operations.reject_classification
+        )
+        return decide(self.services, symbol)
 
     def _store_present(self) -> bool:
         # Opening a store creates it: status only looks, so a deleted data folder cannot pass.

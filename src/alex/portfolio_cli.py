@@ -46,6 +46,7 @@ from alex.portfolio_tables import (
     print_allocation,
     print_holdings,
     print_notes,
+    print_proposals,
     print_reports,
 )
 from alex.terminal import safe_json, safe_text, visible
@@ -493,6 +494,84 @@ def account_delete(
     with open_client(endpoint) as client:
         deleted = client.portfolio_delete_account(account_id)
     console.print(f"account {safe_text(deleted.id)} deleted")
+
+
+@portfolio_app.command(
+    "classify",
+    epilog="Examples:  alex portfolio classify   |   alex portfolio classify --accept HAGB   |   "
+    "alex portfolio classify --reject HAGB",
+)
+def classify_command(
+    accept: Annotated[
+        str | None,
+        typer.Option("--accept", metavar="SYMBOL", help="Make the proposal its weights."),
+    ] = None,
+    reject: Annotated[
+        str | None, typer.Option("--reject", metavar="SYMBOL", help="Drop the proposal.")
+    ] = None,
+    as_json: JsonOption = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Propose classifications for instruments whose weights are unknown, or accept or
+    reject one.
+
+    A chat model (the researcher's: OpenAI, a server, or the embedded offline model) is
+    given each instrument's symbol, name, type and currency and proposes asset class, region
+    and sector weights, checked by code (each adds up to 100). Proposals are only for what
+    is unknown, never replace your own weights, and count nowhere until you accept them.
+    With --endpoint the API lists, accepts and rejects; it has no model to propose with
+    (docs/planner.md, "Classify")."""
+    if accept is not None and reject is not None:
+        raise InvalidInputError("--accept and --reject: give one of them")
+    if accept is not None or reject is not None:
+        _decide(accept, reject, as_json, endpoint)
+        return
+    with open_client(endpoint) as client, errors.status("classifying", spinner="dots") as spinner:
+
+        def progress(step: str, detail: str) -> None:
+            errors.print(f"[dim]{step}[/dim] {safe_text(detail)}", soft_wrap=True)
+            spinner.update(f"{safe_text(step)}: {safe_text(detail)}")
+
+        answer = client.portfolio_classify(progress)
+    if as_json:
+        _print_json(answer)
+        return
+    report = answer.report
+    if report is None:
+        errors.print(
+            "The API proposes nothing (it has no model): run `alex portfolio classify` where "
+            "the portfolio is local, or the analysis job. Waiting for you:"
+        )
+    else:
+        for refusal in report.not_classified:
+            console.print(
+                f"[red]not classified[/red] {safe_text(refusal.symbol)}: "
+                f"{safe_text(refusal.reason)}",
+                soft_wrap=True,
+            )
+        for refusal in report.skipped:
+            console.print(
+                f"[dim]skipped {safe_text(refusal.symbol)}: {safe_text(refusal.reason)}[/dim]",
+                soft_wrap=True,
+            )
+    print_proposals(answer.proposals)
+
+
+def _decide(accept: str | None, reject: str | None, as_json: bool, endpoint: str | None) -> None:
+    symbol = accept if accept is not None else reject
+    assert symbol is not None  # the command passes one of them
+    with open_client(endpoint) as client:
+        decision = client.portfolio_decide(symbol, accept=accept is not None)
+    if as_json:
+        _print_json(decision)
+        return
+    applied, kept = ", ".join(decision.applied), ", ".join(decision.kept)
+    console.print(
+        f"{safe_text(decision.message)}: {safe_text(decision.symbol)}"
+        + (f" (now its own: {applied})" if applied else "")
+        + (f" (kept its own: {kept})" if kept else ""),
+        soft_wrap=True,
+    )
 
 
 # --- prices ------------------------------------------------------------------------------

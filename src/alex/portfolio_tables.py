@@ -16,6 +16,7 @@ from alex.http.portfolio_schemas import (
     AllocationBody,
     ImportReportBody,
     PortfolioBody,
+    ProposalBody,
 )
 from alex.portfolio.allocation import Dimension
 from alex.portfolio.projection import ProjectionRow
@@ -128,6 +129,12 @@ def print_allocation(dimension: Dimension, allocation: AllocationBody) -> None:
             row += [bucket.target or "", f"{drift:+}"]
         table.add_row(*row)
     console.print(table)
+    if allocation.proposed:
+        console.print(
+            f"[yellow]proposed[/yellow] for unknown, not counted until accepted: "
+            f"{safe_text(', '.join(allocation.proposed))} (alex portfolio classify)",
+            soft_wrap=True,
+        )
     if allocation.excluded:
         console.print(
             f"[yellow]not in the shares[/yellow] (no price or rate): "
@@ -137,6 +144,13 @@ def print_allocation(dimension: Dimension, allocation: AllocationBody) -> None:
 
 
 def print_notes(view: PortfolioBody) -> None:
+    waiting = [p.symbol for p in view.proposed_classifications]
+    if waiting:
+        console.print(
+            f"[yellow]proposed classifications[/yellow] waiting for accept or reject (not "
+            f"in the allocation): {safe_text(', '.join(waiting))}; alex portfolio classify",
+            soft_wrap=True,
+        )
     days = view.stale_price_days
     for quote in view.stale:
         console.print(
@@ -150,6 +164,49 @@ def print_notes(view: PortfolioBody) -> None:
             f"{view.as_of} (alex prices set / alex prices import)",
             soft_wrap=True,
         )
+
+
+def _proposed_text(p: ProposalBody) -> str:
+    """One line per dimension proposed ("sector: government 55, financials 45")."""
+    lines = [
+        f"{name.replace('_', ' ')}: "
+        + ", ".join(f"{bucket} {share}" for bucket, share in shares.items())
+        for name, shares in (
+            ("asset_class", p.asset_class),
+            ("region", p.region),
+            ("sector", p.sector),
+        )
+        if shares
+    ]
+    return "\n".join(lines)
+
+
+def print_proposals(proposals: Sequence[ProposalBody]) -> None:
+    """The proposals waiting: a model's weights, which count nowhere until accepted."""
+    if not proposals:
+        console.print("No proposed classification is waiting.")
+        return
+    table = Table(title="Proposed classifications (not counted until accepted)")
+    for column in ("symbol", "proposed weights (per cent)", "confidence"):
+        table.add_column(column, overflow="fold")
+    for p in proposals:
+        table.add_row(
+            Text(visible(p.symbol)), Text(visible(_proposed_text(p), multiline=True)), p.confidence
+        )
+    console.print(table)
+    for p in proposals:
+        console.print(
+            Text(
+                visible(
+                    f"{p.symbol} ({p.name or 'no name'}): {p.reason} [{p.model}, {p.proposed_on}]"
+                )
+            )
+        )
+    console.print(
+        "Accept one: alex portfolio classify --accept SYMBOL   |   "
+        "reject it: alex portfolio classify --reject SYMBOL",
+        soft_wrap=True,
+    )
 
 
 # --- projection --------------------------------------------------------------------------

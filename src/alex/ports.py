@@ -25,6 +25,7 @@ from alex.portfolio.model import (
     Instrument,
     PortfolioSettings,
     Price,
+    ProposedClassification,
     RecordedTransaction,
     Weights,
 )
@@ -257,6 +258,22 @@ class PortfolioStore(Protocol):
 
     def list_instruments(self) -> list[Instrument]:
         """By symbol."""
+        ...
+
+    # Proposed classifications: a model's weights beside an instrument, never in it, until
+    # the user accepts them (docs/planner.md, "Classify"). One per symbol: ``put`` replaces.
+    def put_proposal(self, proposal: ProposedClassification) -> None:
+        """Store a proposal for an instrument that is stored (else InvalidInputError)."""
+        ...
+
+    def get_proposal(self, symbol: str) -> ProposedClassification | None: ...
+
+    def list_proposals(self) -> list[ProposedClassification]:
+        """By symbol."""
+        ...
+
+    def delete_proposal(self, symbol: str) -> bool:
+        """False if ``symbol`` has no proposal."""
         ...
 
     # Transactions -----------------------------------------------------------------------

@@ -31,6 +31,9 @@ from alex.domain.errors import (
 )
 from alex.domain.models import IngestResult
 from alex.http.portfolio_schemas import (
+    ClassificationDecision,
+    ClassificationListResponse,
+    ClassifyResponse,
     ExportResponse,
     ImportResponse,
     PortfolioBody,
@@ -294,6 +297,20 @@ class RemoteClient(Closing):
 
     def prices_set(self, body: PriceBody) -> PriceAnswer:
         return self._answer(PriceAnswer, "PUT", "/prices", json=_json(body))
+
+    def portfolio_classify(self, progress: Callable[[str, str], None]) -> ClassifyResponse:
+        # The API has no model to propose with (docs/planner.md, "Classify"): what waits.
+        return ClassifyResponse(report=None, proposals=self.portfolio_classifications().proposals)
+
+    def portfolio_classifications(self) -> ClassificationListResponse:
+        return self._answer(ClassificationListResponse, "GET", "/portfolio/classifications")
+
+    def portfolio_decide(self, symbol: str, accept: bool) -> ClassificationDecision:
+        # Quoted: a symbol is the user's text ("A/B" must not become another route).
+        path = f"/portfolio/classifications/{quote(symbol, safe='')}/"
+        return self._answer(
+            ClassificationDecision, "POST", path + ("accept" if accept else "reject")
+        )
 
     def close(self) -> None:
         self._client.close()

@@ -134,6 +134,16 @@ class Services:
     def documents(self) -> DocumentService:
         return DocumentService(self.store)
 
+    @property
+    def open_chat_model(self) -> ModelOpener:
+        """How a chat model is opened: the opener given (tests: a scripted model), else the
+        settings' choice (``alex.research.llm.open_chat_model``). The planner's agents too."""
+        if self._open_chat_model is not None:
+            return self._open_chat_model
+        from alex.research.llm import open_chat_model
+
+        return open_chat_model
+
     @cached_property
     def research(self) -> ResearchService:
         """The researcher; it opens its chat model on the first run."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,6 +21,7 @@ from fastapi.testclient import TestClient
 from alex.adapters.portfolio_dynamo import DynamoPortfolioStore
 from alex.config import Settings
 from alex.http.app import build_portfolio_router, create_app
+from alex.portfolio.model import Weights
 from alex.services import Services
 from tests.support.moto_tables import portfolio_table
 
@@ -169,3 +172,66 @@ def test_delete_an_account_through_the_handler(
     assert on("DELETE", "spare")[0] == 404
     assert on("GET", "savings")[0] == 200
     cloud.close()
+
+
+CLASSIFY_REQUESTS = [
+    ("GET", "/portfolio/classifications", None),
+    ("POST", "/portfolio/classifications/{symbol}/accept", "HAGB"),
+    ("POST", "/portfolio/classifications/{symbol}/reject", "MTUS"),
+    ("POST", "/portfolio/classifications/{symbol}/reject", "MTUS"),  # none left: 404
+    ("GET", "/portfolio/classifications", None),
+]
+
+
+def with_proposals(services: Services) -> Services:
+    """The household with two proposals stored (proposing needs a model: not a route)."""
+    services.portfolio.files.import_files([(f["name"], f["text"]) for f in household_files()])
+    mtus = services.portfolio_store.get_instrument("MTUS")
+    assert mtus is not None
+    services.portfolio_store.put_instrument(replace(mtus, sector=Weights()))
+    for symbol, sector in (
+        ("HAGB", {"government": Decimal(100)}),
+        ("MTUS", {"technology": Decimal("62.5"), "other": Decimal("37.5")}),
+    ):
+        services.portfolio.classifications.propose(
+            symbol,
+            {"sector": Weights(sector)},
+            confidence=Decimal("0.6"),
+            reason="Proposed by the test.",
+            model="test-model",
+        )
+    return services
+
+
+def test_proposed_classifications_are_listed_accepted_and_rejected_in_dynamodb(
+    portfolio_module: ModuleType, table: Any, tmp_path: Path
+) -> None:
+    """The three classification routes through the handler, on the table, answer as the
+    FastAPI app does on SQLite."""
+    cloud = with_proposals(aws_services(tmp_path / "cloud"))
+    through_lambda = []
+    for method, resource, symbol in CLASSIFY_REQUESTS:
+        lambda_event = event(method, resource)
+        if symbol is not None:
+            lambda_event["path"] = resource.format(symbol=symbol)
+            lambda_event["pathParameters"] = {"symbol": symbol}
+        through_lambda.append(call(portfolio_module, cloud, lambda_event))
+    hagb = cloud.portfolio_store.get_instrument("HAGB")
+    assert hagb is not None and hagb.sector == Weights({"government": Decimal(100)})
+
+    local = with_proposals(Services(settings(tmp_path / "local")))
+    with TestClient(create_app(local, api_key=KEY), headers={"x-api-key": KEY}) as app:
+        through_app = [
+            (answer.status_code, answer.json())
+            for answer in (
+                app.request(method, resource.format(symbol=symbol))
+                for method, resource, symbol in CLASSIFY_REQUESTS
+            )
+        ]
+    assert through_lambda == through_app
+    assert [status for status, _ in through_lambda] == [200, 200, 200, 404, 200]
+    assert [p["symbol"] for p in through_lambda[0][1]["proposals"]] == ["HAGB", "MTUS"]
+    assert through_lambda[1][1]["applied"] == ["sector"]
+    assert through_lambda[4][1] == {"proposals": []}
+    cloud.close()
+    local.close()

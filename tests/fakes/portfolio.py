@@ -18,6 +18,7 @@ from alex.portfolio.model import (
     Instrument,
     PortfolioSettings,
     Price,
+    ProposedClassification,
     RecordedTransaction,
     Weights,
 )
@@ -27,6 +28,7 @@ class InMemoryPortfolioStore:
     def __init__(self) -> None:
         self._accounts: dict[str, Account] = {}
         self._instruments: dict[str, Instrument] = {}
+        self._proposals: dict[str, ProposedClassification] = {}
         self._transactions: dict[str, RecordedTransaction] = {}
         self._prices: dict[tuple[str, date], Price] = {}
         self._rates: dict[tuple[str, str, date], FxRate] = {}
@@ -57,6 +59,19 @@ class InMemoryPortfolioStore:
 
     def list_instruments(self) -> list[Instrument]:
         return [self._instruments[key] for key in sorted(self._instruments)]
+
+    def put_proposal(self, proposal: ProposedClassification) -> None:
+        checks.check_proposal(proposal, self._instruments)
+        self._proposals[proposal.symbol] = proposal
+
+    def get_proposal(self, symbol: str) -> ProposedClassification | None:
+        return self._proposals.get(symbol)
+
+    def list_proposals(self) -> list[ProposedClassification]:
+        return [self._proposals[key] for key in sorted(self._proposals)]
+
+    def delete_proposal(self, symbol: str) -> bool:
+        return self._proposals.pop(symbol, None) is not None
 
     def add_transactions(self, entries: Sequence[RecordedTransaction]) -> int:
         new = [

@@ -13,6 +13,7 @@ import json
 import math
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from alex.config import Settings, load_settings
 from alex.domain.validation import METADATA_KEY, canonical_json
 from alex.http.app import create_app
 from alex.portfolio.files import FileKind
+from alex.portfolio.model import Weights
 from alex.services import Services
 
 pytestmark = pytest.mark.timeout(120)
@@ -65,6 +67,15 @@ def fuzz_services(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterato
     for number, text in enumerate(SEED_TEXTS):
         built.ingest.ingest(text, {"ticker": text.split("(")[1][:4], "n": number}, f"seed-{number}")
     built.portfolio.files.import_files([(p.name, p.read_text("utf-8")) for p in sorted(HOUSEHOLD)])
+    # A proposal waiting, so the classification routes have one to find (proposing needs a
+    # model: not a route).
+    built.portfolio.classifications.propose(
+        "HAGB",
+        {"sector": Weights({"government": Decimal(100)})},
+        confidence=Decimal("0.5"),
+        reason="Seeded for the fuzzer.",
+        model="seed",
+    )
     yield built
     built.close()
 
@@ -85,6 +96,7 @@ def portfolio_state(services: Services) -> tuple[object, ...]:
         prices,
         store.targets(),
         store.get_settings(),
+        store.list_proposals(),
     )
 
 

@@ -485,7 +485,9 @@ def test_every_portfolio_route_needs_the_key(app: FastAPI, client: TestClient) -
     ]
     assert len(routes) >= 16
     for method, template in routes:
-        path = template.format(account_id="brokerage", transaction_id="x", dimension="region")
+        path = template.format(
+            account_id="brokerage", transaction_id="x", dimension="region", symbol="HAGB"
+        )
         for headers in ({}, {"x-api-key": "wrong-key-0123456789"}):
             client.headers.pop("x-api-key", None)
             response = client.request(method, path, headers=headers, json={})

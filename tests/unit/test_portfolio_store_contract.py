@@ -32,6 +32,7 @@ from alex.portfolio.model import (
     PortfolioSettings,
     Price,
     ProjectionDefaults,
+    ProposedClassification,
     RecordedTransaction,
     Transaction,
     TransactionType,
@@ -142,6 +143,68 @@ def test_a_classification_must_sum_to_100(store: PortfolioStore) -> None:
     with pytest.raises(InvalidInputError, match="region: shares must sum to 100, they sum to 99"):
         store.put_instrument(bad)
     assert store.list_instruments() == []
+
+
+# Proposed classifications: beside the instrument, never in it --------------------------------
+def proposal(symbol: str = "AGGG", **changes: Any) -> ProposedClassification:
+    made = ProposedClassification(
+        symbol=symbol,
+        asset_class=Weights({"bond": D(100)}),
+        region=Weights({"north_america": D("40.5"), "europe": D("59.5")}),
+        sector=Weights(),
+        confidence=D("0.72"),
+        reason="An aggregate bond index fund: bonds of issuers worldwide.",
+        model="qwen2.5-coder-0.5b",
+        proposed_on=date(2026, 12, 3),
+    )
+    return replace(made, **changes)
+
+
+def test_proposals_are_kept_beside_their_instrument_and_replaced(store: PortfolioStore) -> None:
+    bond = Instrument("AGGG", "Global Aggregate Bond", InstrumentType.ETF, "USD")
+    cash = Instrument("MMF", "Money Market", InstrumentType.CASH_LIKE, "USD")
+    store.put_instrument(bond)
+    store.put_instrument(cash)
+    assert store.list_proposals() == [] and store.get_proposal("AGGG") is None
+    first = proposal()
+    mmf = proposal("MMF", asset_class=Weights({"cash": D(100)}), region=Weights())
+    store.put_proposal(mmf)
+    store.put_proposal(first)
+    assert store.list_proposals() == [first, mmf]  # by symbol
+    got = store.get_proposal("AGGG")
+    assert got == first and got is not None and got.region.shares["europe"] == D("59.5")
+    assert got.weights().keys() == {"asset_class", "region"}  # the sector was not proposed
+    # The instrument itself is untouched, and replacing it keeps the proposal beside it.
+    assert store.get_instrument("AGGG") == bond
+    store.put_instrument(replace(bond, name="Global Aggregate Bond (Acc)"))
+    assert store.get_proposal("AGGG") == first
+    second = proposal(confidence=D("0.9"), reason="Replaced.")
+    store.put_proposal(second)
+    assert store.list_proposals() == [second, mmf]
+    assert store.delete_proposal("AGGG") is True and store.delete_proposal("AGGG") is False
+    assert store.list_proposals() == [mmf]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"symbol": "NOPE"}, "symbol: no instrument 'NOPE' is stored"),
+        ({"region": Weights({"europe": D(99)})}, "region: shares must sum to 100"),
+        ({"asset_class": Weights(), "region": Weights()}, "proposes no weights"),
+        ({"confidence": D("1.01")}, "confidence: must be at most 1"),
+        ({"confidence": D("-0.1")}, "confidence: must be at least 0"),
+        ({"reason": "  "}, "reason: must not be empty"),
+        ({"reason": "x" * 301}, "reason: is 301 characters"),
+        ({"model": ""}, "model: must name the model"),
+    ],
+)
+def test_a_bad_proposal_stores_nothing(
+    store: PortfolioStore, changes: dict[str, Any], message: str
+) -> None:
+    store.put_instrument(Instrument("AGGG", "Global Aggregate Bond", InstrumentType.ETF, "USD"))
+    with pytest.raises(InvalidInputError, match=message):
+        store.put_proposal(proposal(**changes))
+    assert store.list_proposals() == [] and store.get_proposal("NOPE") is None
 
 
 # Transactions: idempotent, atomic, filtered --------------------------------------------------

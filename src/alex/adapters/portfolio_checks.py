@@ -14,15 +14,18 @@ from typing import TypeVar
 
 from alex.domain.errors import InvalidInputError
 from alex.portfolio.model import (
+    CLASSIFIED,
     DIMENSIONS,
     HUNDRED,
     MAX_AGE,
+    MAX_REASON_CHARS,
     Account,
     FxRate,
     Instrument,
     PortfolioSettings,
     Price,
     ProjectionDefaults,
+    ProposedClassification,
     RecordedTransaction,
     Weights,
     is_currency,
@@ -108,6 +111,28 @@ def check_instrument(instrument: Instrument) -> None:
     check_currency(instrument.currency, where, "currency")
     for field in ("asset_class", "region", "sector"):
         check_weights(getattr(instrument, field), where, field)
+
+
+def check_proposal(proposal: ProposedClassification, instruments: Collection[str]) -> None:
+    """A proposal for an instrument stored in ``instruments``, with weights for at least one
+    dimension, a confidence from 0 to 1, a reason and the model's name."""
+    where = f"proposal {proposal.symbol!r}"
+    check_id(proposal.symbol, where, "symbol")
+    if proposal.symbol not in instruments:
+        raise _fail(where, "symbol", f"no instrument {proposal.symbol!r} is stored")
+    for field in CLASSIFIED:
+        check_weights(getattr(proposal, field), where, field)
+    if not proposal.weights():
+        raise _fail(where, "weights", "proposes no weights")
+    check_number(proposal.confidence, where, "confidence", Decimal(0))
+    if proposal.confidence > 1:
+        raise _fail(where, "confidence", f"must be at most 1, got {proposal.confidence}")
+    if not proposal.reason.strip():
+        raise _fail(where, "reason", "must not be empty")
+    check_text(proposal.reason, where, "reason", MAX_REASON_CHARS)
+    if not proposal.model.strip():
+        raise _fail(where, "model", "must name the model")
+    check_text(proposal.model, where, "model", MAX_ID_CHARS)
 
 
 def check_transactions(

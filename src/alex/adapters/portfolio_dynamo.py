@@ -9,6 +9,9 @@ sort key per record (identifiers never hold ``#``: ``portfolio_checks``):
 ``ACCOUNT#<id>``                       ``name``, ``kind``, ``currency``
 ``INSTRUMENT#<symbol>``                ``name``, ``type``, ``currency``, ``asset_class``,
                                        ``region``, ``sector`` (maps of numbers)
+``PROPOSAL#<symbol>``                  ``asset_class``, ``region``, ``sector`` (maps of
+                                       numbers), ``confidence`` (number), ``reason``,
+                                       ``model``, ``proposed_on`` (ISO)
 ``TX#<id>``                            ``date`` (ISO), ``account``, ``type``, ``symbol``
                                        (absent for cash moves), ``quantity``,
                                        ``unit_price``, ``fee`` (numbers), ``currency``,
@@ -62,6 +65,7 @@ from alex.portfolio.model import (
     PortfolioSettings,
     Price,
     ProjectionDefaults,
+    ProposedClassification,
     RecordedTransaction,
     Transaction,
     TransactionType,
@@ -320,6 +324,52 @@ class DynamoPortfolioStore:
 
     def list_instruments(self) -> list[Instrument]:
         return [self._instrument(item) for item in self._query("INSTRUMENT#")]
+
+    # Proposed classifications -----------------------------------------------------------
+    def put_proposal(self, proposal: ProposedClassification) -> None:
+        held = self._get(f"INSTRUMENT#{proposal.symbol}")
+        checks.check_proposal(proposal, {proposal.symbol} if held else set())
+        item: Item = {
+            "sk": {"S": f"PROPOSAL#{proposal.symbol}"},
+            "asset_class": _weights(proposal.asset_class),
+            "region": _weights(proposal.region),
+            "sector": _weights(proposal.sector),
+            "confidence": _number(proposal.confidence),
+            "reason": {"S": proposal.reason},
+            "model": {"S": proposal.model},
+            "proposed_on": {"S": proposal.proposed_on.isoformat()},
+        }
+        # Instruments are never deleted, so the check above cannot go stale before the put.
+        self._put(item)
+
+    @staticmethod
+    def _proposal(item: Item) -> ProposedClassification:
+        return ProposedClassification(
+            symbol=item["sk"]["S"].removeprefix("PROPOSAL#"),
+            asset_class=_weights_from(item["asset_class"]),
+            region=_weights_from(item["region"]),
+            sector=_weights_from(item["sector"]),
+            confidence=Decimal(item["confidence"]["N"]),
+            reason=item["reason"]["S"],
+            model=item["model"]["S"],
+            proposed_on=date.fromisoformat(item["proposed_on"]["S"]),
+        )
+
+    def get_proposal(self, symbol: str) -> ProposedClassification | None:
+        item = self._get(f"PROPOSAL#{symbol}")
+        return self._proposal(item) if item else None
+
+    def list_proposals(self) -> list[ProposedClassification]:
+        return [self._proposal(item) for item in self._query("PROPOSAL#")]
+
+    def delete_proposal(self, symbol: str) -> bool:
+        answer = self._call(
+            "write",
+            lambda: self._client.delete_item(
+                TableName=self.table, Key=self._key(f"PROPOSAL#{symbol}"), ReturnValues="ALL_OLD"
+            ),
+        )
+        return bool(answer.get("Attributes"))
 
     # Transactions -----------------------------------------------------------------------
     def _committed(self) -> set[str]:

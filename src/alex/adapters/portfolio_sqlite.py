@@ -27,6 +27,7 @@ from alex.portfolio.model import (
     PortfolioSettings,
     Price,
     ProjectionDefaults,
+    ProposedClassification,
     RecordedTransaction,
     Transaction,
     TransactionType,
@@ -40,6 +41,14 @@ CREATE TABLE IF NOT EXISTS portfolio_accounts (
 CREATE TABLE IF NOT EXISTS portfolio_instruments (
     symbol TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, currency TEXT NOT NULL,
     asset_class TEXT NOT NULL, region TEXT NOT NULL, sector TEXT NOT NULL
+);
+-- No REFERENCES: put_instrument's INSERT OR REPLACE deletes the row it replaces, which a
+-- foreign key would refuse; put_proposal checks the instrument in its own transaction.
+CREATE TABLE IF NOT EXISTS portfolio_proposals (
+    symbol TEXT PRIMARY KEY,
+    asset_class TEXT NOT NULL, region TEXT NOT NULL, sector TEXT NOT NULL,
+    confidence TEXT NOT NULL, reason TEXT NOT NULL, model TEXT NOT NULL,
+    proposed_on TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS portfolio_transactions (
     id TEXT PRIMARY KEY,
@@ -136,6 +145,19 @@ def _instrument(row: Sequence[Any]) -> Instrument:
     )
 
 
+def _proposal(row: Sequence[Any]) -> ProposedClassification:
+    return ProposedClassification(
+        symbol=row[0],
+        asset_class=weights_from_json(row[1]),
+        region=weights_from_json(row[2]),
+        sector=weights_from_json(row[3]),
+        confidence=Decimal(row[4]),
+        reason=row[5],
+        model=row[6],
+        proposed_on=date.fromisoformat(row[7]),
+    )
+
+
 def _price(row: Sequence[Any]) -> Price:
     return Price(row[0], date.fromisoformat(row[1]), Decimal(row[2]), row[3])
 
@@ -222,6 +244,50 @@ class SqlitePortfolioStore(SqliteTables):
             " FROM portfolio_instruments ORDER BY symbol"
         )
         return [_instrument(row) for row in rows]
+
+    # Proposed classifications -----------------------------------------------------------
+    def put_proposal(self, proposal: ProposedClassification) -> None:
+        with self._writing() as db:
+            # Checked inside the transaction: the instrument cannot go under the check.
+            found = db.execute(
+                "SELECT symbol FROM portfolio_instruments WHERE symbol = ?", (proposal.symbol,)
+            ).fetchall()
+            checks.check_proposal(proposal, {row[0] for row in found})
+            db.execute(
+                "INSERT OR REPLACE INTO portfolio_proposals(symbol, asset_class, region,"
+                " sector, confidence, reason, model, proposed_on)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    proposal.symbol,
+                    weights_json(proposal.asset_class),
+                    weights_json(proposal.region),
+                    weights_json(proposal.sector),
+                    str(proposal.confidence),
+                    proposal.reason,
+                    proposal.model,
+                    proposal.proposed_on.isoformat(),
+                ),
+            )
+
+    def get_proposal(self, symbol: str) -> ProposedClassification | None:
+        rows = self._read(
+            "SELECT symbol, asset_class, region, sector, confidence, reason, model, proposed_on"
+            " FROM portfolio_proposals WHERE symbol = ?",
+            (symbol,),
+        )
+        return _proposal(rows[0]) if rows else None
+
+    def list_proposals(self) -> list[ProposedClassification]:
+        rows = self._read(
+            "SELECT symbol, asset_class, region, sector, confidence, reason, model, proposed_on"
+            " FROM portfolio_proposals ORDER BY symbol"
+        )
+        return [_proposal(row) for row in rows]
+
+    def delete_proposal(self, symbol: str) -> bool:
+        with self._writing() as db:
+            sql = "DELETE FROM portfolio_proposals WHERE symbol = ?"
+            return bool(db.execute(sql, (symbol,)).rowcount)
 
     # Transactions -----------------------------------------------------------------------
     def add_transactions(self, entries: Sequence[RecordedTransaction]) -> int:

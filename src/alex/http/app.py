@@ -30,6 +30,8 @@ from alex.http.portfolio_schemas import (
     AccountBody,
     AccountListResponse,
     AccountPut,
+    ClassificationDecision,
+    ClassificationListResponse,
     DimensionName,
     ExportResponse,
     ImportResponse,
@@ -243,6 +245,7 @@ AsOf = Annotated[
     ),
 ]
 AccountId = Annotated[str, Path(max_length=64, examples=["brokerage"])]
+Symbol = Annotated[str, Path(max_length=200, examples=["HAGB"])]
 
 
 def build_portfolio_router() -> APIRouter:
@@ -344,6 +347,32 @@ def build_portfolio_router() -> APIRouter:
         """Set the target allocation along one dimension (shares summing to 100); empty
         weights remove it."""
         return portfolio.put_target(services, dimension, body)
+
+    @router.get("/portfolio/classifications", response_model=ClassificationListResponse, tags=tags)
+    def classifications(services: ServicesDep) -> ClassificationListResponse:
+        """Classifications a model proposed for instruments with unknown weights, waiting
+        for accept or reject; not counted in any allocation until accepted. Proposing runs
+        where the model is: `alex portfolio classify`, or the analysis job."""
+        return portfolio.list_classifications(services)
+
+    @router.post(
+        "/portfolio/classifications/{symbol}/accept",
+        response_model=ClassificationDecision,
+        tags=tags,
+    )
+    def accept_classification(symbol: Symbol, services: ServicesDep) -> ClassificationDecision:
+        """The proposed weights become the instrument's, for the dimensions it still has
+        unknown (weights of its own are kept); 404 if the symbol has no proposal."""
+        return portfolio.accept_classification(services, symbol)
+
+    @router.post(
+        "/portfolio/classifications/{symbol}/reject",
+        response_model=ClassificationDecision,
+        tags=tags,
+    )
+    def reject_classification(symbol: Symbol, services: ServicesDep) -> ClassificationDecision:
+        """Drop the proposal; the instrument stays as it is. 404 if it has none."""
+        return portfolio.reject_classification(services, symbol)
 
     @router.get("/portfolio/settings", response_model=SettingsBody, tags=tags)
     def settings(services: ServicesDep) -> SettingsBody:

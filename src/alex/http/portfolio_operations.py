@@ -19,6 +19,8 @@ from alex.http.portfolio_schemas import (
     AccountBody,
     AccountListResponse,
     AccountPut,
+    ClassificationDecision,
+    ClassificationListResponse,
     ExportResponse,
     ImportReportBody,
     ImportResponse,
@@ -32,6 +34,7 @@ from alex.http.portfolio_schemas import (
     ProjectionRequest,
     ProjectionSettingsBody,
     ProjectionSettingsPut,
+    ProposalBody,
     SettingsBody,
     SettingsPut,
     TargetPut,
@@ -43,9 +46,22 @@ from alex.http.portfolio_schemas import (
 from alex.portfolio.files import FileKind, ImportFormat, ImportReport
 from alex.portfolio.formats import fields
 from alex.portfolio.holdings import ledger
-from alex.portfolio.model import Account, AccountKind, PortfolioSettings, RecordedTransaction
+from alex.portfolio.model import (
+    Account,
+    AccountKind,
+    PortfolioSettings,
+    ProposedClassification,
+    RecordedTransaction,
+)
 from alex.portfolio.service import ProjectionPlan
-from alex.portfolio.summary import exact, import_json, projection_json, view_json, xray_json
+from alex.portfolio.summary import (
+    exact,
+    import_json,
+    projection_json,
+    proposal_json,
+    view_json,
+    xray_json,
+)
 from alex.services import Services
 
 # A contribution growing faster than this would overflow the projection's floats.
@@ -274,6 +290,48 @@ def settings_body(settings: PortfolioSettings) -> SettingsBody:
             fee=exact(plan.fee),
         ),
     )
+
+
+# --- proposed classifications ----------------------------------------------------------------
+# Proposing needs a chat model, so it is not a route: `alex portfolio classify` locally, or the
+# analysis job (docs/planner.md, "Classify"). Listing, accepting and rejecting are, everywhere.
+
+
+def list_classifications(services: Services) -> ClassificationListResponse:
+    """The proposals waiting for the user, by symbol."""
+    proposals = services.portfolio.classifications.proposals()
+    return ClassificationListResponse(proposals=proposal_bodies(services, proposals))
+
+
+def accept_classification(services: Services, symbol: str) -> ClassificationDecision:
+    """The proposal's weights become the instrument's (for the dimensions it still has
+    unknown); 404 if ``symbol`` has no proposal."""
+    accepted = services.portfolio.classifications.accept(_text(symbol, "symbol"))
+    return ClassificationDecision(
+        message="Proposal accepted"
+        if accepted.applied
+        else "Proposal dropped: the instrument has its own weights for everything it proposed",
+        symbol=accepted.symbol,
+        applied=list(accepted.applied),
+        kept=list(accepted.kept),
+    )
+
+
+def reject_classification(services: Services, symbol: str) -> ClassificationDecision:
+    """Drop the proposal; the instrument stays as it is. 404 if ``symbol`` has none."""
+    rejected = services.portfolio.classifications.reject(_text(symbol, "symbol"))
+    return ClassificationDecision(
+        message="Proposal rejected", symbol=rejected.symbol, applied=[], kept=[]
+    )
+
+
+def proposal_bodies(
+    services: Services, proposals: list[ProposedClassification]
+) -> list[ProposalBody]:
+    """The proposals as answers, with their instruments' names."""
+    store = services.portfolio.store
+    names = {i.symbol: i.name for i in store.list_instruments()} if proposals else {}
+    return [ProposalBody.model_validate(proposal_json(p, names.get(p.symbol))) for p in proposals]
 
 
 # --- shaping and checking ------------------------------------------------------------------

@@ -221,6 +221,27 @@ class AllocationBody(BaseModel):
     currency: str
     buckets: list[BucketBody]
     excluded: list[str]
+    proposed: list[str] = Field(
+        default_factory=list,
+        description="Symbols in 'unknown' with a proposed classification waiting to be "
+        "accepted: not counted until then.",
+    )
+
+
+class ProposalBody(BaseModel):
+    """A classification a model proposed, waiting for the user's accept or reject."""
+
+    symbol: str
+    name: str | None
+    asset_class: dict[str, str] = Field(
+        description="Per cent by bucket; empty: not proposed (the instrument has its own)."
+    )
+    region: dict[str, str]
+    sector: dict[str, str]
+    confidence: str = Field(description="The model's own, 0 to 1.", examples=["0.7"])
+    reason: str
+    model: str
+    proposed_on: str
 
 
 class PortfolioBody(BaseModel):
@@ -239,6 +260,9 @@ class PortfolioBody(BaseModel):
     allocations: dict[str, AllocationBody]
     stale: list[QuoteBody]
     missing: list[QuoteBody]
+    proposed_classifications: list[ProposalBody] = Field(
+        default_factory=list, description="Waiting for accept; not in the allocations."
+    )
 
 
 class FindingBody(BaseModel):
@@ -390,3 +414,45 @@ class SettingsBody(BaseModel):
 class PortfolioDeleteResponse(BaseModel):
     message: str
     id: str
+
+
+class ClassificationListResponse(BaseModel):
+    """``GET /portfolio/classifications``: the proposals waiting, by symbol."""
+
+    proposals: list[ProposalBody]
+
+
+class ClassificationDecision(BaseModel):
+    """What accepting or rejecting a proposal did."""
+
+    message: str
+    symbol: str
+    applied: list[str] = Field(
+        description="Dimensions whose proposed weights became the instrument's (accept)."
+    )
+    kept: list[str] = Field(
+        description="Dimensions left as they were: the instrument had its own weights."
+    )
+
+
+class RefusalBody(BaseModel):
+    symbol: str
+    reason: str
+
+
+class ClassifyReportBody(BaseModel):
+    """One classify run: the proposals made, the instruments not classified and why, and
+    those skipped (a proposal already waits, or no instrument on record)."""
+
+    model: str | None
+    proposed: list[ProposalBody]
+    not_classified: list[RefusalBody]
+    skipped: list[RefusalBody]
+
+
+class ClassifyResponse(BaseModel):
+    """``alex portfolio classify --json``: the run (null where it did not run: against a
+    remote API, which has no model) and every proposal waiting."""
+
+    report: ClassifyReportBody | None
+    proposals: list[ProposalBody]

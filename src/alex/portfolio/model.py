@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 # ISO 4217 codes: three upper-case letters. Which ones exist is the FX table's business.
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -57,6 +57,38 @@ class TransactionType(StrEnum):
 # Types that move units of an instrument (the others move only cash).
 TRADES = frozenset({TransactionType.BUY, TransactionType.SELL})
 UNKNOWN = "unknown"
+
+# The bucket names a model may propose (alex.planner.tagger holds its answers to them). A
+# user's own weights may use any lower-case words; these are the ones the samples and the
+# projection use: "equity", "bond" and "cash" have return assumptions, "cash" is also where
+# the allocation puts cash balances, and the sectors are GICS's eleven (information
+# technology as "technology") plus "government" for government debt.
+AssetClassBucket = Literal["equity", "bond", "cash", "real_estate", "commodity", "other"]
+RegionBucket = Literal[
+    "north_america", "latin_america", "europe", "middle_east_africa", "asia_pacific", "other"
+]
+SectorBucket = Literal[
+    "technology",
+    "financials",
+    "health_care",
+    "consumer_discretionary",
+    "consumer_staples",
+    "industrials",
+    "energy",
+    "materials",
+    "utilities",
+    "real_estate",
+    "communication_services",
+    "government",
+    "other",
+]
+PROPOSED_BUCKETS: dict[str, tuple[str, ...]] = {
+    "asset_class": get_args(AssetClassBucket),
+    "region": get_args(RegionBucket),
+    "sector": get_args(SectorBucket),
+}
+CLASSIFIED = tuple(PROPOSED_BUCKETS)  # the instrument's three weights, in order
+MAX_REASON_CHARS = 300  # a proposal's reason: a sentence or two
 
 
 def is_currency(code: str) -> bool:
@@ -229,3 +261,29 @@ class PortfolioSettings:
     stale_price_days: int = 7
     risk_thresholds: dict[str, Decimal] = field(default_factory=dict)
     projection: ProjectionDefaults = field(default_factory=ProjectionDefaults)
+
+
+@dataclass(frozen=True)
+class ProposedClassification:
+    """Weights a model proposed for an instrument, kept beside it until the user accepts
+    (they become the instrument's own weights) or rejects them (dropped). Never read by the
+    allocation before that: an unknown classification stays unknown.
+
+    Only the dimensions the instrument had unknown when it was proposed carry weights; the
+    others are empty (``Weights()``), so accepting can never overwrite a user's weights.
+    ``confidence`` is the model's own, 0 to 1; ``model`` names it.
+    """
+
+    symbol: str
+    asset_class: Weights
+    region: Weights
+    sector: Weights
+    confidence: Decimal
+    reason: str
+    model: str
+    proposed_on: date
+
+    def weights(self) -> dict[str, Weights]:
+        """The proposed weights by dimension, those proposed only."""
+        found = {name: getattr(self, name) for name in CLASSIFIED}
+        return {name: weights for name, weights in found.items() if weights.known}

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.portfolio.allocation import Allocation, Dimension, allocate, check_targets, drift
+from alex.portfolio.classifications import Classifications
 from alex.portfolio.files import PortfolioFiles
 from alex.portfolio.formats import fields
 from alex.portfolio.history import ValueHistory, month_ends, value_history
@@ -33,6 +34,7 @@ from alex.portfolio.model import (
     Instrument,
     PortfolioSettings,
     ProjectionDefaults,
+    ProposedClassification,
     Transaction,
     Weights,
 )
@@ -77,6 +79,8 @@ class PortfolioView:
     allocations: Mapping[Dimension, Allocation]
     targets: Mapping[Dimension, Mapping[str, Decimal]]
     drift: Mapping[Dimension, Mapping[str, Decimal]]
+    # Waiting for the user's accept: shown beside the allocation, never counted in it.
+    proposals: tuple[ProposedClassification, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -180,6 +184,8 @@ class PortfolioService:
         self._today = today
         # Imports and exports (alex.portfolio.files): the doors call them through here.
         self.files = PortfolioFiles(store, today)
+        # Proposed classifications, accepted or rejected (alex.portfolio.classifications).
+        self.classifications = Classifications(store, today)
 
     # --- showing --------------------------------------------------------------------------
     def _state(self, day: date) -> _State:
@@ -262,6 +268,7 @@ class PortfolioService:
             allocations=allocations,
             targets=targets,
             drift=drifts,
+            proposals=tuple(store.list_proposals()),
         )
 
     def history(self, start: date | None = None, end: date | None = None) -> ValueHistory:

@@ -13,7 +13,7 @@ from typing import Any
 
 from alex.portfolio.allocation import Allocation
 from alex.portfolio.files import ImportReport
-from alex.portfolio.model import round_money
+from alex.portfolio.model import ProposedClassification, round_money
 from alex.portfolio.service import PortfolioProjection, PortfolioView
 from alex.portfolio.valuation import Quote, Total
 from alex.portfolio.xray import XRay
@@ -63,7 +63,40 @@ def _allocation(allocation: Allocation, view: PortfolioView) -> dict[str, Any]:
             for name in names
         ],
         "excluded": list(allocation.excluded),
+        # Symbols in ``unknown`` here with a proposal waiting: not counted until accepted.
+        "proposed": sorted(
+            p.symbol
+            for p in view.proposals
+            if allocation.dimension.value in p.weights()
+            and p.symbol in view.instruments
+            and not getattr(view.instruments[p.symbol], allocation.dimension.value).known
+        ),
     }
+
+
+def proposal_json(proposal: ProposedClassification, name: str | None) -> dict[str, Any]:
+    """One proposed classification: weights by dimension (empty: not proposed, the
+    instrument has its own), per cent as exact strings; confidence 0 to 1."""
+    return {
+        "symbol": proposal.symbol,
+        "name": name,
+        "asset_class": _shares(proposal.asset_class.shares),
+        "region": _shares(proposal.region.shares),
+        "sector": _shares(proposal.sector.shares),
+        "confidence": exact(proposal.confidence),
+        "reason": proposal.reason,
+        "model": proposal.model,
+        "proposed_on": proposal.proposed_on.isoformat(),
+    }
+
+
+def _name(view: PortfolioView, symbol: str) -> str | None:
+    instrument = view.instruments.get(symbol)
+    return instrument.name if instrument else None
+
+
+def _shares(shares: dict[str, Decimal]) -> dict[str, str]:
+    return {bucket: format(share, "f") for bucket, share in shares.items()}
 
 
 def view_json(view: PortfolioView) -> dict[str, Any]:
@@ -133,6 +166,9 @@ def view_json(view: PortfolioView) -> dict[str, Any]:
         },
         "stale": [_quote(q) for q in valuation.stale],
         "missing": [_quote(q) for q in valuation.missing],
+        "proposed_classifications": [
+            proposal_json(p, _name(view, p.symbol)) for p in view.proposals
+        ],
     }
 
 
