@@ -64,11 +64,11 @@ NEVER_SHIPPED = ("boto3", "botocore", "s3transfer", "huggingface-hub")
 LOCAL_ONLY = (
     "__main__.py",
     "research",  # the researcher runs from its own container image (services/researcher)
-    "planner",  # the analysis job (issue 14) runs where the researcher does, not in a Lambda zip
     "http/research_cloud.py",  # ... as do its door and its AWS adapters
     "adapters/dynamo_jobs.py",
     "adapters/lambda_invoker.py",
-    # The planner runs in the researcher's image too, with its stores.
+    # The planner (issue 14: `alex analyse`, the analysis job) runs in the researcher's image
+    # too, with its stores.
     "planner",
     "adapters/planner_dynamo.py",
     "adapters/planner_sqlite.py",
@@ -98,7 +98,7 @@ LOCAL_ONLY = (
     # The portfolio's local parts: its CLI (typer), its SQLite store (sqlean), the price
     # sources (httpx; no Lambda fetches prices), the returns maths (no route uses it) and the
     # retirement projection: numpy alone is a 15.7 MB wheel, over the 6 MB zip target, so
-    # POST /portfolio/projection is answered by `alex serve` only (docs/portfolio.md).
+    # POST /portfolio/projection is answered by the researcher's image (docs/portfolio.md).
     "portfolio_cli.py",
     "portfolio_tables.py",
     "portfolio/projection.py",
@@ -107,8 +107,6 @@ LOCAL_ONLY = (
     "adapters/price_sources.py",
     "adapters/stored_prices.py",
     "adapters/twelvedata_prices.py",
-    # The planner (issue 14) runs with `alex analyse` and the analysis job, not in these zips.
-    "planner",
 )
 # Parts only the services that name them ship (``custom.alexBuild.ship`` in serverless.yml,
 # ``--ship`` here); every other zip leaves them out. The portfolio's records

@@ -33,7 +33,6 @@ CORE = (
     "alex.research",
     "alex.planner",
     "alex.portfolio",
-    "alex.planner",
     "alex.config",
     "alex.loaders",
 )
