@@ -119,6 +119,8 @@ def test_the_function_is_the_image_on_x86_64_with_the_infrastructure_outputs(
         cloud.OPENAI_KEY_PARAMETER_ENV: PARAMETER,
         # POST /portfolio/projection reads the infrastructure's table.
         "ALEX_PORTFOLIO_TABLE": OUTPUTS["PortfolioTableName"],
+        # The pages' sign-in reads the API key with this id (the ingest stack's output).
+        cloud.API_KEY_ID_ENV: "k3y1d2e3f4",
     }
     # A job runs once: no automatic retry of a failed asynchronous invocation.
     config = only(template, "AWS::Lambda::EventInvokeConfig")
@@ -135,7 +137,7 @@ def test_every_research_route_and_the_projection_are_keyed_and_go_to_the_functio
 ) -> None:
     from alex.http.app import build_router
 
-    from .test_serverless import api_routes
+    from .test_serverless import api_routes, published_page_routes
 
     routes = api_routes(template)
     research = {
@@ -149,16 +151,18 @@ def test_every_research_route_and_the_projection_are_keyed_and_go_to_the_functio
         ("POST", "/research/jobs"),
         ("GET", "/research/jobs/{job_id}"),
     }
-    # The portfolio's one numpy route, under the infrastructure's /portfolio resource.
-    assert set(routes) == research | {("POST", "/portfolio/projection")}
+    # The portfolio's one numpy route, under the infrastructure's /portfolio resource; the
+    # web pages, unkeyed (test_serverless.py: test_the_pages_are_published_without_a_key...).
+    pages = published_page_routes()
+    assert set(routes) == research | {("POST", "/portfolio/projection")} | pages
     (projection,) = [
         part
         for part in resources(template, "AWS::ApiGateway::Resource").values()
         if part["PathPart"] == "projection"
     ]
     assert projection["ParentId"] == OUTPUTS["PortfolioApiResourceId"]
-    for method in routes.values():
-        assert method["ApiKeyRequired"] is True
+    for route, method in routes.items():
+        assert method["ApiKeyRequired"] is (route not in pages)
         assert method["RestApiId"] == OUTPUTS["ApiId"]
         integration = method["Integration"]
         assert integration["Type"] == "AWS_PROXY"
@@ -270,7 +274,15 @@ def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
         "dynamodb:UpdateItem",
         "ssm:GetParameter",
         "kms:Decrypt",
+        "apigateway:GET",
     }
+    # The web pages' sign-in reads the API's one key, by its id (the ingest stack's output).
+    assert grants["apigateway:GET"] == (
+        {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/k3y1d2e3f4"},
+        None,
+    )
+    variables = template["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["ALEX_API_KEY_ID"] == "k3y1d2e3f4"
     assert grants["lambda:InvokeFunction"] == ({"Fn::GetAtt": [FUNCTION, "Arn"]}, None)
     for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"):
         assert grants[action] == ({"Fn::GetAtt": ["ResearchJobsTable", "Arn"]}, None)
@@ -284,6 +296,22 @@ def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
     # Only the schedule's role and the opt-in App Runner one are created here.
     roles = {name for name, r in policies.items() if r["Type"] == "AWS::IAM::Role"}
     assert roles == {"ResearchScheduleRole", "AppRunnerAccessRole"}
+
+
+def portfolio_actions() -> set[str]:
+    """The portfolio Lambda's grants on its table (what ``DynamoPortfolioStore`` calls)."""
+    from .test_service_config import config
+
+    role = config(ROOT / "infrastructure" / "serverless.yml")["resources"]["Resources"][
+        "PortfolioLambdaRole"
+    ]
+    (policy,) = role["Properties"]["Policies"]
+    return {
+        action
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+        if action.startswith("dynamodb:")
+    }
 
 
 @needs_node
@@ -309,20 +337,19 @@ def test_the_researcher_role_in_the_infrastructure(packaged: Packaged) -> None:
         "logs:PutLogEvents",
         "sagemaker:InvokeEndpoint",
         "aoss:APIAccessAll",
-        # The projection reads the portfolio table (test_projection_image.py: these calls).
-        "dynamodb:GetItem",
-        "dynamodb:Query",
+        # The projection reads the portfolio table (test_projection_image.py: these calls);
+        # the web pages write it as the portfolio Lambda does.
+        *portfolio_actions(),
         *iam_actions(client_calls(planner_stores)[1]),
     }
     # Each table gets its own calls: the portfolio is only read (the projection), the
     # planner's table takes exactly what its stores do.
-    tables = {
-        s["Resource"]["Fn::GetAtt"][0]: set(actions(s))
-        for s in statements(as_resource)
-        if actions(s)[0].startswith("dynamodb:")
-    }
+    tables: dict[str, set[str]] = {}
+    for s in statements(as_resource):
+        if actions(s)[0].startswith("dynamodb:"):
+            tables.setdefault(s["Resource"]["Fn::GetAtt"][0], set()).update(actions(s))
     assert tables == {
-        "PortfolioTable": {"dynamodb:GetItem", "dynamodb:Query"},
+        "PortfolioTable": portfolio_actions(),
         "PlannerTable": set(iam_actions(client_calls(planner_stores)[1])),
     }
     assert "alex-researcher-${sls:stage}" in json.dumps(role).replace(STAGE, "${sls:stage}")
@@ -380,6 +407,8 @@ def test_compose_hands_the_researcher_its_role_and_the_shared_api() -> None:
         "restApiRootResourceId": "${infrastructure.ApiRootResourceId}",
         "portfolioTable": "${infrastructure.PortfolioTableName}",
         "portfolioApiResourceId": "${infrastructure.PortfolioApiResourceId}",
+        # The pages' sign-in key, by id (ingest deploys before the researcher).
+        "apiKeyId": "${ingest.ApiKeyId}",
     }
 
 

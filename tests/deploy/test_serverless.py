@@ -60,6 +60,8 @@ OUTPUTS = {
     "PortfolioApiResourceId": "p0rtf0l10r3s",
     "ApiEndpoint": f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com/{STAGE}",
 }
+# The ingest stack's, for the researcher (the pages' sign-in key).
+INGEST_OUTPUTS = {"ApiKeyId": "k3y1d2e3f4"}
 ZIP_LIMIT_MB = 50  # Lambda's direct-upload limit; the 6 MB target is test_zip_size_target
 UNZIPPED_LIMIT_MB = 250  # Lambda's hard limit for code and dependencies
 # The researcher's image, as build_image.py would have pushed it (by digest: no ECR lookup).
@@ -131,7 +133,11 @@ def package_all() -> Packaged:
     if state.exists():
         pytest.skip(f"{state} exists (a real '{STAGE}' stage?): not overwriting it")
     state.parent.mkdir(exist_ok=True)
-    state.write_text(json.dumps({"components": {"infrastructure": {"outputs": OUTPUTS}}}))
+    components = {
+        "infrastructure": {"outputs": OUTPUTS},
+        "ingest": {"outputs": INGEST_OUTPUTS},
+    }
+    state.write_text(json.dumps({"components": components}))
     started = time.monotonic()
     try:
         # One service at a time: the machine is shared.
@@ -276,8 +282,13 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
         for route in router.routes
         for method in getattr(route, "methods", ())
     }
-    assert set(routes) == app_routes | {("GET", "/health")}
-    assert {route for route, keyed in routes.items() if not keyed} == {("GET", "/health")}
+    # Keyed: exactly the JSON routes. Unkeyed: /health and the web pages' prefix, for the
+    # methods the pages use (test_the_pages_are_published_without_a_key_and_nothing_else).
+    keyed = {route for route, required in routes.items() if required}
+    unkeyed = {route for route, required in routes.items() if not required}
+    assert keyed == app_routes
+    assert unkeyed == {("GET", "/health"), *published_page_routes()}
+    assert all(method["ApiKeyRequired"] is True for method in api_routes_of(packaged, keyed))
     # Every portfolio route by exactly one function: the zip service, but the projection,
     # which needs numpy (over the 6 MB zip target) and runs in the researcher's image.
     portfolio_routes = {
@@ -310,6 +321,121 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
     compose = yaml.safe_load((ROOT / "serverless-compose.yml").read_text("utf-8"))
     assert compose["services"]["search"]["dependsOn"] == "ingest"
     assert compose["services"]["researcher"]["dependsOn"] == "search"
+
+
+def published_page_routes() -> set[tuple[str, str]]:
+    """What the researcher publishes for the pages: GET and POST on the prefix and below."""
+    from alex.http.research_cloud import PAGES_PREFIX
+
+    return {
+        (method, path)
+        for method in ("GET", "POST")
+        for path in (PAGES_PREFIX, f"{PAGES_PREFIX}/{{proxy+}}")
+    }
+
+
+def api_routes_of(packaged: Packaged, wanted: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        method
+        for name in (*LAMBDA_SERVICES, *IMAGE_SERVICES)
+        for route, method in api_routes(packaged.templates[name]).items()
+        if route in wanted
+    ]
+
+
+def page_routes() -> set[tuple[str, str]]:
+    """Every web page route, from the page modules themselves (each exposes ``router``;
+    sign-in and the dashboard are ``build_pages()``'s): a page added later is in it."""
+    import importlib
+    import pkgutil
+
+    import alex.web
+    from alex.web.pages import build_pages
+
+    routers = [build_pages()]
+    for module in pkgutil.iter_modules(alex.web.__path__):
+        router = getattr(importlib.import_module(f"alex.web.{module.name}"), "router", None)
+        if router is not None:
+            routers.append(router)
+    found: set[tuple[str, str]] = set()
+    for router in routers:
+        for route in router.routes:
+            methods = getattr(route, "methods", None) or {"GET"}  # a mount serves files
+            path: str = getattr(route, "path")  # noqa: B009 (BaseRoute does not declare it)
+            found |= {(method, path) for method in methods if method != "HEAD"}
+    return found
+
+
+def test_the_pages_are_published_without_a_key_and_nothing_else(packaged: Packaged) -> None:
+    """The pages live under one prefix the researcher's image publishes without an API key
+    (a browser cannot send one); no JSON route lives there, and the pages use no method the
+    prefix does not publish. So a new page needs no new API Gateway method, and a JSON route
+    can never be reached through the unkeyed ones."""
+    from alex.http.app import build_portfolio_router, build_router
+    from alex.http.research_cloud import PAGES_PREFIX
+
+    template = packaged.templates["researcher"]
+    unkeyed = {
+        route for route, method in api_routes(template).items() if not method["ApiKeyRequired"]
+    }
+    assert unkeyed == published_page_routes()
+    for route, method in api_routes(template).items():
+        if route in unkeyed:
+            assert method["AuthorizationType"] == "NONE"
+            assert method["Integration"]["Type"] == "AWS_PROXY"
+    pages = page_routes()
+    assert len(pages) > 20  # sign-in, dashboard, accounts, retirement, knowledge, research...
+    assert {method for method, _ in pages} == {method for method, _ in unkeyed}
+    json_paths = {
+        str(getattr(route, "path"))  # noqa: B009 (BaseRoute does not declare it)
+        for router in (build_router(), build_portfolio_router())
+        for route in router.routes
+    } | {"/health", "/docs", "/openapi.json"}
+    assert not {
+        path for path in json_paths if path == PAGES_PREFIX or path.startswith(PAGES_PREFIX + "/")
+    }
+    # The page paths under the prefix are the app's own, so none clashes with a JSON one.
+    assert not {path for _, path in pages} & json_paths
+    # Uploads (multipart/form-data) reach the function byte for byte.
+    api = only(packaged.templates["infrastructure"], "AWS::ApiGateway::RestApi")
+    assert api["BinaryMediaTypes"] == ["multipart/form-data"]
+
+
+def test_the_page_methods_are_throttled_in_the_stage() -> None:
+    """The usage plan throttles keyed requests only: page_throttle.js sets the pages'
+    methods' throttle in the stage after each deploy of the researcher."""
+    from .test_service_config import config as read_config
+
+    researcher = read_config(service_dir("researcher") / "serverless.yml")
+    assert "./page_throttle" in researcher["plugins"]
+    config = researcher["custom"]["pageThrottle"]
+    assert {("GET", path) for path in config["paths"]} | {
+        ("POST", path) for path in config["paths"]
+    } == published_page_routes()
+    assert config["methods"] == ["GET", "POST"]
+    script = (
+        "const p = require(process.argv[1]);"
+        "console.log(JSON.stringify(p.patchOperations({paths: ['/app', '/app/{proxy+}'],"
+        " methods: ['GET', 'POST'], rateLimit: 10, burstLimit: 20})));"
+    )
+    out = subprocess.run(
+        ["node", "-e", script, str(service_dir("researcher") / "page_throttle.js")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    operations = json.loads(out)
+    assert len(operations) == 8
+    assert {
+        "op": "replace",
+        "path": "/~1app~1{proxy+}/POST/throttling/rateLimit",
+        "value": "10",
+    } in operations
+    assert {
+        "op": "replace",
+        "path": "/~1app/GET/throttling/burstLimit",
+        "value": "20",
+    } in operations
 
 
 def template_resource(packaged: Packaged, service: str, name: str) -> dict[str, Any]:
@@ -483,8 +609,8 @@ def test_the_portfolio_table_and_its_role(packaged: Packaged) -> None:
     assert f"/aws/lambda/alex-portfolio-{STAGE}-*:*" in json.dumps(logs["Resource"])
     assert all(action.startswith("dynamodb:") for action in data["Action"])
     assert data["Resource"] == {"Fn::GetAtt": ["PortfolioTable", "Arn"]}
-    # Only the portfolio role writes the table; the researcher's (the projection, in its
-    # image) may read it; the portfolio role reaches neither SageMaker nor OpenSearch.
+    # The portfolio role and the researcher's (the projection and the web pages, in its
+    # image) reach the table; the portfolio role reaches neither SageMaker nor OpenSearch.
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role" or name == "PortfolioLambdaRole":
             continue
@@ -495,9 +621,14 @@ def test_the_portfolio_table_and_its_role(packaged: Packaged) -> None:
             if "PortfolioTable" in json.dumps(statement["Resource"])
         ]
         if name == "ResearcherLambdaRole":
-            (read,) = on_table
+            # The projection reads; the web pages (in the same image) make the rest of the
+            # portfolio Lambda's calls: together exactly the portfolio role's.
+            read, pages = on_table
             assert read["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
             assert read["Resource"] == {"Fn::GetAtt": ["PortfolioTable", "Arn"]}
+            assert pages["Sid"] == "PagesWritePortfolio"
+            assert pages["Resource"] == {"Fn::GetAtt": ["PortfolioTable", "Arn"]}
+            assert {*read["Action"], *pages["Action"]} == set(data["Action"])
         else:
             assert "PortfolioTable" not in json.dumps(resource), name
     assert "PortfolioLambdaRole" not in json.dumps(template["Resources"]["CollectionAccessPolicy"])

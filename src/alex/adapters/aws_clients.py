@@ -65,3 +65,19 @@ def read_secure_parameter(name: str, client: Any) -> str:
             logger.warning("SSM parameter %s is not a SecureString: store it encrypted", name)
         _parameter_values[name] = value
         return value
+
+
+def read_api_key(key_id: str, client: Any) -> str:
+    """The value of API Gateway's API key ``key_id`` (``apigateway:GET`` on that key only)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        key = client.get_api_key(apiKey=key_id, includeValue=True)
+    except ClientError as error:
+        raise ConfigError(f"Cannot read the API key {key_id}: {error_code(error)}") from None
+    except BotoCoreError as error:
+        raise ConfigError(f"Cannot read the API key {key_id}: {error}") from None
+    value = str(key.get("value") or "")
+    if not value:
+        raise ConfigError(f"The API key {key_id} has no value")
+    return value

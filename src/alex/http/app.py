@@ -410,8 +410,15 @@ def _install_docs(app: FastAPI) -> None:
         )
 
 
-def create_app(services: Services, api_key: str) -> FastAPI:
-    """The app, serving ``services``, answering keyed routes only to ``api_key``."""
+def create_app(
+    services: Services, api_key: str, *, pages_key: str | None = None, pages_prefix: str = ""
+) -> FastAPI:
+    """The app, serving ``services``, answering keyed routes only to ``api_key``.
+
+    The web pages sign in with ``pages_key`` (default ``api_key``) and live under
+    ``pages_prefix`` (default none: at ``/``). On Lambda the two differ: the keyed routes
+    take a random key API Gateway's checked requests are given, the pages the API's real key
+    (alex.http.research_cloud)."""
     if not api_key:
         raise ValueError("an API key is required")
     app = FastAPI(
@@ -448,7 +455,7 @@ def create_app(services: Services, api_key: str) -> FastAPI:
     app.include_router(build_router())
     app.include_router(build_portfolio_router())
     # The web pages (alex.web): sign-in, dashboard; the API above keeps its x-api-key.
-    install_pages(app, app.state.api_key)
+    install_pages(app, (pages_key or api_key).encode("utf-8"), pages_prefix)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

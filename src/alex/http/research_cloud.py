@@ -10,6 +10,12 @@ serves three kinds of event:
   zip) and reads the portfolio table (``ALEX_PORTFOLIO_TABLE``). API Gateway checks the API key
   before the function runs (``private: true``); see :class:`TrustApiGatewayKey` for how
   the app's own key check accepts those requests.
+* **The web pages** (:mod:`alex.web`), under :data:`PAGES_PREFIX` (``/app``): API Gateway
+  publishes ``/app`` and ``/app/{proxy+}`` without an API key (a browser cannot send one),
+  and the app's own session guards them: sign-in takes the API's real key, read from API
+  Gateway once per container (``ALEX_API_KEY_ID``, :func:`pages_key`). :class:`BehindApiGateway`
+  gives the app the stage prefix (``/dev``) as its ``root_path``, so links, redirects and
+  the session cookie's ``Path`` carry it.
 * **A research job**, ``{"alex_research_job": "<job_id>"}``: ``POST /research/jobs``
   stores the queued job in DynamoDB (:mod:`alex.adapters.dynamo_jobs`) and invokes this
   same function asynchronously with this event (:mod:`alex.adapters.lambda_invoker`); that
@@ -41,9 +47,10 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 from pydantic import SecretStr, ValidationError
 
-from alex.adapters.aws_clients import aws_client, read_secure_parameter
+from alex.adapters.aws_clients import aws_client, read_api_key, read_secure_parameter
 from alex.adapters.dynamo_jobs import DynamoJobStore
 from alex.adapters.lambda_invoker import JOB_EVENT, AsyncInvoker
 from alex.config import Settings, load_settings
@@ -69,6 +76,17 @@ OPENAI_KEY_PARAMETER_ENV = "OPENAI_API_KEY_PARAMETER"
 # The function that runs jobs: this one on Lambda; set explicitly for the App Runner service.
 WORKER_FUNCTION_ENV = "ALEX_WORKER_FUNCTION"
 HTTP_PORT_ENV = "ALEX_HTTP_PORT"
+# The id of the API's key (the ingest service's), whose value the pages' sign-in takes.
+API_KEY_ID_ENV = "ALEX_API_KEY_ID"
+
+# Where the pages live behind API Gateway: one greedy resource apart from the JSON routes
+# (docs/deploy.md, "The pages in the cloud"). services/researcher/serverless.yml publishes
+# /app and /app/{proxy+} for GET and POST without a key; tests/deploy checks the two agree.
+PAGES_PREFIX = "/app"
+# Answers Mangum passes to API Gateway as text (the rest as base64, which API Gateway turns
+# back into bytes only for its binary media types): the pages' SVG icon is text too, so
+# every file the pages serve today goes through unchanged (tests/deploy/test_pages_cloud.py).
+TEXT_MIME_TYPES = [*DEFAULT_TEXT_MIME_TYPES, "image/svg+xml"]
 
 
 # ------------------------------------------------------------------------ the OpenAI key
@@ -131,6 +149,65 @@ class TrustApiGatewayKey:
         await self.app(scope, receive, send)
 
 
+# ------------------------------------------------------------------------ the stage prefix
+
+
+def stage_root_path(event: object) -> str:
+    """The part of the browser's path that API Gateway takes off before the function sees it.
+
+    On the ``execute-api`` URL that is the stage, ``/dev``: ``requestContext.path`` is
+    ``/dev/app/login`` while ``path`` is ``/app/login``. Behind a custom domain it is the
+    base path mapping's (often nothing). Empty when the event says nothing about it.
+    """
+    if not isinstance(event, Mapping):
+        return ""
+    context = event.get("requestContext")
+    seen = context.get("path") if isinstance(context, Mapping) else None
+    path = event.get("path")
+    if not (isinstance(seen, str) and isinstance(path, str)):
+        return ""
+    if seen != path and seen.endswith(path):
+        return seen[: len(seen) - len(path)].rstrip("/")
+    stage = context.get("stage") if isinstance(context, Mapping) else None
+    if isinstance(stage, str) and stage and seen.startswith(f"/{stage}/"):
+        return f"/{stage}"  # the two paths differ by more than the prefix (encoding)
+    return ""
+
+
+class BehindApiGateway:
+    """ASGI middleware: the stage prefix as the app's ``root_path``.
+
+    Mangum gives the app API Gateway's ``path`` (``/app/login``) and an empty
+    ``root_path``, so every link and redirect the app wrote would drop the stage and land on
+    API Gateway's 403. With ``root_path`` ``/dev`` (and ``path`` ``/dev/app/login``, as ASGI
+    has it) routing is unchanged and ``url_for`` writes ``/dev/app/...``. Outside Lambda (no
+    ``aws.event``) it changes nothing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") == "http":
+            root = stage_root_path(scope.get("aws.event"))
+            if root:
+                scope = {**scope, "root_path": root, "path": root + scope["path"]}
+        await self.app(scope, receive, send)
+
+
+def pages_key(key_id: str | None, apigateway: Callable[[], Any]) -> str | None:
+    """The API key the pages' sign-in takes: API Gateway's key ``key_id``, read once per
+    container. None when no id is set or it cannot be read (logged): the pages then
+    refuse every key, and the JSON routes and jobs go on working."""
+    if not key_id:
+        return None
+    try:
+        return read_api_key(key_id, apigateway())
+    except ConfigError as error:
+        logger.error("The pages cannot sign anyone in: %s", error.message)
+        return None
+
+
 # ------------------------------------------------------------------------ the function
 
 
@@ -154,16 +231,20 @@ class CloudResearcher:
         services: Services,
         store: ClaimingJobStore,
         api_key: str | None = None,
+        pages_key: str | None = None,
     ) -> None:
         """``services`` keep their research jobs in ``store`` (the one that can claim a job).
         ``api_key``: the app's own key (App Runner, where no API Gateway checks one);
-        None on Lambda, where a random key only API-Gateway-checked requests get is used."""
+        None on Lambda, where a random key only API-Gateway-checked requests get is used.
+        ``pages_key``: the key the pages' sign-in takes (default ``api_key``; on Lambda the
+        API's real key, :func:`pages_key`; without one nobody can sign in)."""
         self.services = services
         self.store = store
         self.jobs = services.research_jobs
         key = api_key or secrets.token_urlsafe(32)
-        self.app = TrustApiGatewayKey(create_app(services, key), key)
-        self._http = Mangum(self.app, lifespan="off")
+        app = create_app(services, key, pages_key=pages_key or key, pages_prefix=PAGES_PREFIX)
+        self.app = BehindApiGateway(TrustApiGatewayKey(app, key))
+        self._http = Mangum(self.app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
         self._loop = asyncio.new_event_loop()
 
     @classmethod
@@ -187,7 +268,11 @@ class CloudResearcher:
             job_store=store,
             launch_job=AsyncInvoker(aws_client("lambda", region), worker, store),
         )
-        return cls(services, store, api_key)
+        sign_in = None
+        if api_key is None:  # on Lambda: the API's own key, from API Gateway
+            key_id = os.environ.get(API_KEY_ID_ENV, "").strip() or None
+            sign_in = pages_key(key_id, lambda: aws_client("apigateway", region))
+        return cls(services, store, api_key, sign_in)
 
     def handle(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         if JOB_EVENT in event:

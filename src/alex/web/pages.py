@@ -121,6 +121,13 @@ def _path(request: Request, name: str) -> str:
     return request.url_for(name).path
 
 
+def cookie_path(request: Request) -> str:
+    """The session cookie's ``Path``: the pages' root as the browser sees it, ``/`` for
+    ``alex serve``, ``/<stage>/app/`` behind API Gateway (the stage is the scope's
+    ``root_path``), so the cookie goes to the pages and to nothing else on that host."""
+    return _path(request, "dashboard")
+
+
 def render(
     request: Request,
     name: str,
@@ -162,7 +169,7 @@ def build_pages() -> APIRouter:
             COOKIE_NAME,
             sessions.cookie(session),
             max_age=int(sessions.lifetime.total_seconds()),
-            path="/",
+            path=cookie_path(request),
             secure=request.url.scheme == "https",
             httponly=True,
             samesite="strict",
@@ -174,7 +181,7 @@ def build_pages() -> APIRouter:
         response = RedirectResponse(_path(request, "login"), status_code=303)
         response.delete_cookie(
             COOKIE_NAME,
-            path="/",
+            path=cookie_path(request),
             secure=request.url.scheme == "https",
             httponly=True,
             samesite="strict",
@@ -189,11 +196,22 @@ def build_pages() -> APIRouter:
     return router
 
 
-def install_pages(app: FastAPI, api_key: bytes) -> None:
-    """Mount the pages at ``/`` and their files at ``/static`` on ``app``."""
+def install_pages(app: FastAPI, api_key: bytes, prefix: str = "") -> None:
+    """Mount the pages at ``prefix`` (``/`` when empty) and their files at ``prefix/static``
+    on ``app``; sign-in takes ``api_key``.
+
+    ``alex serve`` uses no prefix. Behind API Gateway the pages live under ``/app``
+    (:mod:`alex.http.research_cloud`): one greedy resource without an API key, apart from
+    the JSON routes, which keep theirs (docs/deploy.md, "The pages in the cloud"). Every link
+    comes from ``path_for``/``url_for``, so no template knows the prefix.
+    """
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise ValueError(f"a page prefix starts with / and does not end with one: {prefix!r}")
     app.state.web_sessions = KeySessions(api_key)
     app.state.web_templates = pages = templates()
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # /docs is the app's, at its root: API Gateway publishes it nowhere (docs/deploy.md).
+    pages.env.globals["api_docs"] = not prefix
+    app.mount(f"{prefix}/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, _: SignInRequired) -> Response:
@@ -214,4 +232,4 @@ def install_pages(app: FastAPI, api_key: bytes) -> None:
 
     routers = (charts.router, accounts.router, retirement.router, knowledge.router, research.router)
     for router in (build_pages(), *routers):
-        app.include_router(router)
+        app.include_router(router, prefix=prefix)
