@@ -113,14 +113,19 @@ def iam_actions(calls: set[str]) -> set[str]:
 
 def test_the_portfolio_role_may_make_exactly_the_calls_the_adapter_makes() -> None:
     """Least privilege: the DynamoDB actions granted are those of the client methods
-    ``DynamoPortfolioStore`` calls (a TransactWriteItems is authorised per write in it: its
-    puts need PutItem), on the portfolio table only."""
+    ``DynamoPortfolioStore`` calls, on the portfolio table only. A TransactWriteItems is
+    authorised per write in it: each "Put" needs PutItem, each "Delete" DeleteItem (an
+    edited transaction), and so on."""
     import alex.adapters.portfolio_dynamo as adapter
 
     source, calls = client_calls(adapter)
     assert "transact_write_items" in calls and '"Put":' in source
-    assert not re.search(r'"(Update|Delete|ConditionCheck)": ', source)  # only puts in one
-    calls = (calls - {"transact_write_items"}) | {"put_item"}
+    in_transactions = {
+        {"Put": "put_item", "Delete": "delete_item", "Update": "update_item"}[write]
+        for write in re.findall(r'"(Put|Delete|Update)": ', source)
+    }
+    assert not re.search(r'"ConditionCheck": ', source)  # it would need ConditionCheckItem
+    calls = (calls - {"transact_write_items"}) | in_transactions
     needed = iam_actions(calls)
 
     role = config(ROOT / "infrastructure" / "serverless.yml")["resources"]["Resources"][
