@@ -5,7 +5,8 @@
   oversold holding, the SQLite write) and together through ``PortfolioFiles.import_file``,
   then the same file again, which must add nothing;
 - ``PortfolioService.show`` over 1,000 holdings with prices and an FX rate, on a store
-  holding only their opening buys and on the store of the 100,000 transactions;
+  holding only their opening buys and on the store of the 100,000 transactions, and
+  ``PortfolioService.history`` (the value at every month end) on the latter;
 - Alex's 10,000-path, 40-year vectorised projection beside the course version's approach
   (500 Gaussian paths in a Python loop with ``random.gauss`` and a fixed $10,000 a year).
 
@@ -172,6 +173,15 @@ def measure_show(data: Household, folder: Path, runs: int = 11) -> dict[str, Any
     results["portfolio_show_100k_holdings"] = len(full.show().ledger.holdings)
     p50, p95 = _percentiles_ms(full.show, max(3, runs // 2))
     results |= {"portfolio_show_100k_tx_ms_p50": p50, "portfolio_show_100k_tx_ms_p95": p95}
+    # The value over time: every month end of the ten years from one replay (a `show` per
+    # month would cost about points x show's p50).
+    history = full.history()
+    p50, p95 = _percentiles_ms(full.history, 3)
+    results |= {
+        "portfolio_history_100k_tx_points": len(history.points),
+        "portfolio_history_100k_tx_ms_p50": p50,
+        "portfolio_history_100k_tx_ms_p95": p95,
+    }
     service.store.close()
     full.store.close()
     return results

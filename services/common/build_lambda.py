@@ -68,6 +68,11 @@ LOCAL_ONLY = (
     "http/research_cloud.py",  # ... as do its door and its AWS adapters
     "adapters/dynamo_jobs.py",
     "adapters/lambda_invoker.py",
+    # The planner runs in the researcher's image too, with its stores.
+    "planner",
+    "adapters/planner_dynamo.py",
+    "adapters/planner_sqlite.py",
+    "adapters/owner_lock.py",
     "cli.py",
     "api_key.py",
     "client.py",
@@ -83,6 +88,7 @@ LOCAL_ONLY = (
     "http/app.py",
     "http/server.py",
     "http/static",  # Swagger UI's files, for the FastAPI app's /docs
+    "web",  # the web pages (templates, CSS, htmx), mounted by http/app.py
     "adapters/local_embedder.py",
     "adapters/sqlite_store.py",
     "adapters/sqlite_file.py",
@@ -101,6 +107,8 @@ LOCAL_ONLY = (
     "adapters/price_sources.py",
     "adapters/stored_prices.py",
     "adapters/twelvedata_prices.py",
+    # The planner (issue 14) runs with `alex analyse` and the analysis job, not in these zips.
+    "planner",
 )
 # Parts only the services that name them ship (``custom.alexBuild.ship`` in serverless.yml,
 # ``--ship`` here); every other zip leaves them out. The portfolio's records
@@ -123,6 +131,7 @@ OPTIONAL = {
         "portfolio/allocation.py",
         "portfolio/files.py",
         "portfolio/formats",
+        "portfolio/history.py",
         "portfolio/holdings.py",
         "portfolio/service.py",
         "portfolio/summary.py",

@@ -178,6 +178,7 @@ def serve(
     key_note = "new: shown in full only this once; " if key.created else ""
     console.print(
         Panel.fit(
+            f"Open       [bold]{url}/[/bold] in your browser; sign in with the API key\n"
             f"Alex API   [bold]{url}[/bold]   (OpenAPI docs: {url}/docs)\n"
             f"API key    [bold]{key.shown}[/bold]   "
             f"({key_note}{escape(key.where)}; header x-api-key)\n"

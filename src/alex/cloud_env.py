@@ -17,6 +17,8 @@ ALEX_API_ENDPOINT      stack ``alex-infrastructure-<stage>``, output ``ApiEndpoi
 ALEX_API_KEY           API Gateway key ``alex-<stage>`` (``provider.apiGateway.apiKeys`` of ingest)
 ALEX_PORTFOLIO_TABLE   stack ``alex-infrastructure-<stage>``, output ``PortfolioTableName``, when
                        the stack has it (a stack deployed before the portfolio table has not)
+ALEX_PLANNER_TABLE     stack ``alex-infrastructure-<stage>``, output ``PlannerTableName``, when
+                       the stack has it (the same: a stack from before the planner has not)
 DEFAULT_AWS_REGION     the region the stack was read in (the endpoints' own)
 =====================  ===========================================================================
 
@@ -68,7 +70,10 @@ _VARIABLES = {
 _REQUIRED_OUTPUTS = (*_VARIABLES.values(), "ApiId")
 # Outputs written when the stack has them: a stage deployed before they existed still
 # gets its other variables (a redeploy adds them).
-_OPTIONAL_VARIABLES = {"ALEX_PORTFOLIO_TABLE": "PortfolioTableName"}
+_OPTIONAL_VARIABLES = {
+    "ALEX_PORTFOLIO_TABLE": "PortfolioTableName",
+    "ALEX_PLANNER_TABLE": "PlannerTableName",
+}
 
 
 def _client(name: str, region: str) -> Any:
@@ -201,7 +206,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m alex.cloud_env",
         description=(
             "Write the deployed Alex's ALEX_API_ENDPOINT, ALEX_API_KEY, SAGEMAKER_ENDPOINT, "
-            "OPENSEARCH_ENDPOINT, ALEX_PORTFOLIO_TABLE and DEFAULT_AWS_REGION into .env "
+            "OPENSEARCH_ENDPOINT, ALEX_PORTFOLIO_TABLE, ALEX_PLANNER_TABLE and "
+            "DEFAULT_AWS_REGION into .env "
             "(other lines are kept). "
             "Run after `npm run deploy`."
         ),

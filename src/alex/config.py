@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     # The portfolio's DynamoDB table (ALEX_BACKEND=aws): the infrastructure stack's
     # PortfolioTableName output, alex-portfolio-<stage> (docs/deploy.md).
     portfolio_table: str | None = Field(None, alias="ALEX_PORTFOLIO_TABLE")
+    # The planner's DynamoDB table of analysis jobs and reports (ALEX_BACKEND=aws): the
+    # infrastructure stack's PlannerTableName output, alex-planner-<stage> (docs/planner.md).
+    planner_table: str | None = Field(None, alias="ALEX_PLANNER_TABLE")
 
     @classmethod
     def settings_customise_sources(

@@ -31,6 +31,8 @@ from alex.portfolio.model import (
 
 if TYPE_CHECKING:
     # Types only: the ingest and search Lambdas import this module without the researcher.
+    from alex.planner.jobs import AnalysisJob, StepProgress
+    from alex.planner.reports import Report, ReportSummary
     from alex.research.jobs import ResearchJob
 
 # Plain sequences, not numpy arrays: the cloud path (AWS Lambda) ships without numpy.
@@ -123,6 +125,64 @@ class ClaimingJobStore(JobStore, Protocol):
     def claim(self, job_id: str) -> bool:
         """Mark a queued job as running; False if it is not queued (taken already)."""
         ...
+
+
+class AnalysisJobStore(Protocol):
+    """The planner's analysis jobs (``alex.planner.jobs``; docs/planner.md, "Jobs and
+    reports"): tables in Alex's SQLite file locally, items in the planner's DynamoDB table in
+    the cloud. Ids that are not record ids are simply not found. A store that cannot be
+    reached raises StoreUnavailableError.
+
+    A local store, when it opens, marks failed (``INTERRUPTED``) every queued or running job
+    whose process has ended: no job is left "running" by a process that is gone.
+    """
+
+    def put(self, job: AnalysisJob) -> None:
+        """Store the record whole, replacing the one with its id: a new job, or its end."""
+        ...
+
+    def get(self, job_id: str) -> AnalysisJob | None: ...
+
+    def claim(self, job_id: str) -> AnalysisJob | None:
+        """Mark a queued job running (now), exactly once however many workers ask at the
+        same time (a conditional write): the running record, or None if the job is not
+        queued (claimed already, ended, unknown)."""
+        ...
+
+    def update_steps(self, job_id: str, steps: Sequence[StepProgress]) -> bool:
+        """Replace a running job's steps (its progress); False, and nothing written, if the
+        job is not running (it ended, or was marked interrupted): the worker should stop."""
+        ...
+
+    def list_recent(self, limit: int = 20) -> list[AnalysisJob]:
+        """The newest ``limit`` jobs (1 to 100), newest first."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ReportStore(Protocol):
+    """The planner's reports (``alex.planner.reports``). Every store keeps the same body, so
+    a report too large for one (over ``MAX_STORED_REPORT_BYTES`` compressed) is refused by
+    all with PayloadTooLargeError; a bad record is InvalidInputError naming the field.
+    Nothing is stored in either case."""
+
+    def put(self, report: Report) -> None:
+        """Store the report, replacing the one with its id."""
+        ...
+
+    def get(self, report_id: str) -> Report | None: ...
+
+    def list_reports(self, limit: int = 20, before: str | None = None) -> list[ReportSummary]:
+        """Up to ``limit`` (1 to 100) reports, newest first; ``before``, the last id of the
+        previous page, starts the page after it."""
+        ...
+
+    def delete(self, report_id: str) -> bool:
+        """False if no report has that id."""
+        ...
+
+    def close(self) -> None: ...
 
 
 @runtime_checkable

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from alex.config import Settings
 from alex.documents import DocumentService
 from alex.domain.models import EMBEDDING_DIMENSION, EMBEDDING_MODEL
 from alex.ingest import IngestService
-from alex.ports import Embedder, JobStore, PortfolioStore, VectorStore
+from alex.ports import (
+    AnalysisJobStore,
+    Embedder,
+    JobStore,
+    PortfolioStore,
+    ReportStore,
+    VectorStore,
+)
 from alex.search import SearchService
 
 if TYPE_CHECKING:
@@ -41,6 +48,8 @@ class Services:
         job_store: JobStore | None = None,
         launch_job: JobLauncher | None = None,
         portfolio_store: PortfolioStore | None = None,
+        analysis_jobs: AnalysisJobStore | None = None,
+        reports: ReportStore | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
@@ -49,6 +58,8 @@ class Services:
         self._job_store = job_store
         self._launch_job = launch_job
         self._portfolio_store = portfolio_store
+        self._analysis_jobs = analysis_jobs
+        self._reports = reports
 
     def _require_aws(self) -> tuple[str, str, str]:
         """SAGEMAKER_ENDPOINT, OPENSEARCH_ENDPOINT and DEFAULT_AWS_REGION, or a clear error."""
@@ -165,6 +176,45 @@ class Services:
 
         return PortfolioService(self.portfolio_store)
 
+    @property
+    def analysis_jobs(self) -> AnalysisJobStore:
+        """The planner's job store: the one given, the DynamoDB table (``ALEX_BACKEND=aws``),
+        or a table in the documents' SQLite file (which, on opening, marks failed the jobs
+        a process that has ended left unfinished)."""
+        if self._analysis_jobs is None:
+            if self.settings.backend == "aws":
+                from alex.adapters.planner_dynamo import DynamoAnalysisJobStore
+
+                self._analysis_jobs = DynamoAnalysisJobStore(*self._planner_table())
+            else:
+                from alex.adapters.planner_sqlite import SqliteAnalysisJobStore
+
+                self._analysis_jobs = SqliteAnalysisJobStore(self.settings.store_path)
+        return self._analysis_jobs
+
+    @property
+    def reports(self) -> ReportStore:
+        """The planner's reports: the one given, the DynamoDB table, or the SQLite file."""
+        if self._reports is None:
+            if self.settings.backend == "aws":
+                from alex.adapters.planner_dynamo import DynamoReportStore
+
+                self._reports = DynamoReportStore(*self._planner_table())
+            else:
+                from alex.adapters.planner_sqlite import SqliteReportStore
+
+                self._reports = SqliteReportStore(self.settings.store_path)
+        return self._reports
+
+    def _planner_table(self) -> tuple[str, Any]:
+        """ALEX_PLANNER_TABLE and a DynamoDB client in DEFAULT_AWS_REGION, or a clear error."""
+        from alex.adapters.aws_clients import aws_client
+
+        self.settings.require("ALEX_PLANNER_TABLE", "DEFAULT_AWS_REGION")
+        table, region = self.settings.planner_table, self.settings.aws_region
+        assert table and region  # require() has raised if either is missing
+        return table, aws_client("dynamodb", region)
+
     def warm_up(self) -> None:
         """Load the model and the vectors before the first request, not during it."""
         _ = self.embedder
@@ -181,3 +231,6 @@ class Services:
             self._store.close()
         if self._portfolio_store is not None:
             self._portfolio_store.close()
+        for planner_store in (self._analysis_jobs, self._reports):
+            if planner_store is not None:
+                planner_store.close()

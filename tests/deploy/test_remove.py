@@ -22,7 +22,7 @@ import pytest
 
 from .helpers import ROOT, SERVICES
 from .test_serverless import OUTPUTS
-from .test_service_config import portfolio_table
+from .test_service_config import config, portfolio_table
 
 pytestmark = [pytest.mark.deploy, pytest.mark.usefixtures("node_tools")]
 
@@ -124,8 +124,9 @@ def moto_endpoint() -> Iterator[str]:
 
 def deploy_guide_3_stacks(endpoint: str) -> Any:
     """Stand-ins for the three stacks guide 3 deploys, each with osls's deployment bucket
-    (one holding an artifact), the infrastructure's with the portfolio table as declared
-    (holding a record); the researcher's and the portfolio's stacks were never created."""
+    (one holding an artifact), the infrastructure's with the portfolio and planner tables as
+    declared (each holding a record); the researcher's and the portfolio's stacks were never
+    created."""
     options: dict[str, Any] = {
         "endpoint_url": endpoint,
         "region_name": REGION,
@@ -135,15 +136,27 @@ def deploy_guide_3_stacks(endpoint: str) -> Any:
     cloudformation = boto3.client("cloudformation", **options)
     template = {"Resources": {"ServerlessDeploymentBucket": {"Type": "AWS::S3::Bucket"}}}
     table = json.loads(json.dumps(portfolio_table()).replace("${sls:stage}", STAGE))
+    planner = json.loads(
+        json.dumps(
+            config(ROOT / "infrastructure" / "serverless.yml")["resources"]["Resources"][
+                "PlannerTable"
+            ]
+        ).replace("${sls:stage}", STAGE)
+    )
     for stack in GUIDE_3_STACKS:
         resources = dict(template["Resources"])
         if stack == "alex-infrastructure":
             resources["PortfolioTable"] = table
+            resources["PlannerTable"] = planner
         body = json.dumps({"Resources": resources})
         cloudformation.create_stack(StackName=f"{stack}-{STAGE}", TemplateBody=body)
     boto3.client("dynamodb", **options).put_item(
         TableName=table["Properties"]["TableName"],
         Item={"pk": {"S": "PORTFOLIO#default"}, "sk": {"S": "SETTINGS"}},
+    )
+    boto3.client("dynamodb", **options).put_item(
+        TableName=planner["Properties"]["TableName"],
+        Item={"pk": {"S": "REPORT"}, "sk": {"S": "0" * 32}},
     )
     bucket = cloudformation.describe_stack_resource(
         StackName=f"alex-ingest-{STAGE}", LogicalResourceId="ServerlessDeploymentBucket"
@@ -178,6 +191,7 @@ def test_guide_3_state_is_removed_completely_and_a_second_remove_succeeds(
         "dynamodb", **options, aws_access_key_id="testing", aws_secret_access_key="testing"
     ).list_tables()["TableNames"]
     assert f"alex-portfolio-{STAGE}" not in tables
+    assert f"alex-planner-{STAGE}" not in tables
     assert not guide_3_state.exists(), "everything is gone: so is compose's state"
 
     again = npm_run_remove(moto_endpoint)

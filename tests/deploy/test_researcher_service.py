@@ -298,6 +298,12 @@ def test_the_researcher_role_in_the_infrastructure(packaged: Packaged) -> None:
     assert "ManagedPolicyArns" not in role
     as_resource = {"Type": "AWS::IAM::Role", "Properties": role}
     granted = {action for statement in statements(as_resource) for action in actions(statement)}
+    import alex.adapters.planner_dynamo as planner_stores
+
+    from .test_service_config import client_calls, iam_actions
+
+    # Analysis jobs run in this image: the planner's calls on its table (test_serverless.py
+    # checks the resource).
     assert granted == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -306,9 +312,19 @@ def test_the_researcher_role_in_the_infrastructure(packaged: Packaged) -> None:
         # The projection reads the portfolio table (test_projection_image.py: these calls).
         "dynamodb:GetItem",
         "dynamodb:Query",
+        *iam_actions(client_calls(planner_stores)[1]),
     }
-    (table,) = [s for s in statements(as_resource) if actions(s)[0].startswith("dynamodb:")]
-    assert table["Resource"] == {"Fn::GetAtt": ["PortfolioTable", "Arn"]}
+    # Each table gets its own calls: the portfolio is only read (the projection), the
+    # planner's table takes exactly what its stores do.
+    tables = {
+        s["Resource"]["Fn::GetAtt"][0]: set(actions(s))
+        for s in statements(as_resource)
+        if actions(s)[0].startswith("dynamodb:")
+    }
+    assert tables == {
+        "PortfolioTable": {"dynamodb:GetItem", "dynamodb:Query"},
+        "PlannerTable": set(iam_actions(client_calls(planner_stores)[1])),
+    }
     assert "alex-researcher-${sls:stage}" in json.dumps(role).replace(STAGE, "${sls:stage}")
 
     from .test_serverless import policy_json

@@ -54,6 +54,7 @@ OUTPUTS = {
         f"arn:aws:iam::{ACCOUNT}:role/alex-infrastructure-{STAGE}-PortfolioLambdaRole-D"
     ),
     "PortfolioTableName": f"alex-portfolio-{STAGE}",
+    "PlannerTableName": f"alex-planner-{STAGE}",
     "ApiId": "a1b2c3d4e5",
     "ApiRootResourceId": "r00tr3s0urc3",
     "PortfolioApiResourceId": "p0rtf0l10r3s",
@@ -469,7 +470,7 @@ def test_the_portfolio_table_and_its_role(packaged: Packaged) -> None:
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert "ProvisionedThroughput" not in table and "SSESpecification" not in table
-    assert len(resources(template, "AWS::DynamoDB::Table")) == 1
+    assert set(resources(template, "AWS::DynamoDB::Table")) == {"PortfolioTable", "PlannerTable"}
 
     role = template["Resources"]["PortfolioLambdaRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -503,6 +504,35 @@ def test_the_portfolio_table_and_its_role(packaged: Packaged) -> None:
     outputs = template["Outputs"]
     assert outputs["PortfolioTableName"]["Value"] == {"Ref": "PortfolioTable"}
     assert outputs["PortfolioRoleArn"]["Value"] == {"Fn::GetAtt": ["PortfolioLambdaRole", "Arn"]}
+
+
+def test_the_planner_table_and_who_reaches_it(packaged: Packaged) -> None:
+    """The planner's table (named for the stage, on demand, jobs expiring, recoverable,
+    removed with the stage): only the researcher's role, which runs analysis jobs, reaches
+    it; its name is an output for `python -m alex.cloud_env`."""
+    template = packaged.templates["infrastructure"]
+    resource = template["Resources"]["PlannerTable"]
+    assert resource["DeletionPolicy"] == "Delete" and resource["UpdateReplacePolicy"] == "Retain"
+    table = resource["Properties"]
+    assert table["TableName"] == f"alex-planner-{STAGE}"
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert "ProvisionedThroughput" not in table and "SSESpecification" not in table
+    reaching = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"].startswith("AWS::IAM::") and "PlannerTable" in json.dumps(resource)
+    }
+    assert reaching == {"ResearcherLambdaRole"}
+    (policy,) = template["Resources"]["ResearcherLambdaRole"]["Properties"]["Policies"]
+    (grant,) = [
+        statement
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Resource"] == {"Fn::GetAtt": ["PlannerTable", "Arn"]}
+    ]
+    assert all(action.startswith("dynamodb:") for action in grant["Action"])
+    assert template["Outputs"]["PlannerTableName"]["Value"] == {"Ref": "PlannerTable"}
 
 
 # ------------------------------------------------------------------------ the zips

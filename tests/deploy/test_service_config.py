@@ -1,5 +1,5 @@
 """The serverless.yml files themselves (no Node.js): the two Lambda services stay in step,
-and the portfolio table and role match the DynamoDB adapter."""
+and the portfolio's and the planner's tables and roles match their DynamoDB adapters."""
 
 from __future__ import annotations
 
@@ -97,20 +97,31 @@ def test_the_portfolio_table_is_the_adapters_table_with_recovery_on() -> None:
     assert resource["UpdateReplacePolicy"] == "Retain"
 
 
+def client_calls(module: Any) -> tuple[str, set[str]]:
+    """A module's source and the names of the boto3 client methods it calls."""
+    source = Path(module.__file__).read_text("utf-8")
+    calls = set(re.findall(r"_client\.(\w+)\(", source)) | set(
+        re.findall(r"partial\(\s*self\._client\.(\w+)", source)
+    )
+    return source, calls
+
+
+def iam_actions(calls: set[str]) -> set[str]:
+    """``put_item`` -> ``dynamodb:PutItem``."""
+    return {"dynamodb:" + "".join(part.title() for part in call.split("_")) for call in calls}
+
+
 def test_the_portfolio_role_may_make_exactly_the_calls_the_adapter_makes() -> None:
     """Least privilege: the DynamoDB actions granted are those of the client methods
     ``DynamoPortfolioStore`` calls (a TransactWriteItems is authorised per write in it: its
     puts need PutItem), on the portfolio table only."""
     import alex.adapters.portfolio_dynamo as adapter
 
-    source = Path(adapter.__file__).read_text("utf-8")
-    calls = set(re.findall(r"_client\.(\w+)\(", source)) | set(
-        re.findall(r"partial\(\s*self\._client\.(\w+)", source)
-    )
+    source, calls = client_calls(adapter)
     assert "transact_write_items" in calls and '"Put":' in source
     assert not re.search(r'"(Update|Delete|ConditionCheck)": ', source)  # only puts in one
     calls = (calls - {"transact_write_items"}) | {"put_item"}
-    needed = {"dynamodb:" + "".join(part.title() for part in call.split("_")) for call in calls}
+    needed = iam_actions(calls)
 
     role = config(ROOT / "infrastructure" / "serverless.yml")["resources"]["Resources"][
         "PortfolioLambdaRole"
@@ -128,6 +139,51 @@ def test_the_portfolio_role_may_make_exactly_the_calls_the_adapter_makes() -> No
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
+
+
+def test_the_planner_table_is_the_adapters_table_with_expiry_and_recovery() -> None:
+    """The key schema and billing ``planner_dynamo`` (and its moto tests) use, on demand;
+    jobs expire on the attribute the adapter writes; recovery on, removed with the stage."""
+    from alex.adapters.dynamo_jobs import TTL_ATTRIBUTE
+    from alex.adapters.planner_dynamo import TABLE_DEFINITION
+
+    resource = config(ROOT / "infrastructure" / "serverless.yml")["resources"]["Resources"][
+        "PlannerTable"
+    ]
+    assert resource["Type"] == "AWS::DynamoDB::Table"
+    properties = dict(resource["Properties"])
+    assert properties.pop("TableName") == "alex-planner-${sls:stage}"
+    assert properties.pop("TimeToLiveSpecification") == {
+        "AttributeName": TTL_ATTRIBUTE,
+        "Enabled": True,
+    }
+    assert properties.pop("PointInTimeRecoverySpecification") == {
+        "PointInTimeRecoveryEnabled": True
+    }
+    assert properties == TABLE_DEFINITION
+    assert resource["DeletionPolicy"] == "Delete"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_researcher_role_may_make_exactly_the_planner_stores_calls() -> None:
+    """Analysis jobs run in the researcher's image: its role gets the DynamoDB actions the
+    planner's stores call, and no other DynamoDB action (its research job table's grant is
+    the researcher service's own policy)."""
+    import alex.adapters.planner_dynamo as adapter
+
+    source, calls = client_calls(adapter)
+    assert not re.search(r"transact_|batch_", source)  # one item a call
+    role = config(ROOT / "infrastructure" / "serverless.yml")["resources"]["Resources"][
+        "ResearcherLambdaRole"
+    ]["Properties"]
+    (policy,) = role["Policies"]
+    (planner,) = [
+        statement
+        for statement in policy["PolicyDocument"]["Statement"]
+        if any(action.startswith("dynamodb:") for action in statement["Action"])
+    ]
+    assert set(planner["Action"]) == iam_actions(calls)
+    assert calls == {"put_item", "get_item", "update_item", "query", "delete_item"}
 
 
 def test_the_portfolio_service_builds_and_packages_as_the_others() -> None:

@@ -4,7 +4,7 @@ plan for the API's stage, the key in the plan).
 
 The stack is a minimal template (one S3 bucket) whose Outputs use the keys of
 infrastructure/serverless.yml: EmbeddingEndpointName, CollectionEndpoint, ApiId, ApiEndpoint,
-PortfolioTableName.
+PortfolioTableName, PlannerTableName.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ SAGEMAKER = "alex-embeddings-dev"
 COLLECTION = "https://abc123def456.eu-west-1.aoss.amazonaws.com"
 API_KEY = "apiKeyValue0123456789abcdefghijklmnopWXYZ"
 PORTFOLIO_TABLE = "alex-portfolio-dev"
+PLANNER_TABLE = "alex-planner-dev"
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +75,7 @@ def deploy(
         "IngestRoleArn": "arn:aws:iam::123456789012:role/ingest",
         "SearchRoleArn": "arn:aws:iam::123456789012:role/search",
         "PortfolioTableName": PORTFOLIO_TABLE,
+        "PlannerTableName": PLANNER_TABLE,
     }
     if not skip_stack:
         kept = {key: value for key, value in outputs.items() if key != drop_output}
@@ -114,16 +116,21 @@ def test_read_deployment_reads_the_variables_and_the_region() -> None:
         "OPENSEARCH_ENDPOINT": COLLECTION,
         "ALEX_API_ENDPOINT": url,
         "ALEX_PORTFOLIO_TABLE": PORTFOLIO_TABLE,
+        "ALEX_PLANNER_TABLE": PLANNER_TABLE,
         "ALEX_API_KEY": API_KEY,
         "DEFAULT_AWS_REGION": REGION,
     }
 
 
 @pytest.mark.usefixtures("aws")
-def test_a_stack_from_before_the_portfolio_table_gives_the_other_variables() -> None:
-    url = deploy(drop_output="PortfolioTableName")
+@pytest.mark.parametrize(
+    ("output", "variable"),
+    [("PortfolioTableName", "ALEX_PORTFOLIO_TABLE"), ("PlannerTableName", "ALEX_PLANNER_TABLE")],
+)
+def test_a_stack_from_before_a_table_gives_the_other_variables(output: str, variable: str) -> None:
+    url = deploy(drop_output=output)
     values = read_deployment(STAGE, REGION)
-    assert "ALEX_PORTFOLIO_TABLE" not in values
+    assert variable not in values
     assert values["ALEX_API_ENDPOINT"] == url and values["ALEX_API_KEY"] == API_KEY
 
 
@@ -167,6 +174,7 @@ def test_main_writes_env_and_keeps_other_lines(
         f"SAGEMAKER_ENDPOINT={SAGEMAKER}",
         f"OPENSEARCH_ENDPOINT={COLLECTION}",
         f"ALEX_PORTFOLIO_TABLE={PORTFOLIO_TABLE}",
+        f"ALEX_PLANNER_TABLE={PLANNER_TABLE}",
     ):
         assert lines.count(line) == 1
     out = capsys.readouterr().out

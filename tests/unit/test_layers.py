@@ -7,8 +7,8 @@ code's meaning). The rules (docs/architecture.md):
 * ``alex.domain`` imports nothing of Alex outside ``alex.domain``, and from outside Alex
   only the standard library, none of its I/O modules;
 * the core (domain, ports, use cases, research, settings, loaders) never imports a door
-  (``alex.http``, ``alex.cli``, ``alex.remote``), the composition root (``alex.services``)
-  or an adapter (``alex.adapters``): the root hands adapters in;
+  (``alex.http``, ``alex.cli``, ``alex.remote``, ``alex.web``), the composition root
+  (``alex.services``) or an adapter (``alex.adapters``): the root hands adapters in;
 * adapters never import a door or the composition root.
 """
 
@@ -31,12 +31,13 @@ CORE = (
     "alex.search",
     "alex.documents",
     "alex.research",
+    "alex.planner",
     "alex.portfolio",
     "alex.planner",
     "alex.config",
     "alex.loaders",
 )
-DOORS = ("alex.http", "alex.cli", "alex.remote")
+DOORS = ("alex.http", "alex.cli", "alex.remote", "alex.web")
 ROOT = "alex.services"
 ADAPTERS = "alex.adapters"
 # The standard library's ways out of the process: the domain computes, it does not reach out.

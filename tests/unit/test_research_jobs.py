@@ -17,6 +17,7 @@ from alex.domain.errors import (
     InvalidInputError,
     ResearchFailedError,
 )
+from alex.domain.jobs import INTERNAL_ERROR, MAX_JOB_TEXT, JobFailure, capped, error_kind
 from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS
 from alex.http.errors import status_for_kind
 from alex.http.schemas import ResearchJobResponse
@@ -30,17 +31,7 @@ from alex.research.analysis import (
 )
 from alex.research.checks import RejectedPoint
 from alex.research.fetch import FetchRefusedError, Page
-from alex.research.jobs import (
-    INTERNAL_ERROR,
-    MAX_JOB_TEXT,
-    JobFailure,
-    JobResult,
-    MemoryJobStore,
-    ResearchJob,
-    capped,
-    error_kind,
-    new_job,
-)
+from alex.research.jobs import JobResult, MemoryJobStore, ResearchJob, new_job
 from alex.research.orchestrator import ResearchResult
 from alex.research.service import run_job
 

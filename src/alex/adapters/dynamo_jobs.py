@@ -24,7 +24,8 @@ from pydantic import TypeAdapter
 
 from alex.adapters.aws_clients import error_code
 from alex.domain.errors import StoreUnavailableError
-from alex.research.jobs import INTERNAL_ERROR, JobFailure, ResearchJob
+from alex.domain.jobs import INTERNAL_ERROR, JobFailure
+from alex.research.jobs import ResearchJob
 
 logger = logging.getLogger("alex.research.cloud")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from alex.adapters.aws_clients import error_code
 from alex.domain.errors import AlexError
+from alex.domain.jobs import JobFailure
 from alex.ports import JobStore
-from alex.research.jobs import JobFailure
 
 logger = logging.getLogger("alex.research.cloud")
 

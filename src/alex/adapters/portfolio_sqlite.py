@@ -9,19 +9,14 @@ quantities are TEXT (``str(Decimal)``: exact, read back digit for digit), dates 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import sqlean
-
 from alex.adapters import portfolio_checks as checks
-from alex.adapters.sqlite_file import FileIdentity, immediate_transaction, open_database
-from alex.domain.errors import StoreUnavailableError
+from alex.adapters.sqlite_file import SqliteTables
 from alex.portfolio.model import (
     Account,
     AccountKind,
@@ -148,51 +143,19 @@ def _rate(row: Sequence[Any]) -> FxRate:
     return FxRate(date.fromisoformat(row[0]), row[1], row[2], Decimal(row[3]))
 
 
-class SqlitePortfolioStore:
+class SqlitePortfolioStore(SqliteTables):
     """The portfolio's tables in the SQLite file at ``path`` (the documents' file)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        try:
-            # No dimension: the documents' tables are the document store's to create.
-            self._db = open_database(path, None, PORTFOLIO_SCHEMA)
-            self._add_missing_columns()
-            self._file = FileIdentity(path)
-        except (OSError, sqlean.Error) as error:
-            raise StoreUnavailableError(
-                f"Cannot open the portfolio store at {path}: {error}. Check that "
-                "ALEX_DATA_DIR points to a writable folder with free space."
-            ) from error
+        super().__init__(path, PORTFOLIO_SCHEMA, "the portfolio store")
+        self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
         for (table, column), definition in _ADDED_COLUMNS.items():
-            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            present = {row[1] for row in self._read(f"PRAGMA table_info({table})")}
             if column not in present:
-                with immediate_transaction(self._db, self._lock) as db:
+                with self._writing() as db:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-
-    @contextmanager
-    def _writing(self) -> Iterator[Any]:
-        try:
-            with immediate_transaction(self._db, self._lock) as db:
-                yield db
-                # Checked last, holding the write lock, as the document store does: a file
-                # deleted during the write rolls it back instead of losing it at restart.
-                self._file.check()
-        except sqlean.Error as error:
-            raise StoreUnavailableError(
-                f"Could not write to the portfolio store at {self.path}: {error}. "
-                "Nothing from this request was stored."
-            ) from error
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            try:
-                return list(self._db.execute(sql, params).fetchall())
-            except sqlean.Error as error:
-                message = f"Could not read the portfolio store at {self.path}: {error}"
-                raise StoreUnavailableError(message) from error
 
     # Accounts and instruments -----------------------------------------------------------
     def put_account(self, account: Account) -> None:
@@ -389,7 +352,3 @@ class SqlitePortfolioStore:
                     json.dumps(settings.projection.as_text()),
                 ),
             )
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

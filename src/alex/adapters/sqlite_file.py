@@ -10,7 +10,7 @@ its path.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -131,3 +131,51 @@ class FileIdentity:
                 "open, so nothing more can be stored in it: restart Alex to open the store "
                 "at that path again (a new, empty one if it is gone)."
             )
+
+
+class SqliteTables:
+    """A store of some tables in Alex's SQLite file (``schema`` creates them), with the
+    discipline every store there keeps: each write one ``BEGIN IMMEDIATE`` transaction under
+    one lock, the file's identity checked last inside it (a file deleted during the write
+    rolls it back instead of losing it at restart), every SQLite error a
+    StoreUnavailableError that says what was (not) stored. ``name`` ("the portfolio store")
+    names it in those errors. The documents' store, which also checks the model that built
+    the file, keeps its own."""
+
+    def __init__(self, path: Path, schema: str, name: str) -> None:
+        self.path = path
+        self._name = name
+        self._lock = threading.RLock()
+        try:
+            # No dimension: the documents' tables are the document store's to create.
+            self._db = open_database(path, None, schema)
+            self._file = FileIdentity(path)
+        except (OSError, sqlean.Error) as error:
+            raise StoreUnavailableError(
+                f"Cannot open {name} at {path}: {error}. Check that "
+                "ALEX_DATA_DIR points to a writable folder with free space."
+            ) from error
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        try:
+            with immediate_transaction(self._db, self._lock) as db:
+                yield db
+                self._file.check()
+        except sqlean.Error as error:
+            raise StoreUnavailableError(
+                f"Could not write to {self._name} at {self.path}: {error}. "
+                "Nothing from this request was stored."
+            ) from error
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return list(self._db.execute(sql, params).fetchall())
+            except sqlean.Error as error:
+                message = f"Could not read {self._name} at {self.path}: {error}"
+                raise StoreUnavailableError(message) from error
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

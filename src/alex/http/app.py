@@ -67,6 +67,8 @@ from alex.http.schemas import (
 )
 from alex.ports import CheckedStore
 from alex.services import Services
+from alex.web.pages import install_pages
+from alex.web.security import SecurityHeaders
 
 logger = logging.getLogger("alex.http")
 
@@ -416,5 +418,8 @@ def create_app(services: Services, api_key: str) -> FastAPI:
     _install_docs(app)
     app.include_router(build_router())
     app.include_router(build_portfolio_router())
+    # The web pages (alex.web): sign-in, dashboard; the API above keeps its x-api-key.
+    install_pages(app, app.state.api_key)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -17,7 +17,8 @@ from alex.http.errors import status_for_kind
 
 if TYPE_CHECKING:
     # Types only: the ingest and search Lambdas import this module without the researcher.
-    from alex.research.jobs import JobFailure, JobResult, ResearchJob
+    from alex.domain.jobs import JobFailure
+    from alex.research.jobs import JobResult, ResearchJob
     from alex.research.orchestrator import ResearchResult
 
 JsonScalar = StrictStr | StrictInt | StrictFloat | StrictBool | None

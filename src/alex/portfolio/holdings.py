@@ -158,36 +158,56 @@ def ledger(transactions: Iterable[Transaction]) -> Ledger:
     for a negative quantity, price or fee, a trade without a symbol or with no units, a
     trade in another currency than the holding's, or a sale of more units than held.
     """
-    pools: dict[tuple[str, str], _Pool] = {}
-    disposals: list[Disposal] = []
-    cash: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    income: dict[IncomeKey, Decimal] = defaultdict(Decimal)
-    fees: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    replay = Replay()
     for t in replay_order(transactions):
+        replay.apply(t)
+    return replay.ledger()
+
+
+class Replay:
+    """The ledger built one transaction at a time: :func:`ledger` applies them all, the value
+    history (:mod:`alex.portfolio.history`) reads the ledger between two days of one replay.
+
+    The caller applies transactions in :func:`replay_order`; :meth:`apply` raises as
+    :func:`ledger` does.
+    """
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[str, str], _Pool] = {}
+        self._disposals: list[Disposal] = []
+        self._cash: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        self._income: dict[IncomeKey, Decimal] = defaultdict(Decimal)
+        self._fees: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+
+    def apply(self, t: Transaction) -> None:
         _check(t)
         wallet = (t.account, t.currency)
-        fees[wallet] += t.fee
+        self._fees[wallet] += t.fee
         if t.type in TRADES:
-            disposal = _trade(pools, t)
+            disposal = _trade(self._pools, t)
             if disposal is not None:
-                disposals.append(disposal)
+                self._disposals.append(disposal)
         if t.type is TransactionType.FEE:
-            fees[wallet] += t.amount
+            self._fees[wallet] += t.amount
         if t.type in INCOME_TYPES:
-            income[IncomeKey(t.date.year, t.account, t.type, t.currency)] += t.amount
-        cash[wallet] += cash_effect(t)
-    holdings = tuple(
-        Holding(account, symbol, pool.currency, pool.quantity, pool.cost)
-        for (account, symbol), pool in sorted(pools.items())
-        if pool.quantity > 0
-    )
-    return Ledger(
-        holdings=holdings,
-        disposals=tuple(disposals),
-        cash=dict(sorted(cash.items())),
-        income=dict(sorted(income.items())),
-        fees=dict(sorted(fees.items())),
-    )
+            self._income[IncomeKey(t.date.year, t.account, t.type, t.currency)] += t.amount
+        self._cash[wallet] += cash_effect(t)
+
+    def ledger(self) -> Ledger:
+        """What the transactions applied so far add up to (a snapshot: later applies do not
+        change it)."""
+        holdings = tuple(
+            Holding(account, symbol, pool.currency, pool.quantity, pool.cost)
+            for (account, symbol), pool in sorted(self._pools.items())
+            if pool.quantity > 0
+        )
+        return Ledger(
+            holdings=holdings,
+            disposals=tuple(self._disposals),
+            cash=dict(sorted(self._cash.items())),
+            income=dict(sorted(self._income.items())),
+            fees=dict(sorted(self._fees.items())),
+        )
 
 
 def _check(t: Transaction) -> None:

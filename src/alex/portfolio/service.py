@@ -24,6 +24,7 @@ from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.portfolio.allocation import Allocation, Dimension, allocate, check_targets, drift
 from alex.portfolio.files import PortfolioFiles
 from alex.portfolio.formats import fields
+from alex.portfolio.history import ValueHistory, month_ends, value_history
 from alex.portfolio.holdings import Ledger, ledger
 from alex.portfolio.model import (
     MAX_AGE,
@@ -214,7 +215,16 @@ class PortfolioService:
 
     def xray(self, as_of: date | None = None) -> XRay:
         """The risk checks on ``as_of`` (default today): docs/portfolio.md, "Risk checks"."""
-        state = self._state(as_of or self._today())
+        return self._xray(self._state(as_of or self._today()))
+
+    def overview(self, as_of: date | None = None) -> tuple[PortfolioView, XRay]:
+        """``show`` and ``xray`` on ``as_of`` from one read of the store: the web dashboard
+        shows both, and reading the records and prices twice would double its cost."""
+        day = as_of or self._today()
+        state = self._state(day)
+        return self._view(day, state), self._xray(state)
+
+    def _xray(self, state: _State) -> XRay:
         return run_xray(
             state.valuation,
             state.transactions,
@@ -228,7 +238,9 @@ class PortfolioService:
         """The portfolio on ``as_of`` (default today), valued at the prices and rates last
         known on that day; every price and rate it rests on is listed with its date."""
         day = as_of or self._today()
-        state = self._state(day)
+        return self._view(day, self._state(day))
+
+    def _view(self, day: date, state: _State) -> PortfolioView:
         settings, accounts, instruments = state.settings, state.accounts, state.instruments
         transactions, book, valuation = state.transactions, state.book, state.valuation
         store = self.store
@@ -250,6 +262,36 @@ class PortfolioService:
             allocations=allocations,
             targets=targets,
             drift=drifts,
+        )
+
+    def history(self, start: date | None = None, end: date | None = None) -> ValueHistory:
+        """The value in the base currency at each month end from ``start`` (default: the
+        first transaction's day) to ``end`` (default today), and on ``end``; each point at the
+        prices and rates known that day, a position with none yet flagged, never counted as 0
+        (docs/portfolio.md, "Value over time"). One replay, one price list per symbol."""
+        store = self.store
+        end = end or self._today()
+        settings = store.get_settings()
+        transactions = [entry.transaction for entry in store.list_transactions(end=end)]
+        if start is None:
+            start = min((t.date for t in transactions), default=end)
+        days = month_ends(start, end)
+        symbols = sorted({t.symbol for t in transactions if t.symbol})
+        prices = [p for s in symbols for p in store.list_prices(s) if p.date <= end]
+        rates = [
+            rate
+            for pair in self.files.currency_pairs(transactions)
+            for rate in store.list_fx_rates(*pair)
+            if rate.date <= end
+        ]
+        return value_history(
+            transactions,
+            store.list_accounts(),
+            prices,
+            rates,
+            base_currency=settings.base_currency,
+            days=days,
+            stale_days=settings.stale_price_days,
         )
 
     # --- projecting -----------------------------------------------------------------------

@@ -7,8 +7,9 @@ record is the core's own: the HTTP API answers it as ``ResearchJobResponse``
 (``alex.adapters.dynamo_jobs``).
 
 A job keeps no page text, and every text it keeps from elsewhere (an error message, a
-progress detail, why a page failed) is cut to :data:`MAX_JOB_TEXT` characters: a server
-keeps its newest 100 jobs, and each is answered whole on every poll.
+progress detail, why a page failed) is cut to ``alex.domain.jobs.MAX_JOB_TEXT`` characters
+(that module holds what research and analysis jobs share: statuses, :class:`JobFailure`,
+``capped``): a server keeps its newest 100 jobs, and each is answered whole on every poll.
 """
 
 from __future__ import annotations
@@ -19,48 +20,15 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from alex.domain import errors
-from alex.domain.errors import AlexError
+from alex.domain.jobs import JobFailure, JobStatus, capped
 from alex.domain.models import IngestStatus
 from alex.research.analysis import Analysis
 
 if TYPE_CHECKING:
     # The orchestrator pulls in the Agents SDK; reading and answering jobs needs none of it.
     from alex.research.orchestrator import ResearchResult
-
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
-
-MAX_JOB_TEXT = 1_000
-"""Most characters of any one text a job keeps (error message, detail, a page's failure)."""
-INTERNAL_ERROR = "InternalError"
-"""The kind of a failure that is a bug, not an :class:`AlexError` (answered as 500)."""
-
-
-def capped(text: str, limit: int = MAX_JOB_TEXT) -> str:
-    """``text``, or its first ``limit - 1`` characters and an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def error_kind(error: AlexError) -> str:
-    """The name of the nearest class of ``alex.domain.errors`` that ``error`` is: the kind
-    each door maps to its own answer (a FetchRefusedError is an InvalidInputError)."""
-    for klass in type(error).__mro__:
-        if klass.__module__ == errors.__name__:
-            return klass.__name__
-    return AlexError.__name__  # unreachable: every AlexError has AlexError in its MRO
-
-
-@dataclass(frozen=True)
-class JobFailure:
-    message: str
-    kind: str
-    """A class name of ``alex.domain.errors`` (see :func:`error_kind`), or INTERNAL_ERROR."""
-
-    @classmethod
-    def of(cls, error: AlexError) -> JobFailure:
-        return cls(capped(error.message), error_kind(error))
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,9 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from alex.domain.errors import AlexError, NotFoundError
+from alex.domain.jobs import INTERNAL_ERROR, JobFailure
 from alex.research.fetch import FetchPolicy
 from alex.research.jobs import (
-    INTERNAL_ERROR,
-    JobFailure,
     JobResult,
     MemoryJobStore,
     ResearchJob,
