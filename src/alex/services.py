@@ -27,9 +27,9 @@ from alex.ports import (
 from alex.search import SearchService
 
 if TYPE_CHECKING:
+    from alex.planner.service import AnalysisService
     from alex.portfolio.service import PortfolioService
     from alex.research.llm import ModelOpener
-    from alex.planner.service import AnalysisService
     from alex.research.service import ResearchJobs, ResearchService
 
 JobLauncher = Callable[[str], None]

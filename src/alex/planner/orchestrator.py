@@ -47,13 +47,14 @@ from typing import Any
 from alex.domain.errors import AlexError, AnalysisFailedError, InvalidInputError
 from alex.domain.models import ChunkHit
 from alex.ingest import IngestService
-from alex.planner.changes import Changes, compare, comparable
+from alex.planner.changes import Changes, comparable, compare
 from alex.planner.charts import Spec, portfolio_charts
 from alex.planner.classify import ClassifyReport, classify_unknown_async
 from alex.planner.figure_json import figures_from_json, figures_to_json
 from alex.planner.figures import FigureSet, figure_set
 from alex.planner.jobs import StepName, StepStatus, utc_now
 from alex.planner.number_check import Contradiction, SentenceCheck, check_actions, check_text
+from alex.planner.prompt_data import fitted_prompt
 from alex.planner.report_markdown import compose, title
 from alex.planner.reporter import COMPACT as REPORT_COMPACT
 from alex.planner.reporter import ReportDraft, build_reporter, reporter_prompt
@@ -65,7 +66,6 @@ from alex.planner.retirement_writer import (
     build_retirement_writer,
     retirement_prompt,
 )
-from alex.planner.prompt_data import fitted_prompt
 from alex.portfolio.history import ValueHistory
 from alex.portfolio.service import PortfolioProjection, PortfolioService, ProjectionPlan
 from alex.ports import ReportStore
@@ -154,7 +154,9 @@ class Analyst:
             async with asyncio.timeout(self.limits.timeout_seconds):
                 classified = await self._classify(progress)
                 computed = await self._compute(progress)
-                written = await self._write(computed, await self._recall(computed, progress), progress)
+                written = await self._write(
+                    computed, await self._recall(computed, progress), progress
+                )
         except TimeoutError:
             raise AnalysisFailedError(
                 f"The analysis took longer than {self.limits.timeout_seconds:.0f} s; "
