@@ -364,11 +364,15 @@ def build_portfolio_router() -> APIRouter:
     return router
 
 
+RecordId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{32}$", examples=["0193a4c5e7f0a1b2c3d4e5f6a7b8c9d0"])
+]
+
+
 def build_planner_router() -> APIRouter:
     """The planner's keyed routes (docs/planner.md, "Doors")."""
     router = APIRouter(dependencies=[Depends(_check_api_key)], responses=_ERRORS)
     tags: list[str | Enum] = ["planner"]
-    record_id = Path(pattern=r"^[0-9a-f]{32}$", max_length=32)
 
     @router.post("/analysis/jobs", response_model=AnalysisJobResponse, status_code=202, tags=tags)
     def submit_analysis_job(services: ServicesDep) -> AnalysisJobResponse:
@@ -377,9 +381,7 @@ def build_planner_router() -> APIRouter:
         return planner.submit_analysis_job(services)
 
     @router.get("/analysis/jobs/{job_id}", response_model=AnalysisJobResponse, tags=tags)
-    def analysis_job(
-        job_id: Annotated[str, record_id], services: ServicesDep
-    ) -> AnalysisJobResponse:
+    def analysis_job(job_id: RecordId, services: ServicesDep) -> AnalysisJobResponse:
         """The job's status, each step's progress, and its report or error."""
         return planner.analysis_job(services, job_id)
 
@@ -391,7 +393,7 @@ def build_planner_router() -> APIRouter:
         return planner.list_reports(services, query)
 
     @router.get("/reports/{report_id}", response_model=ReportBody, tags=tags)
-    def get_report(report_id: Annotated[str, record_id], services: ServicesDep) -> ReportBody:
+    def get_report(report_id: RecordId, services: ServicesDep) -> ReportBody:
         """A report: its Markdown, the figure set it was checked against, its charts."""
         return planner.get_report(services, report_id)
 

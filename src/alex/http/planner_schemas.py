@@ -16,9 +16,6 @@ from alex.http.errors import status_for_kind
 from alex.planner.jobs import MAX_LIST, AnalysisJob, StepProgress
 from alex.planner.reports import Report, ReportCheck, ReportSummary
 
-RecordId = Field(pattern=r"^[0-9a-f]{32}$", examples=["0193a4c5e7f0a1b2c3d4e5f6a7b8c9d0"])
-
-
 class StepBody(BaseModel):
     name: Literal["classify", "compute", "recall", "write", "check", "store"]
     status: Literal["pending", "running", "done", "failed", "skipped"]
