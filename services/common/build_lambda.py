@@ -109,6 +109,9 @@ LOCAL_ONLY = (
     "adapters/twelvedata_prices.py",
     # The planner (issue 14) runs with `alex analyse` and the analysis job, not in these zips.
     "planner",
+    "planner_cli.py",
+    "http/planner_operations.py",  # its routes: the app (alex serve, the researcher's image)
+    "http/planner_schemas.py",
 )
 # Parts only the services that name them ship (``custom.alexBuild.ship`` in serverless.yml,
 # ``--ship`` here); every other zip leaves them out. The portfolio's records
