@@ -254,6 +254,17 @@ def test_the_next_report_says_what_changed_with_figures_it_computed(settings: Se
     delta = new["change.total.value"].number
     assert delta == new["total.value"].number - old["total.value"].number
     assert f"since 2026-09-30 (then {old['total.value'].text})" in section
+    # As docs/planner.md quotes it ("What changed").
+    assert section.strip().splitlines()[:5] == [
+        "- Total value: down 1,972.32 USD since 2026-09-30 (then 173,208.24 USD), down 1.14%.",
+        "- Largest moves in value: MTUS down 1,684.24 USD; HVMD down 864.24 USD; "
+        "KEUR up 623.68 USD.",
+        "- Largest shifts in allocation: north america (region) down 1.04 pp; technology "
+        "(sector) down 0.88 pp; equity (asset class) down 0.87 pp.",
+        "- Chance the money lasts: 33.3%, down 0.8 pp.",
+        "- Resolved: stale prices.",
+    ]
+    assert len([key for key in new.figures if key.startswith(("change.", "previous."))]) == 45
     assert "The value went up." in section
     assert check_text(report.markdown, new).unmatched == 0
     assert len(service.list_reports()) == 2
