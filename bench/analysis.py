@@ -69,6 +69,10 @@ def measure() -> dict[str, Any]:
     results["analysis_report_chars"] = len(result.report.markdown)
     for removed in result.removed:
         print(f"   removed ({', '.join(removed.unmatched)}): {removed.text!r}")
+    print(
+        "   the report:\n"
+        + "\n".join(f"   | {line}" for line in result.report.markdown.splitlines())
+    )
     return results
 
 
