@@ -82,4 +82,3 @@ def test_an_analysis_with_the_offline_model_states_only_computed_figures(
     for p in (10, 50, 90):
         exact = Decimal(fan["65"][f"p{p}"])
         assert figures[f"projection.p{p}.age_65"].number == exact
-

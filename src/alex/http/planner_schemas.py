@@ -16,6 +16,7 @@ from alex.http.errors import status_for_kind
 from alex.planner.jobs import MAX_LIST, AnalysisJob, StepProgress
 from alex.planner.reports import Report, ReportCheck, ReportSummary
 
+
 class StepBody(BaseModel):
     name: Literal["classify", "compute", "recall", "write", "check", "store"]
     status: Literal["pending", "running", "done", "failed", "skipped"]

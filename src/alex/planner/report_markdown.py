@@ -121,7 +121,10 @@ def _about(figures: FigureSet, subject: str) -> str:
 
 def _sentence(text: str) -> str:
     line = prose(text)
-    return line if not line or line[-1] in ".!?" else line + "."
+    if not line:
+        return line
+    line = line[0].upper() + line[1:]
+    return line if line[-1] in ".!?" else line + "."
 
 
 def _action(figures: FigureSet, action: SuggestedAction) -> str:
