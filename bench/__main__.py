@@ -13,7 +13,9 @@ ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py), p
 (import of 100,000 transactions and again, `portfolio show` over 1,000 holdings, the
 10,000-path retirement projection beside the course's 500-path loop: bench/portfolio.py),
 planner_check (the planner's number check on its labelled sentences: bench/planner_check.py),
-analysis (one analysis job with the offline model, each step timed: bench/analysis.py).
+analysis (one analysis job with the offline model, each step timed: bench/analysis.py),
+pages (each web page's time and store reads on loopback with the sample data, and the
+portfolio pages' reads at 10 and 1,000 holdings: bench/pages.py).
 Results go to
 bench/results/bench-<time>.json; docs/performance.md explains them.
 """
@@ -34,7 +36,7 @@ from typing import Any
 # (tests/functional/test_load_faults.py).
 SECTIONS = (
     "speed", "quality", "load", "research", "cloud_ingest", "portfolio", "planner_check",
-    "analysis",
+    "analysis", "pages",
 )  # fmt: skip
 
 # name -> (predicate over the results, the target it checks)
@@ -288,6 +290,28 @@ def _planner_check(r: dict[str, Any]) -> bool | None:
     )
 
 
+def run_pages(quick: bool) -> dict[str, Any]:
+    from bench.pages import measure
+
+    return measure(quick)
+
+
+@target("pages", "every page p95 <= 300 ms on loopback with the sample data (bench/pages.py)")
+def _pages(r: dict[str, Any]) -> bool | None:
+    from bench.pages import PAGES, TARGET_MS
+
+    keys = [f"pages_{name}_ms_p95" for name, _ in PAGES]
+    if any(key not in r for key in keys):
+        return None
+    return all(r[key] <= TARGET_MS for key in keys)
+
+
+@target("pages no N+1", "each portfolio page: the same store reads at 10 and 1,000 holdings")
+def _pages_reads(r: dict[str, Any]) -> bool | None:
+    equal = [value for key, value in r.items() if key.endswith("_reads_equal_10_vs_1000")]
+    return all(equal) if equal else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -304,6 +328,7 @@ def main() -> None:
         "portfolio": run_portfolio,
         "planner_check": run_planner_check,
         "analysis": run_analysis,
+        "pages": run_pages,
     }
     results: dict[str, Any] = {}
     for section in args.only:

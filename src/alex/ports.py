@@ -278,6 +278,13 @@ class PortfolioStore(Protocol):
         """False if no transaction has that id."""
         ...
 
+    def replace_transaction(self, transaction_id: str, entry: RecordedTransaction) -> bool:
+        """Delete ``transaction_id`` and add ``entry`` in one atomic write (an edit: an id is
+        its transaction's contents, so a changed transaction is another id). False, and
+        nothing written, if ``transaction_id`` is not stored; ``entry.id`` stored already
+        (other than ``transaction_id``) or in an account not stored is InvalidInputError."""
+        ...
+
     # Prices and FX rates: ``put`` replaces the record of the same day (and symbol or pair).
     def put_prices(self, prices: Sequence[Price]) -> None: ...
 

@@ -10,7 +10,6 @@ skipped, saying which command installs one.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.pagesite import PageSite
+from tests.support.browser import chromium_options
 from tests.support.server import AlexServer
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -29,17 +30,26 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "portfolio"
 SCREENSHOTS = ROOT / "build" / "screenshots"  # git-ignored (build/)
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 WIDTHS = {"desktop": 1280, "phone": 375}
 
 
 @pytest.fixture(scope="session")
-def alex(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlexServer]:
+def fixture_site() -> Iterator[PageSite]:
+    """The loopback fixture pages (tests/pagesite.py) that research runs read."""
+    with PageSite() as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def alex(tmp_path_factory: pytest.TempPathFactory, fixture_site: PageSite) -> Iterator[AlexServer]:
     """``alex serve`` on a free loopback port with the sample household (and a target, so
-    the dashboard has drift to show) in a temporary data folder."""
+    the dashboard has drift to show) in a temporary data folder. Its fetch policy allows
+    the fixture site's one host:port, as the tests' ALEX_FETCH_ALLOW_HOSTS (loopback stays
+    refused by default)."""
     server = AlexServer(
         tmp_path_factory.mktemp("browser-serve"), secrets.token_urlsafe(24), name="browser"
     )
+    server.env["ALEX_FETCH_ALLOW_HOSTS"] = fixture_site.host_port
     server.start()
     try:
         with server.client(timeout=60) as client:
@@ -57,13 +67,8 @@ def alex(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlexServer]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as playwright:
-        options: dict[str, Any] = {}
-        if DEBIAN_CHROMIUM.exists():
-            options["executable_path"] = str(DEBIAN_CHROMIUM)
-            if hasattr(os, "geteuid") and os.geteuid() == 0:
-                options["args"] = ["--no-sandbox"]
         try:
-            launched = playwright.chromium.launch(**options)
+            launched = playwright.chromium.launch(**chromium_options())
         except playwright_api.Error as error:
             pytest.skip(f"no Chromium: `uv run playwright install chromium` ({error})")
         yield launched

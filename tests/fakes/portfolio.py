@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from alex.adapters import portfolio_checks as checks
+from alex.domain.errors import InvalidInputError
 from alex.portfolio.model import (
     Account,
     FxRate,
@@ -80,6 +81,16 @@ class InMemoryPortfolioStore:
 
     def delete_transaction(self, transaction_id: str) -> bool:
         return self._transactions.pop(transaction_id, None) is not None
+
+    def replace_transaction(self, transaction_id: str, entry: RecordedTransaction) -> bool:
+        checks.check_transactions([entry], self._accounts)
+        if transaction_id not in self._transactions:
+            return False
+        if entry.id != transaction_id and entry.id in self._transactions:
+            raise InvalidInputError(f"transaction {entry.id!r} is stored already")
+        del self._transactions[transaction_id]
+        self._transactions[entry.id] = entry
+        return True
 
     def put_prices(self, prices: Sequence[Price]) -> None:
         for price in checks.check_all(prices, checks.check_price, "price"):

@@ -221,7 +221,7 @@ def test_the_dashboard_shows_the_api_figures_escaped(app_client: TestClient) -> 
         assert finding["severity"] in page
     for bucket in shown["allocations"]["asset_class"]["buckets"]:
         assert f"{Decimal(bucket['drift']):+,}" in page
-    assert 'data-chart="allocation-sector"' in page  # the charts' slot
+    assert 'data-chart="chart-allocation_sector"' in page  # the chart, drawn by script
     # Escaped, never markup.
     assert HOSTILE_ACCOUNT not in page and HOSTILE_INSTRUMENT not in page
     assert "&lt;script&gt;alert(&#34;account&#34;)&lt;/script&gt;" in page

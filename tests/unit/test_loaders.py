@@ -7,7 +7,7 @@ from pypdf import PdfWriter
 
 from alex.domain.errors import InvalidInputError
 from alex.html_text import html_page_text
-from alex.loaders import expand_paths, load_file, split_front_matter
+from alex.loaders import expand_paths, load_file, load_upload, split_front_matter
 from alex.research.fetch import FetchPolicy, fetch_page
 from tests.pagesite import META_CHARSET_PAGE, PAGES, PageSite
 
@@ -93,3 +93,27 @@ def test_unsupported_and_binary_files_are_refused(tmp_path: Path) -> None:
         load_file(tmp_path / "b.txt")
     with pytest.raises(InvalidInputError, match="no such file"):
         list(expand_paths([tmp_path / "missing.md"]))
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("note.md", b"\xef\xbb\xbf---\r\ntitle: Kelp\r\n---\r\nLine one.\r\nLine two.\r"),
+        ("page.html", b"<html><title>Tide</title><body><p>Tidal power.</p></body></html>"),
+        ("plain.txt", "caf\u00e9 \u20ac".encode()),
+    ],
+)
+def test_an_upload_reads_as_the_same_file_on_disk(tmp_path: Path, name: str, data: bytes) -> None:
+    """A page's upload and `alex ingest` store the same text and metadata (so the same id)."""
+    (tmp_path / name).write_bytes(data)
+    on_disk, uploaded = load_file(tmp_path / name), load_upload(name, data)
+    assert (uploaded.text, uploaded.metadata) == (on_disk.text, on_disk.metadata)
+
+
+def test_an_upload_keeps_only_its_file_name_and_is_refused_by_type() -> None:
+    assert load_upload("C:\\Users\\me\\notes.txt", b"x").metadata["file"] == "notes.txt"
+    assert load_upload("../../etc/notes.txt", b"x").path == Path("notes.txt")
+    with pytest.raises(InvalidInputError, match=r"^tool.exe: unsupported file type"):
+        load_upload("tool.exe", b"MZ")
+    with pytest.raises(InvalidInputError, match=r"^scan.pdf: not a readable PDF"):
+        load_upload("scan.pdf", b"not a pdf")

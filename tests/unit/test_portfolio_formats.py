@@ -5,6 +5,7 @@ c542997d27990365b607c7a6c9fe4bc8835a55c8 (tests/fixtures/portfolio/README.md say
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -19,7 +20,12 @@ from hypothesis import strategies as st
 from alex.domain.errors import InvalidInputError
 from alex.portfolio.formats import alex_csv, csv_table, reference_csv
 from alex.portfolio.formats.fields import MAX_DECIMALS
-from alex.portfolio.formats.ghostfolio import dump_ghostfolio, parse_ghostfolio
+from alex.portfolio.formats.ghostfolio import (
+    Balance,
+    balance_adjustment,
+    dump_ghostfolio,
+    parse_ghostfolio,
+)
 from alex.portfolio.formats.ids import transaction_ids
 from alex.portfolio.formats.problems import MAX_PROBLEMS, FormatError
 from alex.portfolio.holdings import ledger
@@ -381,7 +387,9 @@ def test_the_ghostfolio_round_trip_gives_the_same_transactions() -> None:
         exported_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC), base_currency="USD",
     )  # fmt: skip
     again = parse_ghostfolio(exported, today=TODAY)
-    assert again == first
+    assert (again.accounts, again.transactions) == (first.accounts, first.transactions)
+    # Each balance written is the cash the activities give: applied back, it changes nothing.
+    assert [balance_adjustment(b, again.transactions) for b in again.balances] == [None, None]
     document = json.loads(exported)
     assert document["meta"]["date"] == "2026-12-01T08:00:00.000Z"
     assert document["activities"][0] | {"symbol": "-"} == {
@@ -533,33 +541,100 @@ def ghostfolio_with_balance(balance: object, meta: bool = True) -> str:
     return json.dumps(document)
 
 
-def test_a_ghostfolio_balance_becomes_the_cash_by_an_adjusting_deposit() -> None:
+ACCOUNT = "b2d3fe1d-d6a8-41a3-be39-07ef5e9480f0"
+
+
+def test_a_ghostfolio_balance_is_read_with_its_day_and_applied_by_an_adjusting_deposit() -> None:
     """The activities give -49 - (1,492.90 + 19) + 3.10 = -1,557.80 of cash; Ghostfolio says
-    2,000: a DEPOSIT of 3,557.80 on the export's day makes Alex's cash 2,000."""
+    2,000: a DEPOSIT of 3,557.80 on the export's day makes Alex's cash 2,000. The parser only
+    reads the balance (the store's cash is the caller's to add)."""
     found = parse_ghostfolio(ghostfolio_with_balance(2000), today=TODAY)
-    *activities, adjustment = found.transactions
-    assert len(activities) == 3
+    assert len(found.transactions) == 3
+    assert found.balances == [
+        Balance(ACCOUNT, "USD", Decimal(2000), date(2023, 2, 5), "accounts[0], balance")
+    ]
+    adjustment = balance_adjustment(found.balances[0], found.transactions)
+    assert adjustment is not None
     assert (adjustment.type, adjustment.date) == (TransactionType.DEPOSIT, date(2023, 2, 5))
     assert (adjustment.quantity, adjustment.unit_price, adjustment.fee) == (1, Decimal("3557.8"), 0)
     assert "Ghostfolio" in adjustment.note and adjustment.symbol is None
-    assert ledger(found.transactions).cash == {(adjustment.account, "USD"): Decimal("2000")}
+    cash = ledger([*found.transactions, adjustment]).cash
+    assert cash == {(ACCOUNT, "USD"): Decimal("2000")}
 
 
-def test_a_ghostfolio_balance_below_the_activities_is_a_withdrawal_and_equal_is_nothing() -> None:
-    lower = parse_ghostfolio(ghostfolio_with_balance(-2000.2), today=TODAY).transactions
-    assert lower[-1].type is TransactionType.WITHDRAWAL and lower[-1].amount == Decimal("442.4")
-    assert ledger(lower).cash[(lower[0].account, "USD")] == Decimal("-2000.2")
-    same = parse_ghostfolio(ghostfolio_with_balance(-1557.8), today=TODAY).transactions
-    assert [t.type for t in same] == ["FEE", "BUY", "DIVIDEND"]
+def test_a_ghostfolio_balance_below_the_cash_is_a_withdrawal_and_equal_is_nothing() -> None:
+    found = parse_ghostfolio(ghostfolio_with_balance(-2000.2), today=TODAY)
+    lower = balance_adjustment(found.balances[0], found.transactions)
+    assert lower is not None
+    assert lower.type is TransactionType.WITHDRAWAL and lower.amount == Decimal("442.4")
+    assert ledger([*found.transactions, lower]).cash[(ACCOUNT, "USD")] == Decimal("-2000.2")
+    same = parse_ghostfolio(ghostfolio_with_balance(-1557.8), today=TODAY)
+    assert balance_adjustment(same.balances[0], same.transactions) is None
+
+
+def test_a_balance_counts_the_cash_up_to_its_day_in_its_currency_only() -> None:
+    found = parse_ghostfolio(ghostfolio_with_balance(-1557.8), today=TODAY)
+    (balance,) = found.balances
+    later = Transaction(date(2023, 2, 6), ACCOUNT, TransactionType.DEPOSIT, None,
+                        Decimal(1), Decimal(500), Decimal(0), "USD")  # fmt: skip
+    euros = dataclasses.replace(later, date=date(2022, 1, 1), currency="EUR")
+    elsewhere = dataclasses.replace(later, date=date(2022, 1, 1), account="other")
+    assert balance_adjustment(balance, [*found.transactions, later, euros, elsewhere]) is None
+    on_the_day = dataclasses.replace(later, date=balance.day)
+    adjustment = balance_adjustment(balance, [*found.transactions, on_the_day])
+    assert adjustment is not None and adjustment.type is TransactionType.WITHDRAWAL
+    assert adjustment.amount == 500
 
 
 def test_a_ghostfolio_balance_without_the_export_date_is_dated_by_the_last_activity() -> None:
     found = parse_ghostfolio(ghostfolio_with_balance(0, meta=False), today=TODAY)
-    assert found.transactions[-1].date == date(2021, 11, 17)
+    assert found.balances[0].day == date(2021, 11, 17)
     with pytest.raises(FormatError, match=r"accounts\[0\], balance"):
         parse_ghostfolio(ghostfolio_with_balance("2000"), today=TODAY)
 
 
 def test_a_file_without_balances_gets_no_adjustment() -> None:
     found = parse_ghostfolio(GHOSTFOLIO.read_text("utf-8"), today=TODAY)
+    assert found.balances == []
     assert not any(t.type is TransactionType.DEPOSIT for t in found.transactions)
+
+
+def test_the_export_writes_each_accounts_cash_as_its_balance() -> None:
+    """Ghostfolio's CreateAccountDto requires ``balance``: Alex writes the cash on the export's
+    day from every transaction, the cash moves it leaves out included, and the cash held in
+    other currencies on comment lines of its own, which the import reads back."""
+    accounts = [Account("broker", "B", AccountKind.TAXABLE, "USD"),
+                Account("empty", "E", AccountKind.SAVINGS, "EUR")]  # fmt: skip
+    usd = Transaction(date(2024, 1, 2), "broker", TransactionType.DEPOSIT, None,
+                      Decimal(1), Decimal("1000.25"), Decimal(0), "USD")  # fmt: skip
+    buy = dataclasses.replace(usd, type=TransactionType.BUY, symbol="VTI", quantity=Decimal(2),
+                              unit_price=Decimal("245.1"), fee=Decimal(1))  # fmt: skip
+    eur = dataclasses.replace(usd, unit_price=Decimal(300), currency="EUR")
+    keur = dataclasses.replace(buy, symbol="KEUR", unit_price=Decimal("46.74"), currency="EUR")
+    late = dataclasses.replace(usd, date=date(2024, 3, 1))  # after the export's day
+    text = dump_ghostfolio(
+        accounts, [usd, buy, eur, keur, late], exported_at=datetime(2024, 2, 1, 23, 30,
+        tzinfo=UTC), base_currency="USD", omit_cash_moves=True,
+    )  # fmt: skip
+    document = json.loads(text)
+    broker, empty = document["accounts"]
+    assert broker["balance"] == 509.05 and empty["balance"] == 0
+    assert broker["comment"] == "Alex account kind: taxable\nAlex cash in EUR: 205.52"
+    back = parse_ghostfolio(text, today=TODAY)
+    assert [(b.account, b.currency, b.amount, b.day) for b in back.balances] == [
+        ("broker", "USD", Decimal("509.05"), date(2024, 2, 1)),
+        ("broker", "EUR", Decimal("205.52"), date(2024, 2, 1)),
+        ("empty", "EUR", Decimal(0), date(2024, 2, 1)),
+    ]
+    assert back.accounts == accounts
+    # The activities back and the balances give the same cash as before, on the export's day.
+    adjustments = [balance_adjustment(b, back.transactions) for b in back.balances]
+    again = [*back.transactions, *(a for a in adjustments if a is not None)]
+    assert ledger(again).cash == ledger([usd, buy, eur, keur]).cash
+
+
+def test_a_bad_cash_line_in_an_accounts_comment_is_named() -> None:
+    listed = [{"id": "acc", "name": "A", "currency": "USD", "balance": 0,
+               "comment": "Alex cash in EUR: lots"}]  # fmt: skip
+    error = ghostfolio_fault(ghostfolio_text([], accounts=listed))
+    assert [(p.where, p.field) for p in error.problems] == [("accounts[0]", "comment")]

@@ -5,6 +5,7 @@ settings, export round trips and the projection's start value."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -193,6 +194,103 @@ def test_a_ghostfolio_balance_is_the_cash_and_a_reimport_adds_nothing(
     assert service.show(date(2026, 11, 29)).ledger.cash == {(account, "USD"): Decimal(-601)}
 
 
+def ghostfolio_file(day: str, balance: float, activities: list[tuple[str, str, float]]) -> str:
+    """A Ghostfolio export of one USD account: (date, type, unit price) activities of 2 MSFT
+    each (fee 1 on buys), and the account's ``balance`` on the export's day."""
+    account = "8c0d1b7e-5a3f-4f7e-9b8e-2f4a6c1d9e01"
+    return json.dumps(
+        {
+            "meta": {"date": f"{day}T18:00:00.000Z", "version": "2.180.0"},
+            "accounts": [{"balance": balance, "currency": "USD", "id": account, "name": "B"}],
+            "activities": [
+                {"accountId": account, "type": kind, "symbol": "MSFT", "quantity": 2,
+                 "unitPrice": price, "fee": 1 if kind == "BUY" else 0, "currency": "USD",
+                 "date": when}
+                for when, kind, price in activities
+            ],
+        }
+    )  # fmt: skip
+
+
+GF_ACCOUNT = "8c0d1b7e-5a3f-4f7e-9b8e-2f4a6c1d9e01"
+OLDER = ghostfolio_file("2025-01-31", 1000, [("2025-01-05", "BUY", 300)])
+# Ghostfolio five months on: a dividend of 2 x 1.50, the 500 deposited meanwhile (recorded in
+# Alex too) and 20 of interest Alex never heard of: 1,000 + 500 + 3 + 20 = 1,523.
+NEWER = ghostfolio_file(
+    "2025-06-30", 1523, [("2025-01-05", "BUY", 300), ("2025-05-15", "DIVIDEND", 1.5)]
+)
+
+
+def cash(service: PortfolioService, on: date) -> Mapping[tuple[str, str], Decimal]:
+    return service.show(on).ledger.cash
+
+
+def test_a_newer_ghostfolio_file_adds_only_the_true_difference(service: PortfolioService) -> None:
+    """The balance is matched against the store's cash, not the file's alone: the older
+    file's deposit and the deposit made in Alex are not counted twice."""
+    assert service.files.import_file(OLDER).new == 2  # the buy and a deposit of 1,601
+    assert cash(service, date(2025, 1, 31)) == {(GF_ACCOUNT, "USD"): Decimal(1000)}
+    service.files.import_reference(accounts=f"id,name,kind,currency\n{GF_ACCOUNT},B,taxable,USD\n")
+    service.files.import_file(HEADER + f"2025-03-01,{GF_ACCOUNT},DEPOSIT,,1,500,0,USD,\n")
+    report = service.files.import_file(NEWER)
+    assert (report.new, report.unchanged) == (2, 1)  # the dividend and the missing 20
+    added = [e.transaction for e in service.store.list_transactions()]
+    (adjustment,) = [t for t in added if t.date == date(2025, 6, 30)]
+    assert (adjustment.type, adjustment.amount) == ("DEPOSIT", Decimal(20))
+    assert cash(service, date(2025, 6, 30)) == {(GF_ACCOUNT, "USD"): Decimal(1523)}
+    assert cash(service, date(2025, 6, 29)) == {(GF_ACCOUNT, "USD"): Decimal(1503)}
+    # Both files again, in either order: they agree with the store, nothing is added.
+    assert [r.new for r in service.files.import_files([("n", NEWER), ("o", OLDER)])] == [0, 0]
+
+
+def test_two_ghostfolio_files_in_one_import_are_applied_oldest_first(
+    service: PortfolioService,
+) -> None:
+    reports = service.files.import_files([("newer", NEWER), ("older", OLDER)])
+    # The newer: the buy, the dividend and 520 (1,523 less the 1,000 and 3 before it); the older:
+    # its deposit of 1,601 (the buy is the newer's, written first).
+    assert [r.new for r in reports] == [3, 1]
+    assert cash(service, date(2025, 1, 31)) == {(GF_ACCOUNT, "USD"): Decimal(1000)}
+    assert cash(service, date(2025, 6, 30)) == {(GF_ACCOUNT, "USD"): Decimal(1523)}
+
+
+def test_alexs_ghostfolio_export_into_the_same_store_adds_nothing(
+    household: PortfolioService,
+) -> None:
+    before = household.show()
+    exported = household.files.export(ImportFormat.GHOSTFOLIO).text
+    balances = {a["id"]: a["balance"] for a in json.loads(exported)["accounts"]}
+    assert balances == {
+        account: float(amount)
+        for (account, currency), amount in before.ledger.cash.items()
+        if currency == "USD"
+    }
+    report = household.files.import_file(exported)
+    assert report.new == 0 and report.unchanged == report.records
+    assert household.show().ledger == before.ledger
+
+
+def test_alexs_ghostfolio_export_into_an_empty_store_gives_the_same_cash_and_holdings(
+    household: PortfolioService,
+) -> None:
+    """Ghostfolio has no deposits: the export leaves them out and writes the cash as each
+    account's balance (and the euros the brokerage holds on a comment line), so one deposit
+    per account and currency on the export's day brings the cash back."""
+    exported = household.files.export(ImportFormat.GHOSTFOLIO)
+    fresh = PortfolioService(InMemoryPortfolioStore(), today=lambda: TODAY)
+    fresh.files.import_reference(fx=household.files.export(ImportFormat.ALEX, FileKind.FX).text)
+    report = fresh.files.import_file(exported.text)
+    wallets = household.show().ledger.cash
+    assert (
+        report.new
+        == report.records
+        == len(household.store.list_transactions()) - (exported.left_out) + len(wallets)
+    )
+    assert fresh.show().ledger.cash == wallets
+    assert fresh.show().ledger.holdings == household.show().ledger.holdings
+    assert fresh.files.import_file(exported.text).new == 0
+
+
 def test_set_price_checks_and_replaces_the_day(service: PortfolioService) -> None:
     service.files.set_price("VTI", Decimal("245.10"), "usd")
     service.files.set_price("VTI", Decimal("246"), "USD", TODAY)
@@ -219,7 +317,8 @@ def test_exports_import_back_to_the_same_records(household: PortfolioService) ->
     fresh.files.import_reference(fx=household.files.export(ImportFormat.ALEX, FileKind.FX).text)
     report = fresh.files.import_file(ghostfolio.text)
     assert report.format is ImportFormat.GHOSTFOLIO
-    assert report.new == len(original) - cash_moves
+    # The activities, and one deposit per account and currency bringing the cash back.
+    assert report.new == len(original) - cash_moves + len(household.show().ledger.cash)
     assert {a.id for a in fresh.store.list_accounts()} == {"brokerage", "ira", "savings"}
     assert household.files.import_file(ghostfolio.text).new == 0  # the same activities, same ids
 

@@ -236,6 +236,28 @@ def test_a_deleted_transaction_is_gone_and_can_be_added_again(store: PortfolioSt
     assert store.add_transactions([tx("t1", "2024-01-02")]) == 1
 
 
+def test_a_replaced_transaction_is_gone_and_its_successor_stored_in_one_write(
+    store: PortfolioStore,
+) -> None:
+    with_accounts(store)
+    store.add_transactions([tx("t1", "2024-01-02"), tx("t2", "2024-01-03")])
+    assert store.replace_transaction("t1", tx("t3", "2024-01-05", quantity="7")) is True
+    assert [(e.id, e.transaction.quantity) for e in store.list_transactions()] == [
+        ("t2", D(10)),
+        ("t3", D(7)),
+    ]
+    # The same id (only the note changed): replaced in place.
+    assert store.replace_transaction("t3", tx("t3", "2024-01-05", quantity="7", note="n")) is True
+    assert store.list_transactions()[-1].transaction.note == "n"
+    # Nothing written when the old one is unknown, the new id is taken or its account unknown.
+    assert store.replace_transaction("t1", tx("t4", "2024-01-06")) is False
+    with pytest.raises(InvalidInputError, match="'t2' is stored already"):
+        store.replace_transaction("t3", tx("t2", "2024-01-03"))
+    with pytest.raises(InvalidInputError, match="no account 'gia' is stored"):
+        store.replace_transaction("t3", tx("t5", "2024-01-06", "gia"))
+    assert [e.id for e in store.list_transactions()] == ["t2", "t3"]
+
+
 def test_an_account_is_deleted_only_without_transactions(store: PortfolioStore) -> None:
     with_accounts(store)
     store.add_transactions(

@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 
 from alex.adapters import portfolio_checks as checks
 from alex.adapters.aws_clients import error_code
-from alex.domain.errors import StoreUnavailableError
+from alex.domain.errors import InvalidInputError, StoreUnavailableError
 from alex.portfolio.model import (
     Account,
     AccountKind,
@@ -423,6 +423,54 @@ class DynamoPortfolioStore:
         )
         old = answer.get("Attributes")
         return bool(old) and old["batch"]["S"] in self._committed()
+
+    def replace_transaction(self, transaction_id: str, entry: RecordedTransaction) -> bool:
+        # One DynamoDB transaction: the old item deleted (if it is still the committed one
+        # read here), the new one put and its batch committed, all or none. A transaction
+        # cannot touch one item twice, so a same-id edit (a note changed) is one put.
+        accounts = {account.id for account in self.list_accounts()}
+        checks.check_transactions([entry], accounts)
+        committed = self._committed()
+        stored = self._stored_batches(sorted({transaction_id, entry.id}))  # no key twice
+        old_batch = stored.get(transaction_id)
+        if old_batch is None or old_batch not in committed:
+            return False
+        leftover = stored.get(entry.id)
+        if entry.id != transaction_id and leftover in committed:
+            raise InvalidInputError(f"transaction {entry.id!r} is stored already")
+        batch = uuid.uuid4().hex
+        put = self._conditional_put(entry, batch, leftover)
+        old_is_still_there = {
+            "ConditionExpression": "#batch = :old",
+            "ExpressionAttributeNames": {"#batch": "batch"},
+            "ExpressionAttributeValues": {":old": {"S": old_batch}},
+        }
+        items: list[Item]
+        if entry.id == transaction_id:
+            put["Put"].update(old_is_still_there)
+            items = [put]
+        else:
+            delete = {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": self._key(f"TX#{transaction_id}"),
+                    **old_is_still_there,
+                }
+            }
+            items = [delete, put]
+        mark = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    **self._key(f"BATCH#{batch}"),
+                    "count": _number(Decimal(1)),
+                },
+            }
+        }
+        self._call(
+            "write", partial(self._client.transact_write_items, TransactItems=[*items, mark])
+        )
+        return True
 
     # Prices and FX rates ----------------------------------------------------------------
     def put_prices(self, prices: Sequence[Price]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from alex.adapters import portfolio_checks as checks
 from alex.adapters.sqlite_file import SqliteTables
+from alex.domain.errors import InvalidInputError
 from alex.portfolio.model import (
     Account,
     AccountKind,
@@ -252,6 +253,25 @@ class SqlitePortfolioStore(SqliteTables):
         with self._writing() as db:
             sql = "DELETE FROM portfolio_transactions WHERE id = ?"
             return bool(db.execute(sql, (transaction_id,)).rowcount)
+
+    def replace_transaction(self, transaction_id: str, entry: RecordedTransaction) -> bool:
+        with self._writing() as db:
+            accounts = {row[0] for row in db.execute("SELECT id FROM portfolio_accounts")}
+            checks.check_transactions([entry], accounts)
+            sql = "DELETE FROM portfolio_transactions WHERE id = ?"
+            if not db.execute(sql, (transaction_id,)).rowcount:
+                return False
+            if db.execute(
+                "SELECT 1 FROM portfolio_transactions WHERE id = ?", (entry.id,)
+            ).fetchone():
+                # Raised inside the write: the delete above is rolled back with it.
+                raise InvalidInputError(f"transaction {entry.id!r} is stored already")
+            db.execute(
+                "INSERT INTO portfolio_transactions(id, date, account, type, symbol,"
+                " quantity, unit_price, fee, currency, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _transaction_row(entry),
+            )
+            return True
 
     # Prices and FX rates ----------------------------------------------------------------
     def put_prices(self, prices: Sequence[Price]) -> None:

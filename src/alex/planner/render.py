@@ -48,7 +48,8 @@ CSP = (
     "base-uri 'none'; form-action 'none'"
 )
 _NAME = re.compile(r"^[a-z0-9_]{1,64}$")
-_NUMERIC = frozenset({"money", "percent", "points", "integer"})
+# chart_table's column kinds that are numbers (right-aligned in a table).
+NUMERIC_KINDS = frozenset({"money", "percent", "points", "integer"})
 
 
 def _converter() -> Any:
@@ -78,7 +79,7 @@ def render_png(spec: Spec, scale: float = 2.0) -> bytes:
     return png
 
 
-def _json_block(spec: Spec) -> str:
+def json_block(spec: Spec) -> str:
     """The spec as the text of a JSON data block: ``$schema`` dropped (the page runs its own
     Vega-Lite; the schema's address is not something to fetch), and ``<``, ``>``, ``&``
     escaped so no text inside can close the element."""
@@ -87,7 +88,7 @@ def _json_block(spec: Spec) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _title(spec: Spec) -> str:
+def spec_title(spec: Spec) -> str:
     title = spec.get("title")
     return str(title.get("text", "") if isinstance(title, dict) else title or "")
 
@@ -100,7 +101,7 @@ def _table(spec: Spec, caption: str) -> str:
         "<tr>"
         + "".join(
             f'<td class="number">{html.escape(cell)}</td>'
-            if kind in _NUMERIC
+            if kind in NUMERIC_KINDS
             else f"<td>{html.escape(cell)}</td>"
             for cell, kind in zip(row, kinds, strict=True)
         )
@@ -129,7 +130,7 @@ def report_html(
     for name, spec in charts.items():
         if not _NAME.match(name):
             raise InvalidInputError(f"chart name {name!r}: lower-case letters, digits and _")
-        chart_title = _title(spec)
+        chart_title = spec_title(spec)
         block = f"chart-{name}"
         image = ""
         if images and name in images:
@@ -142,7 +143,7 @@ def report_html(
             f"<figcaption>{html.escape(str(spec.get('description', '')))}</figcaption>"
             f"<details><summary>The chart's data as a table</summary>"
             f"{_table(spec, chart_title)}</details>"
-            f'<script type="application/json" id="{block}">{_json_block(spec)}</script>'
+            f'<script type="application/json" id="{block}">{json_block(spec)}</script>'
             "</figure>"
         )
     base = html.escape(assets.rstrip("/"))

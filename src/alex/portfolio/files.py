@@ -9,32 +9,44 @@ prices, transactions (each transaction batch is one atomic store write). Re-impo
 nothing: transactions carry stable ids (:mod:`alex.portfolio.formats.ids`), and the other
 records are keyed (an account by id, an instrument by symbol, a price by symbol and day, a
 rate by pair and day).
+
+Ghostfolio's account balances are matched against the store: each becomes at most one DEPOSIT
+(or WITHDRAWAL) on its day, of the balance less the cash the account holds that day once the
+call's transactions join the stored ones, in the same atomic write (docs/portfolio.md, "Cash
+balances"). So a re-import, or a newer export that counts deposits made in Alex, adds only
+what the store lacks.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
-from alex.domain.errors import InvalidInputError
+from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.portfolio.formats import fields
 from alex.portfolio.formats.alex_csv import (
     PRICE_HEADER,
     TRANSACTION_HEADER,
+    TRANSACTION_TEXT,
     dump_prices,
     dump_transactions,
     parse_prices,
     parse_transactions,
 )
-from alex.portfolio.formats.csv_table import rows
-from alex.portfolio.formats.ghostfolio import dump_ghostfolio, parse_ghostfolio
-from alex.portfolio.formats.ids import transaction_ids
-from alex.portfolio.formats.problems import Problems
+from alex.portfolio.formats.csv_table import rows, write
+from alex.portfolio.formats.ghostfolio import (
+    Balance,
+    balance_adjustment,
+    dump_ghostfolio,
+    parse_ghostfolio,
+)
+from alex.portfolio.formats.ids import transaction_id, transaction_ids
+from alex.portfolio.formats.problems import FormatError, Problem, Problems
 from alex.portfolio.formats.reference_csv import (
     ACCOUNT_HEADER,
     FX_HEADER,
@@ -134,6 +146,16 @@ class ImportReport:
         return self.unchanged
 
 
+@dataclass(frozen=True)
+class FilePreview:
+    """What importing one file would do (:meth:`PortfolioFiles.preview`): its report, counted
+    against the store as the import counts (``new``, ``unchanged`` = duplicates, ``updated``),
+    and the transactions it would add, in file order."""
+
+    report: ImportReport
+    added: tuple[Transaction, ...] = ()
+
+
 @dataclass
 class _Parsed:
     """One file, parsed and checked, waiting to be written."""
@@ -146,6 +168,8 @@ class _Parsed:
     fx: list[FxRate] = field(default_factory=list)
     prices: list[Price] = field(default_factory=list)
     transactions: list[RecordedTransaction] = field(default_factory=list)
+    balances: list[Balance] = field(default_factory=list)  # Ghostfolio's, to match the store
+    adjusted: list[str] = field(default_factory=list)  # where each balance adjustment came from
     text: str = ""  # kept to name a transaction's row when a later check refuses it
 
 
@@ -176,6 +200,72 @@ class PortfolioFiles:
         chosen = ImportFormat(format)
         return self._import([(name, text, chosen, kind) for name, text in files])
 
+    def preview(
+        self,
+        files: Sequence[tuple[str, str]],
+        format: ImportFormat | str = ImportFormat.AUTO,
+        kind: FileKind | None = None,
+    ) -> list[FilePreview]:
+        """What :meth:`import_files` would do with the same arguments, storing nothing: the
+        same parsing and checks (the same errors: a bad row is a :class:`FormatError` naming
+        its row and column), then each file's counts and the transactions it would add."""
+        chosen = ImportFormat(format)
+        parsed = self._checked([(name, text, chosen, kind) for name, text in files])
+        stored = (
+            {entry.id for entry in self.store.list_transactions()}
+            if any(item.transactions for item in parsed)
+            else set()
+        )
+        # What the call's other files would have stored first (write order) by then.
+        instruments = {i.symbol for item in parsed for i in item.instruments}
+        previews = []
+        for item in parsed:
+            fresh = [entry for entry in item.transactions if entry.id not in stored]
+            report = self._write(item, dry_run=True, also_known=instruments)
+            added = tuple({entry.id: entry.transaction for entry in fresh}.values())
+            previews.append(
+                FilePreview(
+                    dataclasses.replace(
+                        report, new=len(added), unchanged=len(item.transactions) - len(added)
+                    )
+                    if item.transactions
+                    else report,
+                    added,
+                )
+            )
+        return previews
+
+    def save_transaction(
+        self, values: Mapping[str, str], replaces: str | None = None, name: str = "transaction"
+    ) -> RecordedTransaction:
+        """Add one transaction given as the text of the columns of Alex's transactions CSV
+        (a form's fields), or, with ``replaces``, edit that stored one. It is checked exactly
+        as a one-row import is (a bad field is a :class:`FormatError` whose problem names
+        that column; the ledger replayed with it, without the one it replaces), then stored
+        in one atomic write (an edit is the store's ``replace_transaction``: a changed
+        transaction is another id). Two equal purchases on one day are two transactions:
+        the new one takes the next free occurrence of its id (:mod:`~.formats.ids`)."""
+        stored = {entry.id for entry in self.store.list_transactions()}
+        if replaces is not None and replaces not in stored:
+            raise NotFoundError(f"no transaction with id {replaces!r}")
+        row = [values.get(column, "") for column in TRANSACTION_HEADER]
+        text = write(TRANSACTION_HEADER, [row], text_columns=TRANSACTION_TEXT)
+        files = [(name, text, ImportFormat.ALEX, FileKind.TRANSACTIONS)]
+        (item,) = self._checked(files, without=replaces)
+        (entry,) = item.transactions
+        taken = stored - {replaces} if replaces is not None else stored
+        occurrence = 0
+        while transaction_id(entry.transaction, occurrence) in taken:
+            occurrence += 1
+        entry = RecordedTransaction(
+            transaction_id(entry.transaction, occurrence), entry.transaction
+        )
+        if replaces is None:
+            self.store.add_transactions([entry])
+        elif not self.store.replace_transaction(replaces, entry):
+            raise NotFoundError(f"no transaction with id {replaces!r}")
+        return entry
+
     def import_prices(self, text: str, name: str = "prices") -> ImportReport:
         """Closing prices in Alex's ``date,symbol,close,currency`` CSV."""
         return self._import([(name, text, ImportFormat.ALEX, FileKind.PRICES)])[0]
@@ -200,6 +290,19 @@ class PortfolioFiles:
     def _import(
         self, files: Sequence[tuple[str, str, ImportFormat, FileKind | None]]
     ) -> list[ImportReport]:
+        parsed = self._checked(files)
+        reports: dict[int, ImportReport] = {}
+        for index in sorted(range(len(parsed)), key=lambda i: _WRITE_ORDER.index(parsed[i].kind)):
+            reports[index] = self._write(parsed[index])
+        return [reports[index] for index in range(len(parsed))]
+
+    def _checked(
+        self,
+        files: Sequence[tuple[str, str, ImportFormat, FileKind | None]],
+        without: str | None = None,
+    ) -> list[_Parsed]:
+        """Every file parsed and checked, nothing written: what an import, its preview and
+        a form's transaction share (``without``: the stored transaction an edit replaces)."""
         today = self._today()
         detected = [
             (name, text, *self._kind_of(name, text, fmt, kind)) for name, text, fmt, kind in files
@@ -213,12 +316,14 @@ class PortfolioFiles:
             self._parse(name, text, fmt, file_kind, today, known)
             for name, text, fmt, file_kind in detected
         ]
-        self._check_ledger(parsed)
+        stored: dict[str, Transaction] = {}
+        if any(item.transactions or item.balances for item in parsed):
+            stored = {entry.id: entry.transaction for entry in self.store.list_transactions()}
+            stored.pop(without or "", None)
+        _adjust_balances(parsed, stored)
+        self._check_ledger(parsed, stored)
         self._check_rates(parsed)
-        reports: dict[int, ImportReport] = {}
-        for index in sorted(range(len(parsed)), key=lambda i: _WRITE_ORDER.index(parsed[i].kind)):
-            reports[index] = self._write(parsed[index])
-        return [reports[index] for index in range(len(parsed))]
+        return parsed
 
     def set_price(
         self, symbol: str, close: Decimal, currency: str, on: date | None = None
@@ -272,6 +377,7 @@ class PortfolioFiles:
                 found = parse_ghostfolio(text, today=today, known_accounts=known)
                 parsed.accounts = found.accounts
                 parsed.transactions = _recorded(found.transactions)
+                parsed.balances = found.balances
             elif kind is FileKind.TRANSACTIONS:
                 transactions = parse_transactions(text, today=today, accounts=known)
                 parsed.transactions = _recorded(transactions)
@@ -283,20 +389,18 @@ class PortfolioFiles:
                 parsed.fx = parse_fx(text, today=today)
             else:
                 parsed.prices = parse_prices(text, today=today)
+        except FormatError as error:
+            raise FormatError(f"{name}: {error.what}", list(error.problems), error.more) from None
         except InvalidInputError as error:
             raise InvalidInputError(f"{name}: {error.message}") from None
         return parsed
 
-    def _check_ledger(self, parsed: Sequence[_Parsed]) -> None:
+    def _check_ledger(self, parsed: Sequence[_Parsed], stored: Mapping[str, Transaction]) -> None:
         """Replay the stored transactions with the new ones: a sale of more than is held, or
         a trade in another currency than its holding, is refused before anything is written."""
-        new = [entry for item in parsed for entry in item.transactions]
-        if not new:
+        if not any(item.transactions for item in parsed):
             return
-        stored = {entry.id: entry.transaction for entry in self.store.list_transactions()}
-        combined = dict(stored)
-        for entry in new:
-            combined.setdefault(entry.id, entry.transaction)
+        combined = _combined(stored, parsed)
         try:
             ledger(combined.values())
         except InvalidInputError as error:
@@ -331,17 +435,26 @@ class PortfolioFiles:
         for item, index, transaction in foreign:
             account_currency = accounts[transaction.account]
             if not _connected(transaction.currency, account_currency, pairs):
-                where = _locations(item)[index]
-                raise InvalidInputError(
-                    f"{item.name}: nothing imported. {where}, currency: {transaction.currency} "
-                    f"differs from the currency of account {transaction.account!r} "
-                    f"({account_currency}) and no "
+                message = (
+                    f"{transaction.currency} differs from the currency of account "
+                    f"{transaction.account!r} ({account_currency}) and no "
                     f"{transaction.currency}/{account_currency} rate is stored or in this "
                     "import; import an FX CSV (date,base,quote,rate) with it"
                 )
+                where = _locations(item)[index]
+                raise FormatError(item.name, [Problem(where, "currency", message)])
 
-    def _write(self, item: _Parsed) -> ImportReport:
+    def _write(
+        self, item: _Parsed, dry_run: bool = False, also_known: Collection[str] = ()
+    ) -> ImportReport:
+        """Store one parsed file and report what it changed; ``dry_run`` stores nothing and
+        counts what would change (``also_known``: the instruments the same call stores
+        first). A dry run's transaction counts are the preview's to make."""
         store = self.store
+
+        def put(action: Callable[[R], None]) -> Callable[[R], None]:
+            return _skip if dry_run else action
+
         report = ImportReport(item.name, item.format, item.kind, 0, 0, 0)
         if item.accounts:
             if item.format is ImportFormat.GHOSTFOLIO:
@@ -349,21 +462,23 @@ class PortfolioFiles:
                 # adds the accounts Alex does not have yet (its own carry no kind).
                 fresh = [a for a in item.accounts if store.get_account(a.id) is None]
                 for account in fresh:
-                    store.put_account(account)
+                    put(store.put_account)(account)
             else:
-                counts = _put_each(item.accounts, store.get_account, store.put_account, _id)
+                counts = _put_each(item.accounts, store.get_account, put(store.put_account), _id)
                 report = _counted(report, len(item.accounts), counts)
         if item.instruments:
             counts = _put_each(
-                item.instruments, store.get_instrument, store.put_instrument, _symbol
+                item.instruments, store.get_instrument, put(store.put_instrument), _symbol
             )
             report = _counted(report, len(item.instruments), counts)
         if item.fx:
-            report = _counted(report, len(item.fx), self._put_rates(item.fx))
+            report = _counted(report, len(item.fx), self._put_rates(item.fx, dry_run))
         if item.prices:
-            report = _counted(report, len(item.prices), self._put_prices(item.prices))
+            report = _counted(report, len(item.prices), self._put_prices(item.prices, dry_run))
         if item.kind is FileKind.TRANSACTIONS:
-            added = store.add_transactions(item.transactions) if item.transactions else 0
+            added = 0
+            if item.transactions and not dry_run:
+                added = store.add_transactions(item.transactions)
             transactions = [entry.transaction for entry in item.transactions]
             symbols = sorted({t.symbol for t in transactions if t.symbol})
             report = dataclasses.replace(
@@ -380,7 +495,7 @@ class PortfolioFiles:
                     for s in sorted(
                         {t.symbol for t in transactions if t.type in TRADES and t.symbol}
                     )
-                    if store.get_instrument(s) is None
+                    if s not in also_known and store.get_instrument(s) is None
                 ),
             )
         else:
@@ -393,22 +508,24 @@ class PortfolioFiles:
             )
         return report
 
-    def _put_prices(self, prices: Sequence[Price]) -> tuple[int, int, int]:
+    def _put_prices(self, prices: Sequence[Price], dry_run: bool = False) -> tuple[int, int, int]:
         stored: dict[tuple[str, date], Price] = {}
         for symbol in sorted({p.symbol for p in prices}):
             stored.update(((p.symbol, p.date), p) for p in self.store.list_prices(symbol))
         counts = _compare(prices, stored, lambda p: (p.symbol, p.date))
-        self.store.put_prices(prices)
+        if not dry_run:
+            self.store.put_prices(prices)
         return counts
 
-    def _put_rates(self, rates: Sequence[FxRate]) -> tuple[int, int, int]:
+    def _put_rates(self, rates: Sequence[FxRate], dry_run: bool = False) -> tuple[int, int, int]:
         stored: dict[tuple[str, str, date], FxRate] = {}
         for base, quote in sorted({(r.base, r.quote) for r in rates}):
             stored.update(
                 ((r.base, r.quote, r.date), r) for r in self.store.list_fx_rates(base, quote)
             )
         counts = _compare(rates, stored, lambda r: (r.base, r.quote, r.date))
-        self.store.put_fx_rates(rates)
+        if not dry_run:
+            self.store.put_fx_rates(rates)
         return counts
 
     # --- exporting ------------------------------------------------------------------------
@@ -492,6 +609,47 @@ def _recorded(transactions: Sequence[Transaction]) -> list[RecordedTransaction]:
     ]
 
 
+def _combined(
+    stored: Mapping[str, Transaction], parsed: Sequence[_Parsed]
+) -> dict[str, Transaction]:
+    """The transactions the store will hold after the import, by id."""
+    combined = dict(stored)
+    for item in parsed:
+        for entry in item.transactions:
+            combined.setdefault(entry.id, entry.transaction)
+    return combined
+
+
+def _adjust_balances(parsed: Sequence[_Parsed], stored: Mapping[str, Transaction]) -> None:
+    """Add to each Ghostfolio file the deposits (or withdrawals) that make the account's cash
+    its balance, counting the stored transactions and every file of the call. Balances are
+    met oldest first, so a later one counts the adjustment an earlier one made."""
+    claims = sorted(
+        ((balance, item) for item in parsed for balance in item.balances),
+        key=lambda claim: claim[0].day,
+    )
+    if not claims:
+        return
+    combined = _combined(stored, parsed)
+    wallets: dict[tuple[str, str], list[Transaction]] = {}  # so each claim reads its own
+    for transaction in combined.values():
+        wallets.setdefault((transaction.account, transaction.currency), []).append(transaction)
+    for balance, item in claims:
+        wallet = wallets.setdefault((balance.account, balance.currency), [])
+        adjustment = balance_adjustment(balance, wallet)
+        if adjustment is None:
+            continue
+        # Unique even beside an equal stored adjustment (one from an earlier file): the gap,
+        # not the id, is what keeps a re-import from adding, since the gap is then 0.
+        occurrence = 0
+        while (id_ := transaction_id(adjustment, occurrence)) in combined:
+            occurrence += 1
+        combined[id_] = adjustment
+        wallet.append(adjustment)
+        item.transactions.append(RecordedTransaction(id_, adjustment))
+        item.adjusted.append(balance.where)
+
+
 def _connected(start: str, goal: str, pairs: Iterable[tuple[str, str]]) -> bool:
     """Whether rates lead from one currency to the other, either way round, in any steps."""
     links: dict[str, set[str]] = {}
@@ -510,7 +668,8 @@ def _locations(item: _Parsed) -> list[str]:
     """Where each transaction of a parsed file came from, in order: "row 5" (its CSV row,
     the header is row 1) or "activities[3]" (Ghostfolio's JSON)."""
     if item.format is ImportFormat.GHOSTFOLIO:
-        return [f"activities[{index}]" for index in range(len(item.transactions))]
+        activities = len(item.transactions) - len(item.adjusted)
+        return [f"activities[{index}]" for index in range(activities)] + item.adjusted
     return [f"row {row.number}" for row in rows(item.text, TRANSACTION_HEADER, Problems("csv"))]
 
 
@@ -519,6 +678,10 @@ def _accounts(name: str, text: str) -> list[Account]:
         return parse_accounts(text)
     except InvalidInputError as error:
         raise InvalidInputError(f"{name}: {error.message}") from None
+
+
+def _skip(record: object) -> None:
+    """A dry run's put: nothing stored."""
 
 
 def _id(account: Account) -> str:

@@ -272,3 +272,16 @@ def cash_effect(t: Transaction) -> Decimal:
             return t.amount - t.fee
         case TransactionType.FEE:
             return -t.amount - t.fee
+
+
+def cash_on(transactions: Iterable[Transaction], account: str, currency: str, day: date) -> Decimal:
+    """The account's cash in ``currency`` at the end of ``day``: the cash effects of its
+    transactions in that currency dated on or before it (as :func:`ledger` adds them up)."""
+    return sum(
+        (
+            cash_effect(t)
+            for t in transactions
+            if t.account == account and t.currency == currency and t.date <= day
+        ),
+        _ZERO,
+    )

@@ -208,6 +208,10 @@ def install_pages(app: FastAPI, api_key: bytes) -> None:
             status_code=403,
         )
 
-    # One router per page module (``render`` and the session guards are shared from here).
-    for router in (build_pages(),):
+    # One router per page module (``render`` and the session guards are shared from here,
+    # so the page modules are imported here, not at the top: they import this one).
+    from alex.web import accounts, charts, knowledge, research, retirement
+
+    routers = (charts.router, accounts.router, retirement.router, knowledge.router, research.router)
+    for router in (build_pages(), *routers):
         app.include_router(router)

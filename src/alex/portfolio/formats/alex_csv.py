@@ -35,6 +35,7 @@ _ZERO = Decimal(0)
 
 # The column a user writes free text in: formula-guarded on export (csv_table.guard).
 _USER_TEXT = ("note",)
+TRANSACTION_TEXT = _USER_TEXT  # the user's text among the columns: formula-guarded
 
 
 def parse_transactions(

@@ -13,22 +13,28 @@ carries its amount in ``fee`` (quantity and unit price 0, as Ghostfolio's activi
 writes it), an Alex FEE as the unit price of one unit; LIABILITY (a debt) and ITEM (a valuable,
 removed from Ghostfolio in 2025) have no Alex equivalent and are refused by index; Alex's
 DEPOSIT and WITHDRAWAL have no Ghostfolio activity (Ghostfolio keeps cash as account
-balances)."""
+balances).
+
+Cash. An account's ``balance`` is read as a :class:`Balance`, its cash on the export's day;
+the parser adds nothing for it, since the deposit that makes Alex agree depends on what the
+store already holds (:func:`balance_adjustment`, applied by ``alex.portfolio.files``). The
+export writes each account's cash as its ``balance``, and the cash it holds in other
+currencies (which Ghostfolio's one balance cannot say) on comment lines of its own."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from alex.portfolio.formats import fields
 from alex.portfolio.formats.problems import CellError, FormatError, Problem, Problems
-from alex.portfolio.holdings import cash_effect
+from alex.portfolio.holdings import cash_effect, cash_on
 from alex.portfolio.model import Account, AccountKind, Transaction, TransactionType
 
 T = TypeVar("T")
@@ -70,15 +76,32 @@ _GHOSTFOLIO_PREFIX = "GF_"
 # Fixed, so the profile of "interest on account X in USD" has one id in every export.
 _PROFILE_NAMESPACE = uuid.UUID("6f1c1f5e-8d7a-4a53-9a43-0c2f7f3b9a10")
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})([T ].*)?$")
-# Alex's account kind rides in the Ghostfolio account's comment, on a line of its own.
+# Alex's account kind rides in the Ghostfolio account's comment, on a line of its own, and so
+# does the cash an account holds in another currency than its own (one line per currency).
 _KIND = re.compile(r"^Alex account kind: (\w+)$", re.M)
+_FOREIGN_CASH = re.compile(r"^Alex cash in (\S+): (.*)$", re.M)
+_SIGNED = re.compile(r"^-?\d+(\.\d+)?$")
 _CASH_MOVES = frozenset({TransactionType.DEPOSIT, TransactionType.WITHDRAWAL})
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What the file says an account's cash in ``currency`` was at the end of ``day``: its
+    ``balance`` (in the account's currency), or an ``Alex cash in EUR: ...`` comment line.
+    ``where`` names it in the file (``accounts[0], balance``)."""
+
+    account: str
+    currency: str
+    amount: Decimal  # may be below 0
+    day: date
+    where: str
 
 
 @dataclass(frozen=True)
 class GhostfolioImport:
     accounts: list[Account]
     transactions: list[Transaction]
+    balances: list[Balance] = field(default_factory=list)
 
 
 def parse_ghostfolio(
@@ -117,19 +140,58 @@ def parse_ghostfolio(
     transactions = _each(document["activities"], "activities", activity, problems)
     # Non-objects are already named by the accounts' reading: each gives no balance here.
     objects = [item if isinstance(item, dict) else {} for item in raw_accounts]
-    balances = _each(objects, "accounts", _balance, problems)
+    claims = _each(objects, "accounts", _claims, problems)
     exported = _export_day(document.get("meta"), today, problems)
     problems.raise_any()
-    # The day the balances were true: the export's, else the file's last activity's (both
-    # stable, so a re-import makes the same adjustment, and adds nothing).
+    # The day the balances were true: the export's, else the file's last activity's.
     day = exported or max((t.date for t in transactions), default=today)
-    adjustments = [
-        adjustment
-        for account, balance in zip(accounts, balances, strict=True)
-        if balance is not None
-        and (adjustment := _balance_adjustment(account, balance, transactions, day)) is not None
+    balances = [
+        Balance(account.id, currency, amount, day, f"accounts[{index}], {source}")
+        for index, (account, (balance, foreign)) in enumerate(zip(accounts, claims, strict=True))
+        for currency, amount, source in [
+            *([(account.currency, balance, "balance")] if balance is not None else []),
+            *((code, value, "comment") for code, value in foreign.items()),
+        ]
     ]
-    return GhostfolioImport(accounts, [*transactions, *adjustments])
+    return GhostfolioImport(accounts, transactions, balances)
+
+
+def balance_adjustment(balance: Balance, transactions: Iterable[Transaction]) -> Transaction | None:
+    """The DEPOSIT (or WITHDRAWAL) on the balance's day that takes the account's cash in that
+    currency, as ``transactions`` give it on that day, to the balance; None when they agree.
+
+    Ghostfolio keeps cash as a balance beside the activities (it has no deposits); Alex derives
+    it. Pass every transaction the account will hold (the store's and the import's): then a
+    re-import, or a file whose balance already counts deposits made in Alex, adds nothing."""
+    derived = cash_on(transactions, balance.account, balance.currency, balance.day)
+    gap = balance.amount - derived
+    if not gap:
+        return None
+    return Transaction(
+        date=balance.day,
+        account=balance.account,
+        type=TransactionType.DEPOSIT if gap > 0 else TransactionType.WITHDRAWAL,
+        symbol=None,
+        quantity=Decimal(1),
+        unit_price=abs(gap),
+        fee=Decimal(0),
+        currency=balance.currency,
+        note=f"Ghostfolio cash balance {balance.amount} {balance.currency} on "
+        f"{balance.day.isoformat()}; Alex's cash then was {derived}",
+    )
+
+
+def _claims(item: dict[str, Any]) -> tuple[Decimal | None, dict[str, Decimal]]:
+    """An account's ``balance`` (None if absent) and the cash its comment says it holds in
+    other currencies."""
+    foreign: dict[str, Decimal] = {}
+    comment = item.get("comment")
+    for code, amount in _FOREIGN_CASH.findall(comment if isinstance(comment, str) else ""):
+        try:
+            foreign[fields.currency(code)] = _signed(amount.strip(), exact=True)
+        except fields.FieldError as error:
+            raise CellError("comment", f"cash in {code}: {error}") from None
+    return _balance(item), foreign
 
 
 def _balance(item: dict[str, Any]) -> Decimal | None:
@@ -137,13 +199,21 @@ def _balance(item: dict[str, Any]) -> Decimal | None:
     value = item.get("balance")
     if value is None:
         return None
-    if not isinstance(value, Decimal):
-        shown = json.dumps(value, default=str)
-        raise CellError("balance", f"expected a number (got {shown})")
     try:
-        return -fields.bounded(-value) if value < 0 else fields.bounded(value)
+        return _signed(value)
     except fields.FieldError as error:
         raise CellError("balance", str(error)) from None
+
+
+def _signed(value: Any, exact: bool = False) -> Decimal:
+    """A JSON number that may be below 0 (or, ``exact``, a plain decimal written as text)."""
+    if exact:
+        if not _SIGNED.match(value):
+            raise fields.FieldError(f"expected a number such as -12.5 (got {value!r})")
+        value = Decimal(value)
+    elif not isinstance(value, Decimal):
+        raise fields.FieldError(f"expected a number (got {json.dumps(value, default=str)})")
+    return -fields.bounded(-value) if value < 0 else fields.bounded(value)
 
 
 def _export_day(meta: Any, today: date, problems: Problems) -> date | None:
@@ -154,37 +224,6 @@ def _export_day(meta: Any, today: date, problems: Problems) -> date | None:
     except fields.FieldError as error:
         problems.add("meta", "date", str(error))
         return None
-
-
-def _balance_adjustment(
-    account: Account, balance: Decimal, transactions: Sequence[Transaction], day: date
-) -> Transaction | None:
-    """A DEPOSIT (or WITHDRAWAL) on ``day`` taking the cash the file's activities give the
-    account, in its currency, to Ghostfolio's ``balance``; None when they agree. Ghostfolio
-    keeps cash as a balance beside the activities (it has no deposits); Alex derives it."""
-    derived = sum(
-        (
-            cash_effect(t)
-            for t in transactions
-            if t.account == account.id and t.currency == account.currency
-        ),
-        Decimal(0),
-    )
-    gap = balance - derived
-    if not gap:
-        return None
-    return Transaction(
-        date=day,
-        account=account.id,
-        type=TransactionType.DEPOSIT if gap > 0 else TransactionType.WITHDRAWAL,
-        symbol=None,
-        quantity=Decimal(1),
-        unit_price=abs(gap),
-        fee=Decimal(0),
-        currency=account.currency,
-        note=f"Ghostfolio cash balance {balance} {account.currency} on {day.isoformat()}; "
-        f"its activities give {derived}",
-    )
 
 
 def dump_ghostfolio(
@@ -198,7 +237,10 @@ def dump_ghostfolio(
     """A Ghostfolio import file holding ``accounts`` and ``transactions`` (in the order given).
 
     DEPOSIT and WITHDRAWAL cannot be written (Ghostfolio has no such activity): they are a
-    :class:`FormatError` naming them, or left out with ``omit_cash_moves``. Numbers are JSON
+    :class:`FormatError` naming them, or left out with ``omit_cash_moves``. Each account's
+    ``balance`` (which Ghostfolio requires) is its cash in its currency at the end of the
+    export's day (UTC), from every transaction given, cash moves included; its cash in other
+    currencies goes on ``Alex cash in EUR: 205.52`` lines of its comment. Numbers are JSON
     numbers, as Ghostfolio writes them; one a binary float cannot hold exactly is refused."""
     problems = Problems("Ghostfolio export")
     ids = {account.id for account in accounts}
@@ -217,10 +259,22 @@ def dump_ghostfolio(
             activities.append(_to_activity(transaction, profiles))
         except CellError as error:
             problems.add(where, error.field, error.message)
+    day = exported_at.astimezone(UTC).date() if exported_at.tzinfo else exported_at.date()
+    cash: dict[tuple[str, str], Decimal] = {}  # by account and currency, on the export's day
+    for t in transactions:
+        if t.date <= day:
+            wallet = (t.account, t.currency)
+            cash[wallet] = cash.get(wallet, Decimal(0)) + cash_effect(t)
+    written = []
+    for index, account in enumerate(accounts):
+        try:
+            written.append(_to_account(account, cash))
+        except CellError as error:
+            problems.add(f"accounts[{index}]", error.field, error.message)
     problems.raise_any()
     document = {
         "meta": {"date": _timestamp(exported_at), "version": "alex"},
-        "accounts": [_to_account(account) for account in accounts],
+        "accounts": written,
         "assetProfiles": list(profiles.values()),
         "platforms": [],
         "tags": [],
@@ -381,8 +435,8 @@ def _activity(
         currency=currency,
         note=_get(item, "comment", lambda value: fields.note(_optional_string(value))),
     )
-    for field, message in fields.transaction_faults(transaction):
-        raise CellError(field, message)
+    for name, message in fields.transaction_faults(transaction):
+        raise CellError(name, message)
     return transaction
 
 
@@ -397,10 +451,16 @@ def _is_custom_profile(symbol: str) -> bool:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _to_account(account: Account) -> dict[str, Any]:
+def _to_account(account: Account, cash: dict[tuple[str, str], Decimal]) -> dict[str, Any]:
+    others = sorted(code for held, code in cash if held == account.id and code != account.currency)
+    lines = [f"Alex account kind: {account.kind.value}"] + [
+        f"Alex cash in {code}: {fields.tidy(cash[(account.id, code)]):f}" for code in others
+    ]
+    balance = cash.get((account.id, account.currency), Decimal(0))
     return {
+        "balance": _json_number(balance, "balance"),
         "balances": [],
-        "comment": f"Alex account kind: {account.kind.value}",
+        "comment": "\n".join(lines),
         "currency": account.currency,
         "id": account.id,
         "name": account.name,

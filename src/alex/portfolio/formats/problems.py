@@ -43,6 +43,7 @@ class FormatError(InvalidInputError):
         if more:
             lines.append(f"... and {more} more")
         super().__init__(f"{what}: nothing imported. " + "; ".join(lines))
+        self.what = what
         self.problems = tuple(problems)
         self.more = more
 

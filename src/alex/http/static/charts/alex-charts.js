@@ -23,8 +23,13 @@
   };
 
   function draw(element) {
+    if (element.hasAttribute("data-drawn")) {
+      return; // drawn already, or being drawn
+    }
+    element.setAttribute("data-drawn", "pending");
     var block = document.getElementById(element.getAttribute("data-chart"));
     if (!block) {
+      element.setAttribute("data-drawn", "missing");
       return;
     }
     var spec = JSON.parse(block.textContent);
@@ -51,4 +56,7 @@
   } else {
     drawAll();
   }
+  // The web pages swap parts of a page with htmx (a recomputed projection): draw the charts
+  // that came in. Charts drawn before are skipped; the report page has no htmx and no swaps.
+  document.addEventListener("htmx:after:settle", drawAll);
 })();
