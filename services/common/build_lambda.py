@@ -107,6 +107,10 @@ LOCAL_ONLY = (
     "adapters/price_sources.py",
     "adapters/stored_prices.py",
     "adapters/twelvedata_prices.py",
+    # The planner's doors (the planner itself is above): the app serves them, not these zips.
+    "planner_cli.py",
+    "http/planner_operations.py",  # its routes: the app (alex serve, the researcher's image)
+    "http/planner_schemas.py",
 )
 # Parts only the services that name them ship (``custom.alexBuild.ship`` in serverless.yml,
 # ``--ship`` here); every other zip leaves them out. The portfolio's records

@@ -24,6 +24,7 @@ from alex.domain.validation import parse_key_values
 from alex.http.schemas import ResearchResponse
 from alex.ingest import IngestRequest
 from alex.loaders import expand_paths, load_file
+from alex.planner_cli import analyse, reports_app
 from alex.portfolio_cli import portfolio_app, prices_app
 from alex.services import Services
 from alex.terminal import safe_json, safe_text, visible
@@ -40,6 +41,11 @@ docs_app = typer.Typer(help="List, show and delete stored documents.", no_args_i
 app.add_typer(docs_app, name="docs")
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(prices_app, name="prices")
+app.command(
+    epilog="The chat model: as for alex research. Examples:\n\n"
+    "  alex analyse --out report/     (also writes report.md, report.html and the charts)"
+)(analyse)
+app.add_typer(reports_app, name="reports")
 
 # Everything printed of a document, a page, a file name or user input goes through
 # alex.terminal (safe_text in markup, visible outside it); emoji codes stay text.

@@ -14,7 +14,13 @@ from typing import Protocol, Self
 from alex.config import Settings, load_settings
 from alex.domain.errors import AlexError, ConfigError
 from alex.domain.models import EMBEDDING_MODEL, IngestResult
-from alex.http import portfolio_operations
+from alex.http import planner_operations, portfolio_operations
+from alex.http.planner_schemas import (
+    AnalysisJobResponse,
+    ReportBody,
+    ReportListQuery,
+    ReportListResponse,
+)
 from alex.http.portfolio_schemas import (
     ClassificationDecision,
     ClassificationListResponse,
@@ -45,6 +51,8 @@ IngestOutcome = IngestResult | AlexError
 """One document's result, or why it was refused (the others are stored all the same)."""
 StepCallback = Callable[[str, str], None]
 """A research run's progress: (step, detail)."""
+AnalysisCallback = Callable[[str, str, str], None]
+"""An analysis job's progress: (step, status, detail)."""
 
 
 class AlexClient(Protocol):
@@ -122,6 +130,15 @@ class AlexClient(Protocol):
     def portfolio_decide(self, symbol: str, accept: bool) -> ClassificationDecision:
         """Accept (or reject) the proposal for ``symbol``."""
         ...
+
+    # The planner: the bodies of its routes (alex.http.planner_schemas), both ways.
+    def analyse(self, progress: AnalysisCallback) -> AnalysisJobResponse:
+        """Run an analysis job to its end, reporting each step; the ended job."""
+        ...
+
+    def list_reports(self, query: ReportListQuery) -> ReportListResponse: ...
+
+    def get_report(self, report_id: str) -> ReportBody: ...
 
     def close(self) -> None: ...
 
@@ -294,6 +311,19 @@ class LocalClient(Closing):
             else portfolio_operations.reject_classification
         )
         return decide(self.services, symbol)
+
+    def analyse(self, progress: AnalysisCallback) -> AnalysisJobResponse:
+        from alex.planner.service import run_analysis_job
+
+        analysis = self.services.analysis
+        job = run_analysis_job(analysis, analysis.create().id, progress)
+        return planner_operations.analysis_job(self.services, job.id)
+
+    def list_reports(self, query: ReportListQuery) -> ReportListResponse:
+        return planner_operations.list_reports(self.services, query)
+
+    def get_report(self, report_id: str) -> ReportBody:
+        return planner_operations.get_report(self.services, report_id)
 
     def _store_present(self) -> bool:
         # Opening a store creates it: status only looks, so a deleted data folder cannot pass.

@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     research_timeout_seconds: float = Field(
         600.0, alias="ALEX_RESEARCH_TIMEOUT_SECONDS", gt=0, le=3600
     )
+    # One analysis job, every step (docs/planner.md, "The analysis job").
+    analysis_timeout_seconds: float = Field(
+        900.0, alias="ALEX_ANALYSIS_TIMEOUT_SECONDS", gt=0, le=3600
+    )
 
     # Daily prices and FX rates from the internet (docs/portfolio.md, "Prices from the
     # internet (optional)"): "none" reads only what the user imported; no network call.

@@ -30,6 +30,12 @@ from alex.domain.errors import (
     StoreUnavailableError,
 )
 from alex.domain.models import IngestResult
+from alex.http.planner_schemas import (
+    AnalysisJobResponse,
+    ReportBody,
+    ReportListQuery,
+    ReportListResponse,
+)
 from alex.http.portfolio_schemas import (
     ClassificationDecision,
     ClassificationListResponse,
@@ -244,6 +250,28 @@ class RemoteClient(Closing):
         if job.result is None:
             raise ResearchFailedError(job.error.message if job.error else "The research run failed")
         return job.result
+
+    def analyse(self, progress: Callable[[str, str, str], None]) -> AnalysisJobResponse:
+        """Queue an analysis job (``POST /analysis/jobs``) and follow it to its end, each
+        step's change reported once."""
+        job = self._answer(AnalysisJobResponse, "POST", "/analysis/jobs")
+        seen: dict[str, tuple[str, str]] = {}
+        while True:
+            for step in job.steps:
+                if step.status != "pending" and seen.get(step.name) != (step.status, step.detail):
+                    seen[step.name] = (step.status, step.detail)
+                    progress(step.name, step.status, step.detail)
+            if job.status not in ("queued", "running"):
+                return job
+            time.sleep(self._poll_s)
+            job = self._answer(AnalysisJobResponse, "GET", f"/analysis/jobs/{job.job_id}")
+
+    def list_reports(self, query: ReportListQuery) -> ReportListResponse:
+        params = query.model_dump(exclude_none=True)
+        return self._answer(ReportListResponse, "GET", "/reports", params=params)
+
+    def get_report(self, report_id: str) -> ReportBody:
+        return self._answer(ReportBody, "GET", f"/reports/{quote(report_id, safe='')}")
 
     def status_rows(self) -> list[tuple[str, str]]:
         total = self.list_documents(1, 0, {})[1]

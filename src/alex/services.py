@@ -27,6 +27,7 @@ from alex.ports import (
 from alex.search import SearchService
 
 if TYPE_CHECKING:
+    from alex.planner.service import AnalysisService
     from alex.portfolio.service import PortfolioService
     from alex.research.llm import ModelOpener
     from alex.research.service import ResearchJobs, ResearchService
@@ -47,6 +48,7 @@ class Services:
         open_chat_model: ModelOpener | None = None,
         job_store: JobStore | None = None,
         launch_job: JobLauncher | None = None,
+        launch_analysis: JobLauncher | None = None,
         portfolio_store: PortfolioStore | None = None,
         analysis_jobs: AnalysisJobStore | None = None,
         reports: ReportStore | None = None,
@@ -57,6 +59,7 @@ class Services:
         self._open_chat_model = open_chat_model
         self._job_store = job_store
         self._launch_job = launch_job
+        self._launch_analysis = launch_analysis
         self._portfolio_store = portfolio_store
         self._analysis_jobs = analysis_jobs
         self._reports = reports
@@ -225,6 +228,22 @@ class Services:
         assert table and region  # require() has raised if either is missing
         return table, aws_client("dynamodb", region)
 
+    @cached_property
+    def analysis(self) -> AnalysisService:
+        """The planner's analysis jobs and reports; it shares the researcher's chat model."""
+        from alex.planner.service import AnalysisService
+
+        return AnalysisService(
+            self.settings,
+            self.portfolio,
+            self.research,
+            self.ingest,
+            self.search,
+            self.analysis_jobs,
+            self.reports,
+            self._launch_analysis,
+        )
+
     def warm_up(self) -> None:
         """Load the model and the vectors before the first request, not during it."""
         _ = self.embedder
@@ -233,6 +252,8 @@ class Services:
     def close(self) -> None:
         """Close what was opened: jobs, the chat model, then the store."""
         built = vars(self)  # cached_property keeps what it built here
+        if "analysis" in built:
+            self.analysis.close()
         if "research_jobs" in built:
             self.research_jobs.close()
         if "research" in built:

@@ -37,6 +37,18 @@ def household_service(as_of: date | None = None) -> PortfolioService:
     return service
 
 
+def store_plan(service: PortfolioService) -> None:
+    """The fixture's retirement plan kept in the settings (as `alex portfolio settings`
+    keeps it), so a plain ``ProjectionPlan()`` projects it, as an analysis job does."""
+    plan = setup()["plan"]
+    service.update_settings(
+        birth_year=service.show().as_of.year - plan["current_age"],
+        retirement_age=plan["retirement_age"],
+        end_age=plan["end_age"],
+        contribution=Decimal(plan["contribution"]),
+    )
+
+
 def household_figures(service: PortfolioService | None = None) -> FigureSet:
     """The figure set of the household: view, X-ray and the fixture's projection."""
     chosen = setup()

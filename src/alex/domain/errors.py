@@ -44,6 +44,11 @@ class ResearchFailedError(AlexError):
     or time, or no source could be read. Nothing was stored."""
 
 
+class AnalysisFailedError(AlexError):
+    """An analysis job ended without a report: a writer's answer failed its schema, the model
+    failed, or the job ran out of time. Nothing was stored."""
+
+
 class SourceUnavailableError(AlexError):
     """A web page could not be fetched or read (network, HTTP status, size, type): an
     upstream failure (HTTP 502)."""

@@ -24,8 +24,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from alex import __version__
 from alex.domain.errors import AlexError
 from alex.http import operations
+from alex.http import planner_operations as planner
 from alex.http import portfolio_operations as portfolio
 from alex.http.errors import error_body, status_for, validation_error_body
+from alex.http.planner_schemas import (
+    AnalysisJobResponse,
+    ReportBody,
+    ReportListQuery,
+    ReportListResponse,
+)
 from alex.http.portfolio_schemas import (
     AccountBody,
     AccountListResponse,
@@ -386,6 +393,42 @@ def build_portfolio_router() -> APIRouter:
     return router
 
 
+RecordId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{32}$", examples=["0193a4c5e7f0a1b2c3d4e5f6a7b8c9d0"])
+]
+
+
+def build_planner_router() -> APIRouter:
+    """The planner's keyed routes (docs/planner.md, "Doors")."""
+    router = APIRouter(dependencies=[Depends(_check_api_key)], responses=_ERRORS)
+    tags: list[str | Enum] = ["planner"]
+
+    @router.post("/analysis/jobs", response_model=AnalysisJobResponse, status_code=202, tags=tags)
+    def submit_analysis_job(services: ServicesDep) -> AnalysisJobResponse:
+        """Queue an analysis of the portfolio (classify, compute, recall, write, check,
+        store); poll GET /analysis/jobs/{job_id} for its steps and report."""
+        return planner.submit_analysis_job(services)
+
+    @router.get("/analysis/jobs/{job_id}", response_model=AnalysisJobResponse, tags=tags)
+    def analysis_job(job_id: RecordId, services: ServicesDep) -> AnalysisJobResponse:
+        """The job's status, each step's progress, and its report or error."""
+        return planner.analysis_job(services, job_id)
+
+    @router.get("/reports", response_model=ReportListResponse, tags=tags)
+    def list_reports(
+        query: Annotated[ReportListQuery, Query()], services: ServicesDep
+    ) -> ReportListResponse:
+        """Stored reports, newest first (without their Markdown, figures and charts)."""
+        return planner.list_reports(services, query)
+
+    @router.get("/reports/{report_id}", response_model=ReportBody, tags=tags)
+    def get_report(report_id: RecordId, services: ServicesDep) -> ReportBody:
+        """A report: its Markdown, the figure set it was checked against, its charts."""
+        return planner.get_report(services, report_id)
+
+    return router
+
+
 # Swagger UI's files, vendored from npm (static/swagger-ui/SOURCE.md): FastAPI's own /docs
 # loads them from a CDN, so it did not work offline and ran a third party's script.
 _SWAGGER_UI = FilePath(__file__).parent / "static" / "swagger-ui"
@@ -454,6 +497,7 @@ def create_app(
     _install_docs(app)
     app.include_router(build_router())
     app.include_router(build_portfolio_router())
+    app.include_router(build_planner_router())
     # The web pages (alex.web): sign-in, dashboard; the API above keeps its x-api-key.
     install_pages(app, (pages_key or api_key).encode("utf-8"), pages_prefix)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)

@@ -9,6 +9,7 @@ from typing import Any
 from alex.domain import errors as domain_errors
 from alex.domain.errors import (
     AlexError,
+    AnalysisFailedError,
     ChatModelUnavailableError,
     ConfigError,
     EmbedderUnavailableError,
@@ -30,6 +31,7 @@ _STATUS: tuple[tuple[type[AlexError], HTTPStatus], ...] = (
     (ChatModelUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE),
     # The model (an upstream service) gave no usable answer.
     (ResearchFailedError, HTTPStatus.BAD_GATEWAY),
+    (AnalysisFailedError, HTTPStatus.BAD_GATEWAY),
     (SourceUnavailableError, HTTPStatus.BAD_GATEWAY),
     (ConfigError, HTTPStatus.INTERNAL_SERVER_ERROR),
 )

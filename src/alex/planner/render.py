@@ -120,8 +120,10 @@ def report_html(
     *,
     assets: str = "assets",
     images: Mapping[str, str] | None = None,
+    markdown: str = "",
 ) -> str:
-    """The standalone page: one figure per chart (drawn by script, its data as a table under
+    """The standalone page: the report's text (``markdown``, see :func:`markdown_html`), then
+    one figure per chart (drawn by script, its data as a table under
     it, and, when ``images`` maps the chart's name to an image file, that image for readers
     without script). ``assets`` is the folder of :data:`ASSETS`, relative to the page."""
     sections = []
@@ -152,7 +154,8 @@ def report_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
         f'<link rel="stylesheet" href="{base}/report.css"></head>'
-        f"<body><main><h1>{html.escape(title)}</h1>{''.join(sections)}</main>"
+        f"<body><main><h1>{html.escape(title)}</h1>{markdown_html(markdown)}"
+        f"{''.join(sections)}</main>"
         f"{scripts}</body></html>\n"
     )
 
@@ -164,8 +167,23 @@ class ReportFiles:
     images: tuple[Path, ...]  # charts/<name>.svg and .png, in chart order
 
 
+def markdown_html(markdown: str) -> str:
+    """A report's Markdown as HTML (CommonMark, markdown-it): raw HTML in it is escaped,
+    never passed through, and its first-level heading dropped (the page has its own)."""
+    from markdown_it import MarkdownIt
+
+    body = "\n".join(line for line in markdown.splitlines() if not line.startswith("# "))
+    rendered: str = MarkdownIt("commonmark", {"html": False}).render(body)
+    return f'<section class="report-text">{rendered}</section>' if body.strip() else ""
+
+
 def write_report(
-    folder: Path, charts: Mapping[str, Spec], *, title: str, images: bool = True
+    folder: Path,
+    charts: Mapping[str, Spec],
+    *,
+    title: str,
+    images: bool = True,
+    markdown: str = "",
 ) -> ReportFiles:
     """``folder/report.html`` with ``folder/assets/`` and, if ``images``, each chart as
     ``folder/charts/<name>.svg`` and ``.png`` (needs the ``charts`` extra). Files of the same
@@ -191,5 +209,5 @@ def write_report(
             written += [svg, png]
             shown[name] = f"charts/{name}.svg"
     page = folder / "report.html"
-    page.write_text(report_html(title, charts, images=shown), encoding="utf-8")
+    page.write_text(report_html(title, charts, images=shown, markdown=markdown), encoding="utf-8")
     return ReportFiles(page, tuple(copied), tuple(written))

@@ -16,17 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from alex.domain.errors import ChatModelUnavailableError, ConfigError
+from alex.domain.errors import AlexError, ChatModelUnavailableError, ConfigError
 
 if TYPE_CHECKING:
     # The Agents SDK takes ~3 s to import: only a research run pays for it, not `alex status`.
-    from agents import Model, ModelSettings
+    from agents import Agent, Model, ModelSettings
 
     from alex.config import Settings
 
 OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
+Output = TypeVar("Output")
 Kind = Literal["openai", "server", "offline"]
 
 
@@ -153,3 +154,48 @@ def _offline_model(settings: Settings) -> Iterator[ChatModel]:
         )
     finally:
         server.stop()
+
+
+async def run_agent(
+    agent: Agent[Any],
+    prompt: str,
+    output: type[Output],
+    *,
+    failed: type[AlexError],
+    what: str,
+    run: str,
+    max_turns: int,
+    context: Any = None,
+) -> Output:
+    """One agent run (tracing off), its answer or its failure as one of Alex's errors:
+    the chat model unreachable or refusing is ChatModelUnavailableError; running out of
+    turns, an answer that fails its schema (``"not a valid <what>"``) or any other failure
+    of the SDK is ``failed``. The researcher's and the planner's agents all run through it.
+    """
+    from agents import AgentsException, MaxTurnsExceeded, ModelBehaviorError, RunConfig, Runner
+    from openai import APIConnectionError, APIStatusError, AuthenticationError
+
+    try:
+        result = await Runner.run(
+            agent,
+            prompt,
+            context=context,
+            max_turns=max_turns,
+            run_config=RunConfig(tracing_disabled=True, workflow_name=f"alex {run}"),
+        )
+    except MaxTurnsExceeded:
+        raise failed(f"The model did not finish within {max_turns} turns") from None
+    except ModelBehaviorError as error:
+        raise failed(f"The model's answer was not a valid {what}: {error.message}") from None
+    except (APIConnectionError, AuthenticationError) as error:
+        raise ChatModelUnavailableError(f"The chat model is unreachable: {error}") from None
+    except APIStatusError as error:
+        raise ChatModelUnavailableError(
+            f"The chat model refused the request ({error.status_code}): {error.message}"
+        ) from None
+    except AgentsException as error:
+        raise failed(f"The {run} run failed: {error}") from None
+    answer = result.final_output
+    if not isinstance(answer, output):
+        raise failed(f"The model's answer was not a valid {what}")
+    return answer

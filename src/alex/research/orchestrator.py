@@ -26,22 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from agents import (
-    Agent,
-    AgentsException,
-    MaxTurnsExceeded,
-    ModelBehaviorError,
-    RunConfig,
-    Runner,
-)
-from openai import APIConnectionError, APIStatusError, AuthenticationError
+from agents import Agent
 
-from alex.domain.errors import (
-    AlexError,
-    ChatModelUnavailableError,
-    InvalidInputError,
-    ResearchFailedError,
-)
+from alex.domain.errors import AlexError, InvalidInputError, ResearchFailedError
 from alex.domain.figures import unsupported
 from alex.domain.models import ChunkHit, IngestStatus
 from alex.domain.validation import MAX_RESEARCH_TOPIC_CHARS, MAX_RESEARCH_URLS, shortened
@@ -58,7 +45,7 @@ from alex.research.checks import RejectedPoint, check_analysis
 from alex.research.evidence import Evidence, as_data
 from alex.research.fetch import FetchPolicy, Page
 from alex.research.key_facts import key_facts
-from alex.research.llm import ChatModel
+from alex.research.llm import ChatModel, run_agent
 from alex.research.phraser import Phrasing, build_phraser, draft_from, phraser_prompt
 from alex.research.planner import (
     Plan,
@@ -244,34 +231,16 @@ class Researcher:
         output: type[Output],
     ) -> Output:
         """One agent run, its failures turned into Alex's errors (nothing stored)."""
-        try:
-            result = await Runner.run(
-                agent,
-                prompt,
-                context=context,
-                max_turns=self.limits.max_turns,
-                run_config=RunConfig(tracing_disabled=True, workflow_name="alex research"),
-            )
-        except MaxTurnsExceeded:
-            raise ResearchFailedError(
-                f"The model did not finish within {self.limits.max_turns} turns"
-            ) from None
-        except ModelBehaviorError as error:
-            raise ResearchFailedError(
-                f"The model's answer was not a valid analysis: {error.message}"
-            ) from None
-        except (APIConnectionError, AuthenticationError) as error:
-            raise ChatModelUnavailableError(f"The chat model is unreachable: {error}") from None
-        except APIStatusError as error:
-            raise ChatModelUnavailableError(
-                f"The chat model refused the request ({error.status_code}): {error.message}"
-            ) from None
-        except AgentsException as error:
-            raise ResearchFailedError(f"The research run failed: {error}") from None
-        answer = result.final_output
-        if not isinstance(answer, output):
-            raise ResearchFailedError("The model's answer was not a valid analysis")
-        return answer
+        return await run_agent(
+            agent,
+            prompt,
+            output,
+            failed=ResearchFailedError,
+            what="analysis",
+            run="research",
+            max_turns=self.limits.max_turns,
+            context=context,
+        )
 
 
 def _clean_topic(topic: str | None) -> str | None:

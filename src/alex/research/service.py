@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alex.domain.errors import AlexError, NotFoundError
 from alex.domain.jobs import INTERNAL_ERROR, JobFailure
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from alex.search import SearchService
 
 logger = logging.getLogger("alex.research")
+Result = TypeVar("Result")
 
 
 class ResearchService:
@@ -70,13 +71,12 @@ class ResearchService:
         self, topic: str | None, urls: Sequence[str] = (), progress: Progress | None = None
     ) -> ResearchResult:
         """One research run (blocking); raises AlexError subclasses, stores nothing then."""
-        with self._lock:
-            report = progress or (lambda step, detail: None)
-            if self._chat is None:
-                report("model", "starting the chat model")
-            settings = self.settings
+        report = progress or (lambda step, detail: None)
+        settings = self.settings
+
+        def research(chat: ChatModel) -> Coroutine[Any, Any, ResearchResult]:
             researcher = Researcher(
-                chat=self._chat_model(),
+                chat=chat,
                 ingest=self._ingest,
                 search_knowledge=lambda query: self._search.search(query, 3, "hybrid", {}),
                 policy=FetchPolicy.from_settings(settings),
@@ -87,9 +87,25 @@ class ResearchService:
                     max_pages=settings.research_max_pages,
                 ),
             )
+            return researcher.arun(topic, urls, report)
+
+        return self.with_chat_model(research, report)
+
+    def with_chat_model(
+        self,
+        work: Callable[[ChatModel], Coroutine[Any, Any, Result]],
+        progress: Progress | None = None,
+    ) -> Result:
+        """Run ``work`` with this process's chat model, one run at a time: research runs and
+        the planner's analysis jobs share the model (one offline model in memory, not two)
+        and its event loop."""
+        with self._lock:
+            if self._chat is None and progress is not None:
+                progress("model", "starting the chat model")
+            chat = self._chat_model()
             # One event loop for every run: the chat model's async HTTP client keeps
             # connections that belong to the loop they were opened on.
-            return self._loop.run_until_complete(researcher.arun(topic, urls, report))
+            return self._loop.run_until_complete(work(chat))
 
     def close(self) -> None:
         with self._lock:
