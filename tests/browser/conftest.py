@@ -33,14 +33,14 @@ AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 WIDTHS = {"desktop": 1280, "phone": 375}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fixture_site() -> Iterator[PageSite]:
     """The loopback fixture pages (tests/pagesite.py) that research runs read."""
     with PageSite() as site:
         yield site
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def alex(tmp_path_factory: pytest.TempPathFactory, fixture_site: PageSite) -> Iterator[AlexServer]:
     """``alex serve`` on a free loopback port with the sample household (and a target, so
     the dashboard has drift to show) in a temporary data folder. Its fetch policy allows
@@ -64,7 +64,7 @@ def alex(tmp_path_factory: pytest.TempPathFactory, fixture_site: PageSite) -> It
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as playwright:
         try:
