@@ -9,9 +9,12 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from alex.domain.errors import ConfigError
+from alex.domain.errors import ConfigError, StoreUnavailableError
+
+T = TypeVar("T")
 
 logger = logging.getLogger("alex.research.cloud")
 
@@ -33,6 +36,34 @@ def error_code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
     code = response.get("Error", {}).get("Code")
     return str(code or type(error).__name__)
+
+
+def dynamo_call(what: str, table: str, action: Callable[[], T], after: str = "") -> T:
+    """``action()`` (a call on DynamoDB table ``table``, named as in "the planner table x"),
+    a boto3 error turned into a StoreUnavailableError: "Cannot {what} {table}: {code}."."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return action()
+    except (BotoCoreError, ClientError) as error:
+        message = f"Cannot {what} {table}: {error_code(error)}"
+        raise StoreUnavailableError(f"{message}. {after}" if after else message) from None
+
+
+# The key schema of Alex's own tables (portfolio, planner): a string partition key ``pk`` and
+# sort key ``sk``, on demand ($0 idle). The infrastructure's tables repeat it, adding their
+# names (tests/deploy/test_service_config.py checks they agree).
+PK_SK_TABLE: dict[str, Any] = {
+    "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ],
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+}
 
 
 _parameter_values: dict[str, str] = {}

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from alex.adapters.aws_clients import error_code
+from alex.adapters.aws_clients import dynamo_call, error_code
 from alex.domain.errors import StoreUnavailableError
 from alex.domain.jobs import INTERNAL_ERROR, JobFailure
 from alex.research.jobs import ResearchJob
@@ -134,11 +134,4 @@ class DynamoJobStore:
         return True
 
     def _call(self, what: str, action: Callable[[], Any]) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return action()
-        except (BotoCoreError, ClientError) as error:
-            raise StoreUnavailableError(
-                f"Cannot {what} the research job table {self.table}: {error_code(error)}"
-            ) from None
+        return dynamo_call(what, f"the research job table {self.table}", action)

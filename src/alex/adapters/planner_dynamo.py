@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from alex.adapters.aws_clients import error_code
+from alex.adapters.aws_clients import PK_SK_TABLE, dynamo_call, error_code
 from alex.adapters.dynamo_jobs import JOB_TTL_SECONDS, TTL_ATTRIBUTE
 from alex.domain.errors import InvalidInputError, StoreUnavailableError
 from alex.domain.jobs import JobFailure
@@ -55,17 +55,7 @@ from alex.planner.reports import Report, ReportCheck, ReportSummary, report_body
 
 # On demand ($0 idle). infrastructure/serverless.yml's PlannerTable repeats it, adding the
 # name, the TTL and recovery (tests/deploy/test_service_config.py checks they agree).
-TABLE_DEFINITION: dict[str, Any] = {
-    "BillingMode": "PAY_PER_REQUEST",
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ],
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-}
+TABLE_DEFINITION: dict[str, Any] = PK_SK_TABLE
 JOB_PARTITION = "JOB"
 REPORT_PARTITION = "REPORT"
 _COUNTS = ("numbers_checked", "removed", "flagged", "contradictions")
@@ -90,14 +80,7 @@ class _Table:
         self._client = client
 
     def _call(self, what: str, action: Callable[[], Any]) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return action()
-        except (BotoCoreError, ClientError) as error:
-            raise StoreUnavailableError(
-                f"Cannot {what} the planner table {self.table}: {error_code(error)}"
-            ) from None
+        return dynamo_call(what, f"the planner table {self.table}", action)
 
     def _conditional(self, request: dict[str, Any]) -> Item | None:
         """An UpdateItem with a condition: the new item, or None if the condition failed."""

@@ -54,7 +54,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from alex.adapters import portfolio_checks as checks
-from alex.adapters.aws_clients import error_code
+from alex.adapters.aws_clients import PK_SK_TABLE, dynamo_call
 from alex.domain.errors import InvalidInputError, StoreUnavailableError
 from alex.portfolio.model import (
     Account,
@@ -74,17 +74,7 @@ from alex.portfolio.model import (
 
 # The table, on demand ($0 idle). infrastructure/serverless.yml's PortfolioTable repeats it,
 # adding ``TableName`` (tests/deploy/test_service_config.py checks they agree).
-TABLE_DEFINITION: dict[str, Any] = {
-    "BillingMode": "PAY_PER_REQUEST",
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ],
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-}
+TABLE_DEFINITION: dict[str, Any] = PK_SK_TABLE
 DEFAULT_PORTFOLIO = "default"
 _TRANSACTION_WRITES = 100  # TransactWriteItems' limit
 _BATCH_WRITES = 25  # BatchWriteItem's limit
@@ -178,15 +168,12 @@ class DynamoPortfolioStore:
 
     # DynamoDB calls ---------------------------------------------------------------------
     def _call(self, what: str, action: Callable[[], Any]) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return action()
-        except (BotoCoreError, ClientError) as error:
-            raise StoreUnavailableError(
-                f"Cannot {what} the portfolio table {self.table}: {error_code(error)}. "
-                "Nothing from this request was stored."
-            ) from None
+        return dynamo_call(
+            what,
+            f"the portfolio table {self.table}",
+            action,
+            "Nothing from this request was stored.",
+        )
 
     def _key(self, sk: str) -> Item:
         return {"pk": {"S": self._pk}, "sk": {"S": sk}}
