@@ -16,19 +16,19 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SAMPLES, WIDTHS, Tab
+from tests.browser.conftest import SAMPLES, Tab
 from tests.browser.test_knowledge import check_page
 from tests.support.scripted_chat_server import ScriptedChatServer, planner_answers
 from tests.support.server import AlexServer
 
 
 @pytest.fixture(scope="module")
-def scripted_alex(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlexServer]:
-    """``alex serve`` with the sample household and the scripted chat server as its model."""
+def alex(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlexServer]:
+    """This module's ``alex serve`` (overriding the shared one, so conftest's ``tab`` opens
+    pages on it): the sample household, and the scripted chat server as its model."""
     with ScriptedChatServer(planner_answers) as chat:
         server = AlexServer(
             tmp_path_factory.mktemp("browser-reports"), secrets.token_urlsafe(24), name="reports"
@@ -46,28 +46,14 @@ def scripted_alex(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlexServ
             server.stop()
 
 
-@pytest.fixture
-def reports_tab(browser: Any, scripted_alex: AlexServer) -> Iterator[Tab]:
-    context = browser.new_context(viewport={"width": WIDTHS["desktop"], "height": 900})
-    page = context.new_page()
-    opened = Tab(page, scripted_alex.url)
-    page.on(
-        "console", lambda message: message.type == "error" and opened.errors.append(message.text)
-    )
-    page.on("pageerror", lambda error: opened.errors.append(str(error)))
-    yield opened
-    context.close()
-
-
-def test_start_an_analysis_and_open_the_report(reports_tab: Tab, scripted_alex: AlexServer) -> None:
-    tab = reports_tab
-    tab.sign_in(scripted_alex.api_key or "")
+def test_start_an_analysis_and_open_the_report(tab: Tab, alex: AlexServer) -> None:
+    tab.sign_in(alex.api_key or "")
     tab.page.get_by_role("link", name="Reports", exact=True).click()
     tab.page.wait_for_load_state()
     check_page(tab, "reports")
     tab.page.get_by_role("button", name="Start an analysis").click()
     tab.page.wait_for_load_state()
-    assert re.fullmatch(re.escape(scripted_alex.url) + r"/analysis/runs/[0-9a-f]{32}", tab.page.url)
+    assert re.fullmatch(re.escape(alex.url) + r"/analysis/runs/[0-9a-f]{32}", tab.page.url)
     # htmx polls the steps until the job ends; the link appears without a reload.
     link = tab.page.get_by_role("link", name="Open the report")
     link.wait_for(timeout=120_000)
