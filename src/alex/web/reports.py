@@ -18,6 +18,7 @@ through), the same conversion as the standalone ``report.html``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,15 +84,15 @@ class FigureRow:
     text: str
 
 
-def figure_rows(figures: Any) -> list[FigureRow]:
+def figure_rows(figures: Mapping[str, Any]) -> list[FigureRow]:
     """The stored figure set (``figure_json.figures_to_json``) as table rows, in its order."""
-    stored = figures.get("figures") if isinstance(figures, dict) else None
-    if not isinstance(stored, dict):
+    stored = figures.get("figures")
+    if not isinstance(stored, Mapping):
         return []
     return [
         FigureRow(str(name), str(raw.get("label", "")), str(raw.get("text", "")))
         for name, raw in stored.items()
-        if isinstance(raw, dict)
+        if isinstance(raw, Mapping)
     ]
 
 
