@@ -228,8 +228,8 @@ def install_pages(app: FastAPI, api_key: bytes, prefix: str = "") -> None:
 
     # One router per page module (``render`` and the session guards are shared from here,
     # so the page modules are imported here, not at the top: they import this one).
-    from alex.web import accounts, charts, knowledge, research, retirement
+    from alex.web import accounts, charts, knowledge, reports, research, retirement
 
     routers = (charts.router, accounts.router, retirement.router, knowledge.router, research.router)
-    for router in (build_pages(), *routers):
+    for router in (build_pages(), *routers, reports.router):
         app.include_router(router, prefix=prefix)
