@@ -230,6 +230,6 @@ def install_pages(app: FastAPI, api_key: bytes, prefix: str = "") -> None:
     # so the page modules are imported here, not at the top: they import this one).
     from alex.web import accounts, charts, knowledge, reports, research, retirement
 
-    routers = (charts.router, accounts.router, retirement.router, knowledge.router, research.router)
-    for router in (build_pages(), *routers, reports.router):
+    modules = (accounts, retirement, knowledge, research, reports)
+    for router in (build_pages(), charts.router, *(module.router for module in modules)):
         app.include_router(router, prefix=prefix)
