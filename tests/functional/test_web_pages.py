@@ -191,6 +191,25 @@ def test_security_headers_on_pages_api_and_files(app_client: TestClient) -> None
     assert "content-security-policy" not in docs and docs["x-content-type-options"] == "nosniff"
 
 
+def test_an_unexpected_error_keeps_the_security_headers(
+    app_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 500 is answered inside SecurityHeaders: Starlette's own last-resort handler sits
+    outside every middleware the app adds, so its answer would carry none of them."""
+    sign_in(app_client)
+
+    def broken(services: Services) -> None:
+        raise RuntimeError("<b>not for the browser</b>")
+
+    monkeypatch.setattr("alex.web.pages.dashboard", broken)
+    response = app_client.get("/")
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal server error"}
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
 def test_pages_have_no_inline_script_or_style(app_client: TestClient) -> None:
     sign_in(app_client)
     import_household(app_client)

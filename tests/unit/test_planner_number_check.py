@@ -51,6 +51,31 @@ def unmatched(
 
 
 @pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("KEUR is [55]%.", "55"),
+        ("KEUR is [55] percent.", "55"),
+        ("Worth $[999].", "999"),
+        ("Worth [999] USD.", "999"),
+        ("Worth USD [999].", "999"),
+        ("Worth [999](https://example.com) dollars.", "999"),
+        ("Worth _999_ USD.", "999"),
+        ("Worth __999__ USD.", "999"),
+    ],
+)
+def test_markup_around_a_number_does_not_hide_it(text: str, number: str) -> None:
+    """A citation mark is a bracketed number with no unit on either side and no link after
+    it; Markdown's underscores (emphasis) are not part of a word."""
+    checked = check_text(text, small_set())
+    assert [n for s in checked.sentences for n in s.unmatched] and number in unmatched(text)[0]
+    assert checked.text == ""
+
+
+def test_a_citation_mark_after_a_figure_is_still_no_number() -> None:
+    assert unmatched("KEUR is 17.4% [4]. Worth $171k [12], see [3].") == []
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Worth 171,235.92 USD.",

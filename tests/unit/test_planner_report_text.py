@@ -109,3 +109,11 @@ def test_the_html_page_escapes_raw_html_in_the_report() -> None:
     page = report_html("Report", {}, markdown="# Title\n\nSafe <script>alert(1)</script> text.")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<h1>Title</h1>" not in page  # the page has its own title
+
+
+def test_the_html_page_loads_no_image_the_report_text_names() -> None:
+    """A model's Markdown image would be fetched by any viewer without the page's CSP (a
+    copy opened elsewhere): it stays text, as its alt text and address."""
+    text = "Look ![pixel](https://tracker.example/p.png) and [more](https://example.com)."
+    page = report_html("Report", {}, markdown=text)
+    assert "<img" not in page and "tracker.example" in page

@@ -141,6 +141,40 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+class UnexpectedErrors:
+    """Answer an error no handler took with a JSON 500, logged, never a traceback.
+
+    Not ``exception_handler(Exception)``: Starlette runs that one in its
+    ``ServerErrorMiddleware``, outside every middleware the app adds, so its 500 went out
+    without :class:`~alex.web.security.SecurityHeaders` (no CSP, no nosniff). This one is
+    added first, so it sits inside them. An error after the answer has started cannot be
+    answered again: it is raised on, to the server.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as error:
+            if started:
+                raise
+            logger.exception("Unhandled error", exc_info=error)
+            response = JSONResponse(error_body("Internal server error"), status_code=500)
+            await response(scope, _no_receive, send)
+
+
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
@@ -178,11 +212,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(error_body(str(error.detail)), status_code=error.status_code)
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, error: Exception) -> JSONResponse:
-        logger.exception("Unhandled error", exc_info=error)
-        return JSONResponse(error_body("Internal server error"), status_code=500)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -500,6 +529,8 @@ def create_app(
     app.include_router(build_planner_router())
     # The web pages (alex.web): sign-in, dashboard; the API above keeps its x-api-key.
     install_pages(app, (pages_key or api_key).encode("utf-8"), pages_prefix)
+    # Added first, so innermost: its 500 goes out through the two below.
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

@@ -29,8 +29,10 @@ A written number matches a figure when:
   and by "-12.61 pp" alike (whether the direction is right is not checked here).
 
 Not figures: number words ("three accounts", never read), ordinals 1st-9th (counting words
-written in digits: "the 2nd largest"), list numbers, citation marks ("[2]"), and digits
-inside the set's names (instrument and account names, symbols: "Europe 600 ETF").
+written in digits: "the 2nd largest"), list numbers, citation marks ("[2]": not "[55]%",
+"$[999]" or "[999](url)", which show a number), and digits inside the set's names (instrument
+and account names, symbols: "Europe 600 ETF"). Markdown's underscores do not hide a number
+("_999_" is an emphasised 999).
 
 A number in a cited note is matched as the researcher matches (no rounding, units agreeing:
 :func:`alex.domain.figures.unsupported`).
@@ -201,11 +203,28 @@ def _agrees(number: Written, target: _Target) -> bool:
     return False
 
 
+def _is_citation(text: str, mark: re.Match[str]) -> bool:
+    """Whether ``[n]`` is a citation mark, not a number in brackets: no link after it
+    ("[999](url)" shows 999), no unit on either side ("[55]%", "$[999]", "USD [999]")."""
+    after = text[mark.end() :]
+    if after.lstrip().startswith(("(", "[")):
+        return False
+    digits = mark.group().strip("[]^")
+    before = text[: mark.start()][-8:] + digits
+    read = [n for n in figures_in(digits + after[:24]) if n.start == 0]
+    read += [n for n in figures_in(before) if n.end == len(before)]
+    return not any(number.unit for number in read)
+
+
 def _mask(text: str, names: Sequence[str]) -> str:
-    """Names with digits and citation marks blanked (same length: offsets stay)."""
+    """Names with digits and citation marks blanked, Markdown's underscores (``_999_`` is an
+    emphasised 999) made spaces: same length, offsets stay."""
     for name in names:
         text = re.sub(re.escape(name), lambda m: " " * len(m.group()), text, flags=re.I)
-    return _CITATION.sub(lambda m: " " * len(m.group()), text)
+    text = text.replace("_", " ")
+    return _CITATION.sub(
+        lambda m: " " * len(m.group()) if _is_citation(text, m) else m.group(), text
+    )
 
 
 class _Checker:

@@ -169,11 +169,13 @@ class ReportFiles:
 
 def markdown_html(markdown: str) -> str:
     """A report's Markdown as HTML (CommonMark, markdown-it): raw HTML in it is escaped,
-    never passed through, and its first-level heading dropped (the page has its own)."""
+    never passed through, images left as links (nothing is loaded), and its first-level
+    heading dropped (the page has its own)."""
     from markdown_it import MarkdownIt
 
     body = "\n".join(line for line in markdown.splitlines() if not line.startswith("# "))
-    rendered: str = MarkdownIt("commonmark", {"html": False}).render(body)
+    # No images: a model's ![](https://...) would be fetched by a viewer without the CSP.
+    rendered: str = MarkdownIt("commonmark", {"html": False}).disable("image").render(body)
     return f'<section class="report-text">{rendered}</section>' if body.strip() else ""
 
 
