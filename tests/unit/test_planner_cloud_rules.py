@@ -35,7 +35,11 @@ def test_only_a_running_job_past_the_limit_is_timed_out() -> None:
         timedelta(seconds=1)
     )
     later = START + timedelta(days=1)
-    assert timed_out(new_analysis_job(START), later, LIMIT) is None  # queued: not started
+    queued = new_analysis_job(START)
+    assert timed_out(queued, START + timedelta(hours=6), LIMIT) is None  # its event may come
+    lost = timed_out(queued, later, LIMIT)
+    assert lost is not None and lost.failure is not None
+    assert lost.failure.message == "timed out: the job was never started (6 hours queued)"
     assert timed_out(running.succeeded("0" * 32), later, LIMIT) is None
     assert timed_out(ended, later, LIMIT) is None
 

@@ -14,8 +14,9 @@ restart rule marked it interrupted), the run stops and stores nothing.
 Lambda kills at the function's timeout without a word: the job would stay "running" until
 its item expires. With ``stale_after`` set (the cloud door sets the function's timeout plus a
 minute), :meth:`AnalysisService.job` reads a running job whose ``started`` is older than that
-as failed, ``timed out: ...``, and stores it so (:func:`timed_out`). Locally ``stale_after``
-is None: the SQLite store's restart rule does that job there.
+as failed, ``timed out: ...``, and stores it so (:func:`timed_out`); so is a job still queued
+6 hours after it was created (Lambda drops an asynchronous event that old). Locally
+``stale_after`` is None: the SQLite store's restart rule does that job there.
 
 Public API: :class:`AnalysisService` (``create``, ``submit``, ``run``, ``job``,
 ``list_reports``, ``report``, ``close``), :func:`run_analysis_job`, :func:`timed_out`.
@@ -104,7 +105,8 @@ class AnalysisService:
         self._pool.submit(run_analysis_job, self, job_id)
 
     def job(self, job_id: str) -> AnalysisJob:
-        """The job's record; one running past ``stale_after`` is ended as timed out first."""
+        """The job's record; one running past ``stale_after`` (or queued past
+        :data:`QUEUED_AT_MOST`) is ended as timed out first, when ``stale_after`` is set."""
         job = self.jobs.get(job_id)
         if job is None:
             raise NotFoundError(f"No analysis job {job_id}")
@@ -153,18 +155,30 @@ class AnalysisService:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def timed_out(job: AnalysisJob, now: datetime, limit: timedelta) -> AnalysisJob | None:
+# Lambda keeps an asynchronous event at most 6 hours (its default maximum event age): a job
+# still queued after that (and a minute) was never started and never will be.
+QUEUED_AT_MOST = timedelta(hours=6, minutes=1)
+
+
+def timed_out(
+    job: AnalysisJob, now: datetime, limit: timedelta, queued_limit: timedelta = QUEUED_AT_MOST
+) -> AnalysisJob | None:
     """``job`` ended as failed if it is running and started more than ``limit`` before
-    ``now`` (its runner was killed: nothing else ends it), else None. The step it was in is
-    failed with the same message; kind AnalysisFailedError, as the job's own time limit."""
-    if job.status != "running" or job.started is None or now - job.started <= limit:
+    ``now`` (its runner was killed: nothing else ends it), or still queued ``queued_limit``
+    after it was created (its start was lost); else None. The step it was in is failed
+    with the same message; kind AnalysisFailedError, as the job's own time limit."""
+    if job.status == "queued" and now - job.created > queued_limit:
+        hours = queued_limit.total_seconds() / 3600
+        message = f"timed out: the job was never started ({hours:.0f} hours queued)"
+    elif job.status == "running" and job.started is not None and now - job.started > limit:
+        seconds = int(limit.total_seconds())
+        message = (
+            f"timed out: the job was still running {seconds} s after it started, past the "
+            "worker's time limit; nothing was stored"
+        )
+    else:
         return None
-    seconds = int(limit.total_seconds())
-    failure = AnalysisFailedError(
-        f"timed out: the job was still running {seconds} s after it started, past the "
-        "worker's time limit; nothing was stored"
-    )
-    return job.failed(JobFailure.of(failure), at=now)
+    return job.failed(JobFailure.of(AnalysisFailedError(message)), at=now)
 
 
 def run_analysis_job(
