@@ -9,6 +9,7 @@ use, so a door that only searches never starts the chat model.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ class Services:
         portfolio_store: PortfolioStore | None = None,
         analysis_jobs: AnalysisJobStore | None = None,
         reports: ReportStore | None = None,
+        analysis_stale_after: timedelta | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
@@ -63,6 +65,9 @@ class Services:
         self._portfolio_store = portfolio_store
         self._analysis_jobs = analysis_jobs
         self._reports = reports
+        # A running analysis job older than this reads as timed out (the cloud's function
+        # timeout: alex.planner.service, timed_out); None locally.
+        self._analysis_stale_after = analysis_stale_after
 
     def _require_aws(self) -> tuple[str, str, str]:
         """SAGEMAKER_ENDPOINT, OPENSEARCH_ENDPOINT and DEFAULT_AWS_REGION, or a clear error."""
@@ -242,6 +247,7 @@ class Services:
             self.analysis_jobs,
             self.reports,
             self._launch_analysis,
+            stale_after=self._analysis_stale_after,
         )
 
     def warm_up(self) -> None:

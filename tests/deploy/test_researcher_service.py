@@ -121,7 +121,12 @@ def test_the_function_is_the_image_on_x86_64_with_the_infrastructure_outputs(
         "ALEX_PORTFOLIO_TABLE": OUTPUTS["PortfolioTableName"],
         # The pages' sign-in reads the API key with this id (the ingest stack's output).
         cloud.API_KEY_ID_ENV: "k3y1d2e3f4",
+        # Analysis jobs and reports: the infrastructure's planner table; the job's own limit
+        # a minute under the function's timeout, which the door's timed-out rule reads.
+        "ALEX_PLANNER_TABLE": OUTPUTS["PlannerTableName"],
+        "ALEX_ANALYSIS_TIMEOUT_SECONDS": "840",
     }
+    assert function["Timeout"] == cloud.FUNCTION_TIMEOUT_SECONDS
     # A job runs once: no automatic retry of a failed asynchronous invocation.
     config = only(template, "AWS::Lambda::EventInvokeConfig")
     assert config["MaximumRetryAttempts"] == 0
@@ -135,7 +140,7 @@ def test_the_function_is_the_image_on_x86_64_with_the_infrastructure_outputs(
 def test_every_research_route_and_the_projection_are_keyed_and_go_to_the_function(
     template: dict[str, Any],
 ) -> None:
-    from alex.http.app import build_router
+    from alex.http.app import build_planner_router, build_router
 
     from .test_serverless import api_routes, published_page_routes
 
@@ -154,7 +159,12 @@ def test_every_research_route_and_the_projection_are_keyed_and_go_to_the_functio
     # The portfolio's one numpy route, under the infrastructure's /portfolio resource; the
     # web pages, unkeyed (test_serverless.py: test_the_pages_are_published_without_a_key...).
     pages = published_page_routes()
-    assert set(routes) == research | {("POST", "/portfolio/projection")} | pages
+    planner = {
+        (method, route.path)
+        for route in build_planner_router().routes
+        for method in getattr(route, "methods", ())
+    }
+    assert set(routes) == research | {("POST", "/portfolio/projection")} | planner | pages
     (projection,) = [
         part
         for part in resources(template, "AWS::ApiGateway::Resource").values()
@@ -200,7 +210,7 @@ def test_the_job_table_is_encrypted_with_the_free_aws_owned_key(template: dict[s
 def test_the_schedule_is_disabled_by_default_and_its_rate_a_parameter(
     template: dict[str, Any],
 ) -> None:
-    schedule = only(template, "AWS::Scheduler::Schedule")
+    schedule = template["Resources"]["ResearchSchedule"]["Properties"]
     parameters = template["Parameters"]
     assert schedule["State"] == {"Ref": "ScheduleState"}
     assert parameters["ScheduleState"]["Default"] == "DISABLED"
@@ -223,6 +233,30 @@ def test_the_schedule_is_disabled_by_default_and_its_rate_a_parameter(
     (grant,) = statements(role)
     assert actions(grant) == ["lambda:InvokeFunction"]
     assert grant["Resource"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
+
+
+@needs_node
+def test_the_analysis_schedule_is_monthly_disabled_by_default_and_starts_one_job(
+    template: dict[str, Any],
+) -> None:
+    schedules = resources(template, "AWS::Scheduler::Schedule")
+    assert set(schedules) == {"ResearchSchedule", "AnalysisSchedule"}
+    schedule = schedules["AnalysisSchedule"]
+    parameters = template["Parameters"]
+    assert schedule["State"] == {"Ref": "AnalysisScheduleState"}
+    assert parameters["AnalysisScheduleState"]["Default"] == "DISABLED"
+    assert set(parameters["AnalysisScheduleState"]["AllowedValues"]) == {"ENABLED", "DISABLED"}
+    assert schedule["ScheduleExpression"] == {"Ref": "AnalysisScheduleExpression"}
+    monthly = parameters["AnalysisScheduleExpression"]["Default"]
+    assert monthly == "cron(0 7 1 * ? *)"  # the 1st of each month, 07:00 UTC
+    assert re.fullmatch(parameters["AnalysisScheduleExpression"]["AllowedPattern"], monthly)
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = schedule["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    assert json.loads(target["Input"]) == {cloud.ANALYSIS_SCHEDULE_EVENT: {}}
+    # The research schedule's role: it may invoke this function, nothing else.
+    assert target["RoleArn"] == {"Fn::GetAtt": ["ResearchScheduleRole", "Arn"]}
 
 
 @needs_node
@@ -409,6 +443,8 @@ def test_compose_hands_the_researcher_its_role_and_the_shared_api() -> None:
         "portfolioApiResourceId": "${infrastructure.PortfolioApiResourceId}",
         # The pages' sign-in key, by id (ingest deploys before the researcher).
         "apiKeyId": "${ingest.ApiKeyId}",
+        # Analysis jobs and reports (docs/planner.md, "In the cloud").
+        "plannerTable": "${infrastructure.PlannerTableName}",
     }
 
 

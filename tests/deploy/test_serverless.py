@@ -246,7 +246,7 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
     """The services add their routes to the infrastructure's REST API; together they are
     exactly the FastAPI app's routes, each keyed but /health, and one usage plan limits the
     one key on that API's stage."""
-    from alex.http.app import build_portfolio_router, build_router
+    from alex.http.app import build_planner_router, build_portfolio_router, build_router
 
     infrastructure = packaged.templates["infrastructure"]
     api = only(infrastructure, "AWS::ApiGateway::RestApi")
@@ -278,7 +278,7 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
 
     app_routes = {
         (method, route.path)
-        for router in (build_router(), build_portfolio_router())
+        for router in (build_router(), build_portfolio_router(), build_planner_router())
         for route in router.routes
         for method in getattr(route, "methods", ())
     }
@@ -301,6 +301,19 @@ def test_one_api_serves_every_route_of_the_http_app_behind_one_key(packaged: Pac
     assert {route: served_by[route] for route in portfolio_routes} == {
         route: "researcher" if route in image_only else "portfolio" for route in portfolio_routes
     }
+    # The planner's routes run its jobs: the researcher's image (the chat model, the agents).
+    planner_routes = {
+        (method, route.path)
+        for route in build_planner_router().routes
+        for method in getattr(route, "methods", ())
+    }
+    assert planner_routes == {
+        ("POST", "/analysis/jobs"),
+        ("GET", "/analysis/jobs/{job_id}"),
+        ("GET", "/reports"),
+        ("GET", "/reports/{report_id}"),
+    }
+    assert {served_by[route] for route in planner_routes} == {"researcher"}
     shared = template_resource(packaged, "infrastructure", "PortfolioApiResource")
     assert shared["ParentId"] == {"Fn::GetAtt": ["Api", "RootResourceId"]}
     assert shared["PathPart"] == "portfolio" and shared["RestApiId"] == {"Ref": "Api"}

@@ -23,6 +23,14 @@ serves three kinds of event:
   seconds).
 * **The schedule**, ``{"alex_scheduled_research": {"topic": null, "urls": []}}``: an
   EventBridge Scheduler schedule (disabled by default) queues and runs one job.
+* **An analysis job**, ``{"alex_analysis_job": "<job_id>"}``: the planner's job
+  (docs/planner.md, "In the cloud") the same way: ``POST /analysis/jobs`` stores it queued
+  in the planner's table (``ALEX_PLANNER_TABLE``) and invokes this function with this event;
+  :func:`alex.planner.service.run_analysis_job` claims it (one run however many deliveries)
+  and runs it. A job Lambda killed at the function's timeout reads as failed, timed out
+  (:data:`ANALYSIS_STALE_AFTER`). ``GET /reports`` and ``GET /reports/{id}`` read the reports.
+* **The analysis schedule**, ``{"alex_scheduled_analysis": {}}``: a second schedule
+  (monthly, disabled by default) queues and runs one analysis job.
 
 The OpenAI key is an SSM Parameter Store SecureString: the template holds only its
 name (``OPENAI_API_KEY_PARAMETER``); it is read, decrypted, once per container, when the
@@ -44,6 +52,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any
 
 from mangum import Mangum
@@ -52,7 +61,7 @@ from pydantic import SecretStr, ValidationError
 
 from alex.adapters.aws_clients import aws_client, read_api_key, read_secure_parameter
 from alex.adapters.dynamo_jobs import DynamoJobStore
-from alex.adapters.lambda_invoker import JOB_EVENT, AsyncInvoker
+from alex.adapters.lambda_invoker import ANALYSIS_JOB_EVENT, JOB_EVENT, AsyncInvoker
 from alex.config import Settings, load_settings
 from alex.domain.errors import AlexError, ConfigError
 from alex.http.app import API_KEY_HEADER, ASGIApp, Receive, Scope, Send, create_app
@@ -69,6 +78,16 @@ logger.setLevel(logging.INFO)
 
 # The event EventBridge Scheduler sends (the other, JOB_EVENT, this function sends itself).
 SCHEDULE_EVENT = "alex_scheduled_research"
+# The analysis schedule's event (its input is an empty object: nothing to choose).
+ANALYSIS_SCHEDULE_EVENT = "alex_scheduled_analysis"
+
+# The function's timeout (services/researcher/serverless.yml, checked by tests/deploy). Lambda
+# kills an invocation then without a word, so a running analysis job older than this and a
+# minute's margin (clocks, the claim's own write) can only be one whose run was killed: it
+# reads as failed, timed out (alex.planner.service.timed_out). The job's own limit
+# (ALEX_ANALYSIS_TIMEOUT_SECONDS, 840 s there) normally ends it first, with its reason.
+FUNCTION_TIMEOUT_SECONDS = 900
+ANALYSIS_STALE_AFTER = timedelta(seconds=FUNCTION_TIMEOUT_SECONDS + 60)
 
 # Environment of the function (services/researcher/serverless.yml).
 JOBS_TABLE_ENV = "ALEX_JOBS_TABLE"
@@ -262,11 +281,30 @@ class CloudResearcher:
         region = settings.aws_region
         parameter = os.environ.get(OPENAI_KEY_PARAMETER_ENV, "").strip() or None
         store = DynamoJobStore(table, aws_client("dynamodb", region))
+        # Analysis jobs in the planner's table (ALEX_PLANNER_TABLE), started like research
+        # jobs; without the table the planner's routes answer its ConfigError.
+        analysis_jobs = launch_analysis = None
+        if settings.planner_table:
+            from alex.adapters.planner_dynamo import DynamoAnalysisJobStore
+
+            analysis_jobs = DynamoAnalysisJobStore(
+                settings.planner_table, aws_client("dynamodb", region)
+            )
+            launch_analysis = AsyncInvoker(
+                aws_client("lambda", region),
+                worker,
+                analysis_jobs,
+                event=ANALYSIS_JOB_EVENT,
+                what="analysis job",
+            )
         services = Services(
             settings,
             open_chat_model=chat_model_opener(parameter, lambda: aws_client("ssm", region)),
             job_store=store,
             launch_job=AsyncInvoker(aws_client("lambda", region), worker, store),
+            launch_analysis=launch_analysis,
+            analysis_jobs=analysis_jobs,
+            analysis_stale_after=ANALYSIS_STALE_AFTER,
         )
         sign_in = None
         if api_key is None:  # on Lambda: the API's own key, from API Gateway
@@ -279,11 +317,16 @@ class CloudResearcher:
             return self.run_queued_job(str(event[JOB_EVENT]))
         if SCHEDULE_EVENT in event:
             return self.run_scheduled(event[SCHEDULE_EVENT])
+        if ANALYSIS_JOB_EVENT in event:
+            return self.run_analysis_job(str(event[ANALYSIS_JOB_EVENT]))
+        if ANALYSIS_SCHEDULE_EVENT in event:
+            return self.run_scheduled_analysis()
         if is_http_event(event):
             return self._serve_http(event, context)
         raise ValueError(
             f"Unknown event (keys {sorted(event)[:10]}): expected an API Gateway request, "
-            f"{{{JOB_EVENT!r}: job_id}} or {{{SCHEDULE_EVENT!r}: {{'topic': ...}}}}"
+            f"{{{JOB_EVENT!r}: job_id}}, {{{SCHEDULE_EVENT!r}: {{'topic': ...}}}}, "
+            f"{{{ANALYSIS_JOB_EVENT!r}: job_id}} or {{{ANALYSIS_SCHEDULE_EVENT!r}: {{}}}}"
         )
 
     def _serve_http(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
@@ -316,6 +359,30 @@ class CloudResearcher:
         self.store.put(job)
         logger.info("Scheduled research job %s (topic %r)", job.job_id, body.topic)
         return self.run_queued_job(job.job_id)
+
+    def run_analysis_job(self, job_id: str) -> dict[str, Any]:
+        """Run an analysis job ``POST /analysis/jobs`` queued; a job another delivery took
+        (or that ended) is not run again: its record is answered as it is."""
+        from alex.planner.service import run_analysis_job  # the planner: on its events only
+
+        analysis = self.services.analysis
+        if analysis.jobs.get(job_id) is None:
+            logger.warning("Analysis job %s does not exist (expired?): nothing to run", job_id)
+            return {"job_id": job_id, "status": "missing"}
+        job = run_analysis_job(analysis, job_id)
+        outcome: dict[str, Any] = {"job_id": job_id, "status": job.status}
+        if job.report_id is not None:
+            outcome["report_id"] = job.report_id
+        if job.failure is not None:
+            outcome["error"] = job.failure.message
+        logger.info("Analysis job %s: %s", job_id, outcome)
+        return outcome
+
+    def run_scheduled_analysis(self) -> dict[str, Any]:
+        """Queue and run one analysis job now (the schedule's invocation is asynchronous)."""
+        job = self.services.analysis.create()
+        logger.info("Scheduled analysis job %s", job.id)
+        return self.run_analysis_job(job.id)
 
     def _outcome(self, job_id: str) -> dict[str, Any]:
         job = self.store.get(job_id)

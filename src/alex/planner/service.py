@@ -10,8 +10,16 @@ told of it), records every step's progress on the job, and ends it succeeded wit
 report's id or failed with why; if the job stops being "running" under it (the store's
 restart rule marked it interrupted), the run stops and stores nothing.
 
+**A job past its runner's limit.** In the cloud a job runs in a Lambda invocation, which
+Lambda kills at the function's timeout without a word: the job would stay "running" until
+its item expires. With ``stale_after`` set (the cloud door sets the function's timeout plus a
+minute), :meth:`AnalysisService.job` reads a running job whose ``started`` is older than that
+as failed, ``timed out: ...``, and stores it so (:func:`timed_out`); so is a job still queued
+6 hours after it was created (Lambda drops an asynchronous event that old). Locally
+``stale_after`` is None: the SQLite store's restart rule does that job there.
+
 Public API: :class:`AnalysisService` (``create``, ``submit``, ``run``, ``job``,
-``list_reports``, ``report``, ``close``), :func:`run_analysis_job`.
+``list_reports``, ``report``, ``close``), :func:`run_analysis_job`, :func:`timed_out`.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alex.domain.errors import AlexError, NotFoundError
+from alex.domain.errors import AlexError, AnalysisFailedError, NotFoundError
 from alex.domain.jobs import INTERNAL_ERROR, JobFailure
-from alex.planner.jobs import AnalysisJob, StepName, StepStatus, new_analysis_job
+from alex.planner.jobs import AnalysisJob, StepName, StepStatus, new_analysis_job, utc_now
 from alex.planner.orchestrator import AnalysisLimits, AnalysisResult, Analyst, Progress
 from alex.planner.reports import Report, ReportSummary
 from alex.portfolio.service import PortfolioService, ProjectionPlan
@@ -57,9 +66,13 @@ class AnalysisService:
         reports: ReportStore,
         launch: Callable[[str], None] | None = None,
         plan: ProjectionPlan | None = None,
+        stale_after: timedelta | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """``launch(job_id)`` starts a queued job; by default on this process's worker
-        thread. ``plan``: the projection's inputs (default: the stored settings')."""
+        thread. ``plan``: the projection's inputs (default: the stored settings').
+        ``stale_after``: how long a job may run before a read ends it as timed out (None:
+        never; see the module's docstring)."""
         self.settings = settings
         self.portfolio = portfolio
         self.jobs = jobs
@@ -69,6 +82,8 @@ class AnalysisService:
         self._search = search
         self._launch = launch or self._on_worker_thread
         self._plan = plan or ProjectionPlan()
+        self.stale_after = stale_after
+        self._clock = clock
         self._pool: ThreadPoolExecutor | None = None
 
     # --- jobs -----------------------------------------------------------------------------
@@ -90,9 +105,17 @@ class AnalysisService:
         self._pool.submit(run_analysis_job, self, job_id)
 
     def job(self, job_id: str) -> AnalysisJob:
+        """The job's record; one running past ``stale_after`` (or queued past
+        :data:`QUEUED_AT_MOST`) is ended as timed out first, when ``stale_after`` is set."""
         job = self.jobs.get(job_id)
         if job is None:
             raise NotFoundError(f"No analysis job {job_id}")
+        if self.stale_after is not None:
+            ended = timed_out(job, self._clock(), self.stale_after)
+            if ended is not None:
+                logger.warning("Analysis job %s ran past its limit: ended as timed out", job_id)
+                self.jobs.put(ended)
+                return ended
         return job
 
     def run(self, job_id: str, progress: Progress) -> AnalysisResult:
@@ -130,6 +153,32 @@ class AnalysisService:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# Lambda keeps an asynchronous event at most 6 hours (its default maximum event age): a job
+# still queued after that (and a minute) was never started and never will be.
+QUEUED_AT_MOST = timedelta(hours=6, minutes=1)
+
+
+def timed_out(
+    job: AnalysisJob, now: datetime, limit: timedelta, queued_limit: timedelta = QUEUED_AT_MOST
+) -> AnalysisJob | None:
+    """``job`` ended as failed if it is running and started more than ``limit`` before
+    ``now`` (its runner was killed: nothing else ends it), or still queued ``queued_limit``
+    after it was created (its start was lost); else None. The step it was in is failed
+    with the same message; kind AnalysisFailedError, as the job's own time limit."""
+    if job.status == "queued" and now - job.created > queued_limit:
+        hours = queued_limit.total_seconds() / 3600
+        message = f"timed out: the job was never started ({hours:.0f} hours queued)"
+    elif job.status == "running" and job.started is not None and now - job.started > limit:
+        seconds = int(limit.total_seconds())
+        message = (
+            f"timed out: the job was still running {seconds} s after it started, past the "
+            "worker's time limit; nothing was stored"
+        )
+    else:
+        return None
+    return job.failed(JobFailure.of(AnalysisFailedError(message)), at=now)
 
 
 def run_analysis_job(
