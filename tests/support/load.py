@@ -137,13 +137,18 @@ class Operation:
 def call_with_retries(
     client: httpx.Client, op: Operation, deadline: Deadline, max_attempts: int
 ) -> None:
-    """POST until an HTTP answer; timeouts and connection errors are retried (ids are stable)."""
+    """POST until an HTTP answer; timeouts and connection errors are retried (ids are stable).
+    Each retry waits twice as long for its answer as the one before (up to 10 s), as a real
+    client backs off: a busy machine slows the answers, and a fixed short timeout would give
+    up on a server that is working."""
     first = time.perf_counter()
+    wait = client.timeout.read or 5.0
     while op.attempts < max_attempts and not deadline.expired():
         op.attempts += 1
         started = time.perf_counter()
         try:
-            response = client.post(op.path, json=op.body)
+            timeout = min(wait * 2 ** (op.attempts - 1), max(wait, 10.0))
+            response = client.post(op.path, json=op.body, timeout=timeout)
         except httpx.TransportError as error:  # timeouts, refused or reset connections
             op.errors.append(type(error).__name__)
             time.sleep(min(0.1 * op.attempts, deadline.left()))
