@@ -144,9 +144,42 @@ def test_a_queued_job_is_claimed_once(jobs: AnalysisJobStore) -> None:
     assert jobs.claim(job.id) is None and jobs.get(job.id) == ended
 
 
+@pytest.fixture(params=("memory", "sqlite"))
+def local_jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnalysisJobStore]:
+    """The stores whose claim is atomic in this process. moto does not model DynamoDB's
+    concurrency (its condition check and write are two steps, and two threads both won in
+    a CI run): DynamoDB's claim is one conditional UpdateItem, checked below."""
+    built: AnalysisJobStore = (
+        SqliteAnalysisJobStore(tmp_path / "alex.db")
+        if request.param == "sqlite"
+        else InMemoryAnalysisJobStore()
+    )
+    yield built
+    built.close()
+
+
+def test_dynamodb_claims_with_one_conditional_update(aws: Any) -> None:
+    """Atomic by DynamoDB's contract: a single UpdateItem whose condition is "still queued"
+    (docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html)."""
+    jobs = DynamoAnalysisJobStore(TABLE, aws)
+    job = new_analysis_job(T0)
+    jobs.put(job)
+    sent: list[tuple[str, dict[str, Any]]] = []
+    aws.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: sent.append((model.name, dict(params))),
+    )
+    assert jobs.claim(job.id) is not None
+    ((operation, params),) = sent
+    assert operation == "UpdateItem"
+    assert params["ConditionExpression"] == "job_status = :queued"
+    assert params["ExpressionAttributeValues"][":queued"] == {"S": "queued"}
+
+
 def test_of_many_workers_claiming_at_once_exactly_one_runs_the_job(
-    jobs: AnalysisJobStore,
+    local_jobs: AnalysisJobStore,
 ) -> None:
+    jobs = local_jobs
     job = new_analysis_job(T0)
     jobs.put(job)
     start = threading.Barrier(8)
