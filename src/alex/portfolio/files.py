@@ -64,6 +64,7 @@ from alex.portfolio.model import (
     Account,
     FxRate,
     Instrument,
+    PortfolioSettings,
     Price,
     RecordedTransaction,
     Transaction,
@@ -582,13 +583,30 @@ class PortfolioFiles:
         store = self.store
         if transactions is None:
             transactions = (entry.transaction for entry in store.list_transactions())
-        found = {store.get_settings().base_currency, *_PIVOTS}
-        found.update(a.currency for a in store.list_accounts())
-        found.update(i.currency for i in store.list_instruments())
-        found.update(t.currency for t in transactions)
-        found.update(extra_currencies)
-        currencies = sorted(found)
-        return [(b, q) for b in currencies for q in currencies if b != q]
+        return currency_pairs(
+            store.get_settings(),
+            store.list_accounts(),
+            store.list_instruments(),
+            transactions,
+            extra_currencies,
+        )
+
+
+def currency_pairs(
+    settings: PortfolioSettings,
+    accounts: Iterable[Account],
+    instruments: Iterable[Instrument],
+    transactions: Iterable[Transaction],
+    extra_currencies: Iterable[str] = (),
+) -> list[tuple[str, str]]:
+    """:meth:`PortfolioFiles.currency_pairs` on records already read (``show`` has them)."""
+    found = {settings.base_currency, *_PIVOTS}
+    found.update(a.currency for a in accounts)
+    found.update(i.currency for i in instruments)
+    found.update(t.currency for t in transactions)
+    found.update(extra_currencies)
+    currencies = sorted(found)
+    return [(b, q) for b in currencies for q in currencies if b != q]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alex.domain.errors import InvalidInputError, NotFoundError
 from alex.portfolio.allocation import Allocation, Dimension, allocate, check_targets, drift
 from alex.portfolio.classifications import Classifications
-from alex.portfolio.files import PortfolioFiles
+from alex.portfolio.files import PortfolioFiles, currency_pairs
 from alex.portfolio.formats import fields
 from alex.portfolio.history import ValueHistory, month_ends, value_history
 from alex.portfolio.holdings import Ledger, ledger
@@ -203,9 +203,10 @@ class PortfolioService:
             if (price := store.last_price(symbol, day)) is not None
         ]
         # The last rate of each pair is all the valuation reads of them.
+        pairs = currency_pairs(settings, accounts, instruments.values(), transactions)
         rates = [
             rate
-            for base, quote in self.files.currency_pairs(transactions)
+            for base, quote in pairs
             if (rate := store.last_fx_rate(base, quote, day)) is not None
         ]
         valuation = value_portfolio(
