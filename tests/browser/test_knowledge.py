@@ -107,9 +107,11 @@ def test_a_research_run_against_a_loopback_page_finishes(
     deadline = time.monotonic() + 840
     while status.get_attribute("data-status") in ("queued", "running"):
         assert time.monotonic() < deadline, seen
-        line = tab.page.locator(".status-line")
-        if line.count() and (not seen or seen[-1] != line.inner_text()):
-            seen.append(line.inner_text())
+        # Read without waiting: the poll may swap the line out between a count and a read
+        # (inner_text would then wait 30 s for a line the finished run no longer shows).
+        lines = tab.page.locator(".status-line").all_inner_texts()
+        if lines and (not seen or seen[-1] != lines[0]):
+            seen.append(lines[0])
         tab.page.wait_for_timeout(250)
     assert status.get_attribute("data-status") == "succeeded", status.inner_text()
     assert len(seen) >= 2, seen  # at least two steps shown live, e.g. reading then writing
